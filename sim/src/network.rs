@@ -295,7 +295,7 @@ mod tests {
         for now in 100..1_100 {
             let ts: Vec<u64> = net.transmit(&mut rng, now, 0, 1).collect();
             assert_eq!(ts.len(), 1);
-            assert!(ts[0] >= now + 1 && ts[0] <= now + 50);
+            assert!(ts[0] > now && ts[0] <= now + 50);
         }
     }
 }
