@@ -1,0 +1,166 @@
+//! Parsing and validation tests: good files load, bad files get errors naming field and line.
+
+use super::*;
+
+const GOOD: &str = r#"
+name = "t"
+protocol = "minbft"
+f = 1
+usig = "ed25519"
+run = { duration = "5s" }
+
+[workload]
+clients = 2
+requests_per_client = 10
+
+[network]
+delay = { kind = "normal", mean = "10ms", std_dev = "1ms" }
+loss = 0.01
+gst = "2s"
+
+[[network.partitions]]
+start = "100ms"
+end = "1s"
+kind = "two-way"
+a = ["r0"]
+
+[[faults]]
+at = "1s"
+kind = "crash-restart"
+replica = 0
+duration = "500ms"
+
+[[byzantine]]
+replica=0
+script = "burn-counter"
+params = { every = 3 }
+
+[expect]
+safety = "hold"
+liveness_bound = "3s"
+"#;
+
+fn err(src: &str) -> String {
+    Scenario::from_toml(src, "s.toml").unwrap_err().to_string()
+}
+
+#[test]
+fn a_full_scenario_parses() {
+    let s = Scenario::from_toml(GOOD, "s.toml").unwrap();
+    assert_eq!(s.usig, minlab_usig::UsigKind::Ed25519);
+    assert_eq!(s.network.gst, Some(Dur::from_ms(2_000)));
+    assert_eq!(s.faults[0].get_ref().kind, FaultKind::CrashRestart);
+    assert_eq!(
+        s.byzantine[0].get_ref().params["every"].as_integer(),
+        Some(3)
+    );
+    assert_eq!(
+        s.network.partitions[0].get_ref().a,
+        vec![NodeRef::Replica(0)]
+    );
+}
+
+#[test]
+fn writing_and_reading_back_gives_the_same_scenario() {
+    let s = Scenario::from_toml(GOOD, "s.toml").unwrap();
+    let again = Scenario::from_toml(&s.to_toml(), "again.toml").unwrap();
+    // Spans differ between the two texts; compare the values.
+    assert_eq!(format!("{:?}", strip(&s)), format!("{:?}", strip(&again)));
+}
+
+fn strip(
+    s: &Scenario,
+) -> (
+    Vec<FaultSpec>,
+    Vec<ByzantineSpec>,
+    RunSpec,
+    NetworkSpecNoSpans,
+) {
+    (
+        s.faults.iter().map(|f| f.get_ref().clone()).collect(),
+        s.byzantine.iter().map(|f| f.get_ref().clone()).collect(),
+        s.run.clone(),
+        NetworkSpecNoSpans {
+            delay: s.network.delay,
+            loss: s.network.loss,
+            gst: s.network.gst,
+            partitions: s
+                .network
+                .partitions
+                .iter()
+                .map(|p| p.get_ref().clone())
+                .collect(),
+        },
+    )
+}
+
+#[derive(Debug)]
+#[allow(dead_code)] // read through Debug only
+struct NetworkSpecNoSpans {
+    delay: DelaySpec,
+    loss: f64,
+    gst: Option<Dur>,
+    partitions: Vec<PartitionSpec>,
+}
+
+#[test]
+fn unknown_field_is_named_with_its_line() {
+    let e = err(&GOOD.replace("loss = 0.01", "los = 0.01"));
+    assert!(e.contains("unknown field `los`"), "{e}");
+    assert!(e.contains("line 14"), "{e}");
+}
+
+#[test]
+fn wrong_type_and_bad_duration_are_reported() {
+    let e = err(&GOOD.replace("f = 1", "f = \"one\""));
+    assert!(e.contains("line 4"), "{e}");
+    let e = err(&GOOD.replace("\"500ms\"", "\"half a second\""));
+    assert!(e.contains("invalid duration"), "{e}");
+}
+
+#[test]
+fn missing_section_is_reported() {
+    let e = err(&GOOD.replace("[expect]", "[expectations]"));
+    assert!(e.contains("expect"), "{e}");
+}
+
+#[test]
+fn out_of_range_values_name_field_and_line() {
+    let e = err(&GOOD.replace("replica = 0", "replica = 7"));
+    assert!(
+        e.starts_with("s.toml:23: field faults[0]: no replica 7"),
+        "{e}"
+    );
+    let e = err(&GOOD.replace("loss = 0.01", "loss = 1.5"));
+    assert!(
+        e.contains("field network.loss: 1.5 is not a probability"),
+        "{e}"
+    );
+    let e = err(&GOOD.replace("script = \"burn-counter\"", "script = \"nope\""));
+    assert!(e.contains("unknown script \"nope\""), "{e}");
+    let e = err(&GOOD.replace("a = [\"r0\"]", "a = [\"x9\"]"));
+    assert!(e.contains("invalid node \"x9\""), "{e}");
+    let e = err(&GOOD.replace("end = \"1s\"", "end = \"50ms\""));
+    assert!(e.contains("end must be after start"), "{e}");
+}
+
+#[test]
+fn more_faulty_replicas_than_f_cannot_expect_safety() {
+    let src = GOOD.replace("replica = 0", "replica = 1");
+    let e = err(&src);
+    assert!(e.contains("field expect.safety"), "{e}");
+}
+
+#[test]
+fn garbage_never_panics() {
+    for src in [
+        "",
+        "\0\0",
+        "[[[",
+        "name = 1",
+        "f = -1\nprotocol = 3",
+        "é = ü",
+    ] {
+        assert!(Scenario::from_toml(src, "g.toml").is_err());
+    }
+}
