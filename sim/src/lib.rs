@@ -22,5 +22,6 @@
 #![warn(missing_docs)]
 
 pub mod network;
+pub mod oracle;
 pub mod queue;
 pub mod seed;
