@@ -161,7 +161,9 @@ where
 
     /// Exhaustive check of the operations on `key` with stateright's tester.
     fn exhaustive_check(&self, key: u64) -> bool {
-        let mut events: Vec<(u64, bool, &Record<S::Op, S::Ret>)> = Vec::new();
+        // (time, is a return, the operation)
+        type Event<'r, Op, Ret> = (u64, bool, &'r Record<Op, Ret>);
+        let mut events: Vec<Event<'_, S::Op, S::Ret>> = Vec::new();
         for r in self
             .records
             .values()
