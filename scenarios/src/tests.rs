@@ -164,3 +164,38 @@ fn garbage_never_panics() {
         assert!(Scenario::from_toml(src, "g.toml").is_err());
     }
 }
+
+#[test]
+fn every_catalog_scenario_loads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog");
+    let mut names = Vec::new();
+    let mut scripts = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                path.file_stem().unwrap().to_str().unwrap(),
+                s.name,
+                "file name and scenario name differ"
+            );
+            scripts.extend(s.byzantine.iter().map(|b| b.get_ref().script.clone()));
+            scripts.extend(
+                s.byzantine_clients
+                    .iter()
+                    .map(|b| b.get_ref().script.clone()),
+            );
+            names.push(s.name);
+        }
+    }
+    assert!(names.len() >= 15, "catalog has {} scenarios", names.len());
+    for script in validate::REPLICA_SCRIPTS
+        .iter()
+        .chain(validate::CLIENT_SCRIPTS)
+    {
+        assert!(
+            scripts.contains(*script),
+            "no catalog scenario uses {script}"
+        );
+    }
+}
