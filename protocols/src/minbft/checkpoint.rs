@@ -1,0 +1,176 @@
+//! Checkpoints and garbage collection (paper §4): replicas periodically agree on a state
+//! digest; `f + 1` matching CHECKPOINTs make it stable, move the low water mark `h` and
+//! truncate the log.
+//!
+//! **When a checkpoint is taken.** Sequence numbers are the counter values of the
+//! primary's PREPAREs, one per batch. The primary's own CHECKPOINTs consume counter values
+//! too, so a multiple of `cp` may never be a PREPARE's counter. A replica therefore takes
+//! a checkpoint after executing the PREPARE with counter value `cv` whenever
+//! `⌊cv / cp⌋ > ⌊cv_prev / cp⌋`, `cv_prev` being the previously executed PREPARE's counter
+//! value: the first batch that reaches or passes each multiple of `cp`. All correct
+//! replicas execute the same PREPAREs, so they checkpoint at the same batches. The
+//! checkpoint covers whole batches only.
+//!
+//! **What is digested.** SHA-256 of the service's state digest and the client table
+//! (`V_req` and cached results), since exactly-once semantics are part of the state.
+
+use super::certify::checkpoint_bytes;
+use super::fifo::UiMessage;
+use super::messages::{Checkpoint, Digest, Message, MessageKind};
+use super::replica::{Outcome, Replica};
+use crate::event::{Event, RejectReason};
+use crate::node::{NodeId, ReplicaId};
+use crate::outbox::Outbox;
+use crate::service::Service;
+use crate::time::Instant;
+use minlab_usig::Usig;
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Checkpoint state.
+///
+/// Bound: votes are kept for counter values in `(h, H]` only, one per sender and value.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub(crate) struct Checkpoints {
+    /// `h`: counter value of the latest stable checkpoint (0 initially).
+    pub(crate) stable: u64,
+    /// Its certificate (`f + 1` matching CHECKPOINTs), empty initially.
+    pub(crate) stable_cert: Vec<Arc<Checkpoint>>,
+    /// CHECKPOINTs above `h`, own included, by counter value and sender.
+    pub(crate) votes: BTreeMap<u64, BTreeMap<ReplicaId, Arc<Checkpoint>>>,
+    /// Set when `h` moved; cleared by `settle`.
+    pub(crate) advanced: bool,
+    /// Highest checkpoint reported as needing a state transfer.
+    pub(crate) transfer_hint: u64,
+}
+
+impl<U: Usig, S: Service> Replica<U, S> {
+    /// The digest a checkpoint certifies.
+    pub fn state_digest(&self) -> Digest {
+        let mut h = Sha256::new();
+        h.update(self.service.state_digest());
+        h.update(self.table.digest());
+        h.finalize().into()
+    }
+
+    /// The latest stable checkpoint certificate (empty before the first one).
+    pub fn stable_checkpoint(&self) -> &[Arc<Checkpoint>] {
+        &self.checkpoints.stable_cert
+    }
+
+    /// Takes a checkpoint after executing the PREPARE with counter value `counter`.
+    pub(crate) fn take_checkpoint(&mut self, counter: u64, out: &mut Outbox) {
+        let state_digest = self.state_digest();
+        out.event(Event::CheckpointTaken {
+            counter,
+            state_digest,
+        });
+        self.metrics.usig_creates += 1;
+        let ui = match self
+            .usig
+            .create_ui(&checkpoint_bytes(self.view, counter, &state_digest))
+        {
+            Ok(ui) => ui,
+            Err(error) => return out.event(Event::UsigFailed { error }),
+        };
+        let cp = Arc::new(Checkpoint {
+            sender: self.id,
+            view: self.view,
+            counter,
+            state_digest,
+            ui,
+        });
+        self.checkpoints
+            .votes
+            .entry(counter)
+            .or_default()
+            .insert(self.id, cp.clone());
+        self.metrics.count_sent(MessageKind::Checkpoint);
+        out.broadcast(Message::Checkpoint(cp));
+        self.check_stable(out);
+    }
+
+    /// A CHECKPOINT arrives: checked and verified here, counted when FIFO-next.
+    pub(crate) fn on_checkpoint(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        c: Arc<Checkpoint>,
+        out: &mut Outbox,
+    ) {
+        let checked = self
+            .check_peer(from, c.sender, c.view)
+            .and_then(|()| self.fifo.admit(c.sender, c.ui.counter));
+        if let Err(reason) = checked {
+            return self.reject(from, MessageKind::Checkpoint, reason, out);
+        }
+        self.metrics.usig_verifies += 1;
+        let bytes = checkpoint_bytes(c.view, c.counter, &c.state_digest);
+        if self.usig.verify_ui(c.sender, &c.ui, &bytes).is_err() {
+            return self.reject(from, MessageKind::Checkpoint, RejectReason::BadUi, out);
+        }
+        let (sender, counter) = (c.sender, c.ui.counter);
+        self.deliver(now, sender, counter, UiMessage::Checkpoint(c), out);
+    }
+
+    /// The FIFO-next CHECKPOINT: record the vote.
+    pub(crate) fn process_checkpoint(&mut self, c: &Arc<Checkpoint>) -> Outcome {
+        if c.counter <= self.low_water_mark() {
+            self.metrics.stale += 1;
+            return Outcome::Done;
+        }
+        if c.counter > self.high_water_mark() {
+            return Outcome::Hold;
+        }
+        let votes = self.checkpoints.votes.entry(c.counter).or_default();
+        if votes.contains_key(&c.sender) {
+            return Outcome::Reject(RejectReason::DuplicateVote);
+        }
+        votes.insert(c.sender, c.clone());
+        Outcome::Done
+    }
+
+    /// Makes the highest checkpoint with `f + 1` matching votes, our own among them,
+    /// stable: moves `h`, keeps the certificate, truncates the log.
+    pub(crate) fn check_stable(&mut self, out: &mut Outbox) {
+        let quorum = self.config.quorum() as usize;
+        let mut best: Option<(u64, Vec<Arc<Checkpoint>>)> = None;
+        for (&counter, votes) in &self.checkpoints.votes {
+            let Some(own) = votes.get(&self.id) else {
+                if counter > self.log.last_executed && counter > self.checkpoints.transfer_hint {
+                    for v in votes.values() {
+                        let same = votes
+                            .values()
+                            .filter(|o| o.state_digest == v.state_digest)
+                            .count();
+                        if same >= quorum {
+                            self.checkpoints.transfer_hint = counter;
+                            out.event(Event::StateTransferNeeded { counter });
+                            break;
+                        }
+                    }
+                }
+                continue;
+            };
+            let matching: Vec<Arc<Checkpoint>> = votes
+                .values()
+                .filter(|o| o.state_digest == own.state_digest)
+                .cloned()
+                .collect();
+            if matching.len() >= quorum {
+                best = Some((counter, matching));
+            }
+        }
+        let Some((counter, cert)) = best else { return };
+        self.checkpoints.stable = counter;
+        self.checkpoints.stable_cert = cert;
+        self.checkpoints.votes = self.checkpoints.votes.split_off(&(counter + 1));
+        let truncated_entries = self.log.truncate(counter);
+        self.checkpoints.advanced = true;
+        out.event(Event::CheckpointStable {
+            counter,
+            truncated_entries,
+        });
+    }
+}

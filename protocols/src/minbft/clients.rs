@@ -1,0 +1,55 @@
+//! The client table: `V_req` (last executed request per client), the reply cache for
+//! retransmissions, and which request the primary has in flight, for exactly-once
+//! semantics (paper §4, Clients).
+
+use super::messages::Digest;
+use crate::node::{ClientId, View};
+use sha2::{Digest as _, Sha256};
+
+/// What a replica remembers about one client.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub(crate) struct ClientRecord {
+    /// `V_req[c]`: the last request number executed (0 = none).
+    pub(crate) last_seq: u64,
+    /// View in which it executed.
+    pub(crate) last_view: View,
+    /// Its result, resent if the client retransmits.
+    pub(crate) last_result: Vec<u8>,
+    /// Primary only: a request number queued or prepared but not executed (0 = none).
+    pub(crate) in_flight: u64,
+}
+
+/// One record per client. Bound: `client_count` records, one cached result each.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct ClientTable {
+    pub(crate) records: Vec<ClientRecord>,
+}
+
+impl ClientTable {
+    pub(crate) fn new(client_count: u32) -> Self {
+        ClientTable {
+            records: vec![ClientRecord::default(); client_count as usize],
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, c: ClientId) -> &ClientRecord {
+        &self.records[c as usize]
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, c: ClientId) -> &mut ClientRecord {
+        &mut self.records[c as usize]
+    }
+
+    /// Digest of what a checkpoint must agree on: `V_req` and the cached results.
+    pub(crate) fn digest(&self) -> Digest {
+        let mut h = Sha256::new();
+        for r in &self.records {
+            h.update(r.last_seq.to_be_bytes());
+            h.update((r.last_result.len() as u32).to_be_bytes());
+            h.update(&r.last_result);
+        }
+        h.finalize().into()
+    }
+}

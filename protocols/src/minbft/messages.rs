@@ -1,0 +1,326 @@
+//! The MinBFT messages of paper §4 (REQUEST, REPLY, PREPARE, COMMIT, CHECKPOINT,
+//! REQ-VIEW-CHANGE, VIEW-CHANGE, NEW-VIEW) plus state transfer, already decoded.
+//!
+//! Messages that go to many replicas (PREPARE, COMMIT, CHECKPOINT, ...) and client
+//! requests (sent to all replicas, then carried inside a PREPARE) hold their body in an
+//! [`Arc`], so a broadcast costs one reference-count increment per recipient and a request
+//! is never copied. What each UI certifies is defined in [`super::certify`].
+
+use crate::node::{ClientId, ReplicaId, View};
+use minlab_usig::Ui;
+use serde::{Deserialize, Serialize};
+use serde_big_array::BigArray;
+use std::sync::Arc;
+
+/// A SHA-256 digest.
+pub type Digest = [u8; 32];
+
+/// A truncated HMAC-SHA256 tag (128 bits), as used by client authenticators and replies.
+pub type MacTag = [u8; 16];
+
+/// How a request proves which client sent it; see [`super::auth`] for what each protects.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum RequestAuth {
+    /// No authentication (benchmarks, model checking).
+    None,
+    /// An Ed25519 signature by the client over the request (paper §4: `σ_c`).
+    Ed25519(#[serde(with = "BigArray")] [u8; 64]),
+    /// A MAC authenticator: one tag per replica, under the key that client shares with
+    /// that replica (as in PBFT).
+    Macs(Vec<MacTag>),
+}
+
+/// `⟨REQUEST, c, seq, op⟩σc`: client `c` asks for `op`; `seq` gives exactly-once semantics.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Request {
+    /// The requesting client.
+    pub client: ClientId,
+    /// The client's request number, increasing from 1.
+    pub seq: u64,
+    /// The operation, opaque to the protocol (see [`crate::service`]).
+    pub op: Vec<u8>,
+    /// The client's authenticator over `(client, seq, op)`.
+    pub auth: RequestAuth,
+}
+
+/// `⟨REPLY, s, seq, res⟩`: replica `s`'s result for the client's request `seq`.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Reply {
+    /// The replying replica.
+    pub replica: ReplicaId,
+    /// The view in which the request executed.
+    pub view: View,
+    /// The client.
+    pub client: ClientId,
+    /// The request number.
+    pub seq: u64,
+    /// The result of the operation.
+    pub result: Vec<u8>,
+    /// A MAC under the key the client shares with this replica; `None` when client
+    /// authentication is off.
+    pub auth: Option<MacTag>,
+}
+
+/// `⟨PREPARE, v, s_p, m, UI_p⟩`: the primary of view `v` orders a batch of requests; the
+/// counter value in `ui` is the batch's sequence number.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Prepare {
+    /// The view.
+    pub view: View,
+    /// The primary of `view` (`view mod n`), who sends this.
+    pub primary: ReplicaId,
+    /// The ordered requests, 1..=`batch_size_max` of them.
+    pub batch: Vec<Arc<Request>>,
+    /// The primary's UI over `(PREPARE, view, digest(batch))`.
+    pub ui: Ui,
+}
+
+/// `⟨COMMIT, v, s_j, s_p, d, UI_p, UI_j⟩`: replica `s_j` vouches for the PREPARE with UI
+/// `UI_p`. It carries the batch digest `d`, not the batch (see the crate docs for how a
+/// COMMIT that arrives before its PREPARE is handled).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Commit {
+    /// The view.
+    pub view: View,
+    /// The committing replica.
+    pub sender: ReplicaId,
+    /// The primary of `view`.
+    pub primary: ReplicaId,
+    /// The UI of the PREPARE being committed.
+    pub prepare_ui: Ui,
+    /// The digest of the PREPARE's batch.
+    pub digest: Digest,
+    /// The sender's UI over `(COMMIT, view, prepare counter, digest)`.
+    pub ui: Ui,
+}
+
+/// `⟨CHECKPOINT, s_j, UI_latest, d, UI_j⟩`: replica `s_j`'s state digest after executing
+/// the PREPARE of view `view` with counter value `counter`.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The sender.
+    pub sender: ReplicaId,
+    /// View of the PREPARE.
+    pub view: View,
+    /// Counter value of the latest executed PREPARE (the paper's `UI_latest`).
+    pub counter: u64,
+    /// Digest of the replicated state (service plus client table) at that point.
+    pub state_digest: Digest,
+    /// The sender's UI over `(CHECKPOINT, view, counter, state_digest)`.
+    pub ui: Ui,
+}
+
+/// `⟨REQ-VIEW-CHANGE, s_i, v, v'⟩`: `s_i` suspects the primary of `v`. Carries no UI.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct ReqViewChange {
+    /// The suspecting replica.
+    pub sender: ReplicaId,
+    /// Its current view.
+    pub view: View,
+    /// The view it asks for.
+    pub new_view: View,
+}
+
+/// An entry of a VIEW-CHANGE's `O` set: a message the sender sent since its last
+/// checkpoint. Earlier VIEW-CHANGE and NEW-VIEW messages appear as records (UI plus body
+/// digest), which keeps the type non-recursive, so decoding hostile bytes needs bounded
+/// stack.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum LoggedMessage {
+    /// A PREPARE it sent (as primary).
+    Prepare(Arc<Prepare>),
+    /// A COMMIT it sent.
+    Commit(Arc<Commit>),
+    /// A CHECKPOINT it sent.
+    Checkpoint(Arc<Checkpoint>),
+    /// A VIEW-CHANGE it sent for `new_view`, by UI and body digest.
+    ViewChangeRecord {
+        /// The view it asked for.
+        new_view: View,
+        /// Digest of the VIEW-CHANGE body.
+        digest: Digest,
+        /// Its UI.
+        ui: Ui,
+    },
+    /// A NEW-VIEW it sent for `new_view`, by UI and body digest.
+    NewViewRecord {
+        /// The view it started.
+        new_view: View,
+        /// Digest of the NEW-VIEW body.
+        digest: Digest,
+        /// Its UI.
+        ui: Ui,
+    },
+}
+
+/// `⟨VIEW-CHANGE, s_i, v', C_latest, O, UI_i⟩` (phase 2 handles it).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct ViewChange {
+    /// The sender.
+    pub sender: ReplicaId,
+    /// The view it moves to.
+    pub new_view: View,
+    /// `C_latest`: its latest stable checkpoint certificate (`f + 1` CHECKPOINTs).
+    pub checkpoint_cert: Vec<Arc<Checkpoint>>,
+    /// `O`: every UI message it sent since that checkpoint.
+    pub log: Vec<LoggedMessage>,
+    /// Its UI over `(VIEW-CHANGE, new_view, digest of the body)`.
+    pub ui: Ui,
+}
+
+/// `⟨NEW-VIEW, s_i, v', V_vc, S, UI_i⟩` (phase 2 handles it).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct NewView {
+    /// The new primary.
+    pub sender: ReplicaId,
+    /// The view it starts.
+    pub new_view: View,
+    /// `V_vc`: the `f + 1` VIEW-CHANGE messages (the new-view certificate).
+    pub view_changes: Vec<Arc<ViewChange>>,
+    /// `S`: the requests prepared or accepted since the chosen checkpoint.
+    pub prepares: Vec<Arc<Prepare>>,
+    /// Its UI over `(NEW-VIEW, new_view, digest of the body)`.
+    pub ui: Ui,
+}
+
+/// Asks a replica for the state at a stable checkpoint (state transfer, phase 2).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct StateRequest {
+    /// The asking replica.
+    pub sender: ReplicaId,
+    /// Counter value of the stable checkpoint wanted.
+    pub counter: u64,
+}
+
+/// A state snapshot at a stable checkpoint, with the certificate proving it (phase 2).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct StateReply {
+    /// The answering replica.
+    pub sender: ReplicaId,
+    /// The stable checkpoint certificate.
+    pub checkpoint_cert: Vec<Arc<Checkpoint>>,
+    /// The service snapshot (see [`crate::service::Service::snapshot`]).
+    pub snapshot: Vec<u8>,
+    /// The client table (`V_req` and cached replies), encoded.
+    pub client_table: Vec<u8>,
+}
+
+/// Any MinBFT message, decoded.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum Message {
+    /// Client to replicas.
+    Request(Arc<Request>),
+    /// Replica to client.
+    Reply(Reply),
+    /// Primary to backups.
+    Prepare(Arc<Prepare>),
+    /// Replica to replicas.
+    Commit(Arc<Commit>),
+    /// Replica to replicas.
+    Checkpoint(Arc<Checkpoint>),
+    /// Replica to replicas (phase 2).
+    ReqViewChange(ReqViewChange),
+    /// Replica to replicas (phase 2).
+    ViewChange(Arc<ViewChange>),
+    /// New primary to replicas (phase 2).
+    NewView(Arc<NewView>),
+    /// State transfer request (phase 2).
+    StateRequest(StateRequest),
+    /// State transfer reply (phase 2).
+    StateReply(Arc<StateReply>),
+}
+
+/// The type of a message, for counters and events.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum MessageKind {
+    /// REQUEST.
+    Request,
+    /// REPLY.
+    Reply,
+    /// PREPARE.
+    Prepare,
+    /// COMMIT.
+    Commit,
+    /// CHECKPOINT.
+    Checkpoint,
+    /// REQ-VIEW-CHANGE.
+    ReqViewChange,
+    /// VIEW-CHANGE.
+    ViewChange,
+    /// NEW-VIEW.
+    NewView,
+    /// State transfer request.
+    StateRequest,
+    /// State transfer reply.
+    StateReply,
+}
+
+impl MessageKind {
+    /// Number of kinds (size of per-kind counter tables).
+    pub const COUNT: usize = 10;
+
+    /// Every kind, in declaration order.
+    pub const ALL: [MessageKind; Self::COUNT] = [
+        MessageKind::Request,
+        MessageKind::Reply,
+        MessageKind::Prepare,
+        MessageKind::Commit,
+        MessageKind::Checkpoint,
+        MessageKind::ReqViewChange,
+        MessageKind::ViewChange,
+        MessageKind::NewView,
+        MessageKind::StateRequest,
+        MessageKind::StateReply,
+    ];
+
+    /// Index into per-kind tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The paper's name of the message.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Request => "REQUEST",
+            MessageKind::Reply => "REPLY",
+            MessageKind::Prepare => "PREPARE",
+            MessageKind::Commit => "COMMIT",
+            MessageKind::Checkpoint => "CHECKPOINT",
+            MessageKind::ReqViewChange => "REQ-VIEW-CHANGE",
+            MessageKind::ViewChange => "VIEW-CHANGE",
+            MessageKind::NewView => "NEW-VIEW",
+            MessageKind::StateRequest => "STATE-REQUEST",
+            MessageKind::StateReply => "STATE-REPLY",
+        }
+    }
+}
+
+impl Message {
+    /// The message's type.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Request(_) => MessageKind::Request,
+            Message::Reply(_) => MessageKind::Reply,
+            Message::Prepare(_) => MessageKind::Prepare,
+            Message::Commit(_) => MessageKind::Commit,
+            Message::Checkpoint(_) => MessageKind::Checkpoint,
+            Message::ReqViewChange(_) => MessageKind::ReqViewChange,
+            Message::ViewChange(_) => MessageKind::ViewChange,
+            Message::NewView(_) => MessageKind::NewView,
+            Message::StateRequest(_) => MessageKind::StateRequest,
+            Message::StateReply(_) => MessageKind::StateReply,
+        }
+    }
+
+    /// The UI the message carries as its sender's own identifier, if it has one.
+    pub fn ui(&self) -> Option<&Ui> {
+        match self {
+            Message::Prepare(m) => Some(&m.ui),
+            Message::Commit(m) => Some(&m.ui),
+            Message::Checkpoint(m) => Some(&m.ui),
+            Message::ViewChange(m) => Some(&m.ui),
+            Message::NewView(m) => Some(&m.ui),
+            _ => None,
+        }
+    }
+}

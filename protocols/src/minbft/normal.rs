@@ -1,0 +1,444 @@
+//! The normal case of paper §4: the primary orders batches with PREPAREs, backups answer
+//! with COMMITs, and a batch with `f + 1` matching votes is accepted and executed at once.
+//!
+//! Design choices, all following from the paper:
+//!
+//! - **The PREPARE is the primary's COMMIT.** The primary sends no COMMIT of its own, so a
+//!   batch needs the PREPARE plus `f` backup COMMITs. This matches §7.2 (with `f = 1`, the
+//!   PREPARE and one COMMIT suffice) and Table 1's cost at the primary, `2 + (f + 3)/b`
+//!   HMAC operations per request: one `create_ui` for the PREPARE and `f` `verify_ui` for
+//!   the COMMITs per batch, plus two MACs per request for client authentication.
+//! - **Condition 3 (no holes) is the FIFO rule.** A backup processes the PREPARE with
+//!   counter value `cv` only once it processed `cv - 1` from the primary (`V_acc`), so the
+//!   primary cannot skip a value: a PREPARE after a hole waits in the bounded FIFO buffer
+//!   and nothing after it executes. The primary's CHECKPOINTs use the same counter, so
+//!   consecutive PREPAREs need not have consecutive counter values; what matters is that
+//!   no counter value of the primary goes unprocessed.
+//! - **Execution in counter order.** Batches are accepted (vote count reaches `f + 1`)
+//!   possibly out of order when a faulty backup votes selectively, but are executed
+//!   strictly in the primary's counter order, so acceptance is effectively in order too.
+//! - **A COMMIT before its PREPARE.** A COMMIT carries the PREPARE's UI and the batch
+//!   digest, not the batch, so the receiver cannot send its own COMMIT yet (it could not
+//!   check condition 2 nor execute). It keeps the COMMIT as an *early vote* (bounded: one
+//!   per sender and counter value in `(h, H]`) and counts it when the PREPARE arrives and
+//!   matches. If a faulty primary never sends the PREPARE to a replica, that replica
+//!   cannot execute; the view change (phase 2) repairs this.
+//! - **No UI is verified twice.** Duplicates are dropped by counter value before any
+//!   verification; a COMMIT's copy of the PREPARE's UI is compared, not verified.
+//! - **Above the high water mark, messages wait.** Paper §4 discards messages above
+//!   `H`; since our transports do not retransmit UI messages, a message above `H` that is
+//!   next in its sender's FIFO order waits in the bounded FIFO buffer until a checkpoint
+//!   moves `H`. Only counter values beyond the buffer window are rejected.
+
+use super::certify::{batch_digest, commit_bytes, fnv1a, prepare_bytes};
+use super::fifo::UiMessage;
+use super::log::Entry;
+use super::messages::{Commit, Digest, Message, MessageKind, Prepare, Reply, Request};
+use super::replica::{Outcome, Replica};
+use crate::event::{Event, RejectReason};
+use crate::node::{NodeId, ReplicaId};
+use crate::outbox::{Outbox, TimerKind};
+use crate::service::Service;
+use crate::time::Instant;
+use minlab_usig::Usig;
+use std::sync::Arc;
+
+impl<U: Usig, S: Service> Replica<U, S> {
+    /// Primary: sends PREPAREs for queued requests, a full batch at a time, or whatever is
+    /// queued when `flush` (the batch timer fired). Bounded by `outstanding_batches_max`
+    /// and by the high water mark.
+    pub(crate) fn maybe_prepare(&mut self, now: Instant, flush: bool, out: &mut Outbox) {
+        if !self.is_primary() {
+            return;
+        }
+        let max = self.config.batch_size_max;
+        loop {
+            if self.pending.is_empty() {
+                if self.batch_timer_armed {
+                    self.batch_timer_armed = false;
+                    out.cancel_timer(TimerKind::Batch);
+                }
+                return;
+            }
+            if self.log.unexecuted >= self.config.outstanding_batches_max
+                || self.usig.last_counter() + 1 > self.high_water_mark()
+            {
+                return;
+            }
+            if self.pending.len() < max && !flush {
+                if !self.batch_timer_armed {
+                    self.batch_timer_armed = true;
+                    out.set_timer(TimerKind::Batch, now + self.config.batch_timeout);
+                }
+                return;
+            }
+            let take = self.pending.len().min(max);
+            let batch: Vec<Arc<Request>> = self.pending.drain(..take).collect();
+            let digest = batch_digest(&batch);
+            self.metrics.usig_creates += 1;
+            let ui = match self.usig.create_ui(&prepare_bytes(self.view, &digest)) {
+                Ok(ui) => ui,
+                Err(error) => {
+                    for r in batch.into_iter().rev() {
+                        self.pending.push_front(r);
+                    }
+                    out.event(Event::UsigFailed { error });
+                    return;
+                }
+            };
+            let counter = ui.counter;
+            let prepare = Arc::new(Prepare {
+                view: self.view,
+                primary: self.id,
+                batch,
+                ui,
+            });
+            self.log.entries.insert(
+                counter,
+                Entry {
+                    prepare: prepare.clone(),
+                    digest,
+                    votes: 1 << self.id,
+                    own_commit: None,
+                },
+            );
+            self.log.unexecuted += 1;
+            self.metrics.count_sent(MessageKind::Prepare);
+            out.broadcast(Message::Prepare(prepare));
+        }
+    }
+
+    /// A PREPARE arrives: paper §4, conditions 1 and 2 and the UI are checked here; the
+    /// FIFO rule (condition 3) decides when it is processed.
+    pub(crate) fn on_prepare(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        p: Arc<Prepare>,
+        out: &mut Outbox,
+    ) {
+        let kind = MessageKind::Prepare;
+        let checked = self
+            .check_peer(from, p.primary, p.view)
+            .and_then(|()| {
+                // Paper §4, condition 1: only the primary of the view sends PREPAREs.
+                if p.primary == self.config.primary_of(p.view) {
+                    Ok(())
+                } else {
+                    Err(RejectReason::NotPrimary)
+                }
+            })
+            .and_then(|()| self.fifo.admit(p.primary, p.ui.counter))
+            .and_then(|()| {
+                if p.batch.is_empty() || p.batch.len() > self.config.batch_size_max {
+                    return Err(RejectReason::MalformedBatch);
+                }
+                // Paper §4, condition 2: every request carries its client's authenticator.
+                for r in &p.batch {
+                    if !self.clients.knows(r.client) {
+                        return Err(RejectReason::UnknownClient);
+                    }
+                    if !self.clients.verify_request(r) {
+                        return Err(RejectReason::BadClientAuth);
+                    }
+                }
+                Ok(())
+            });
+        if let Err(reason) = checked {
+            return self.reject(from, kind, reason, out);
+        }
+        let digest = batch_digest(&p.batch);
+        self.metrics.usig_verifies += 1;
+        if self
+            .usig
+            .verify_ui(p.primary, &p.ui, &prepare_bytes(p.view, &digest))
+            .is_err()
+        {
+            return self.reject(from, kind, RejectReason::BadUi, out);
+        }
+        let (sender, counter) = (p.primary, p.ui.counter);
+        self.deliver(now, sender, counter, UiMessage::Prepare(p, digest), out);
+    }
+
+    /// A COMMIT arrives: checked and verified here, counted when FIFO-next.
+    pub(crate) fn on_commit(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        c: Arc<Commit>,
+        out: &mut Outbox,
+    ) {
+        let kind = MessageKind::Commit;
+        let checked = self
+            .check_peer(from, c.sender, c.view)
+            .and_then(|()| {
+                if c.primary != self.config.primary_of(c.view) {
+                    Err(RejectReason::NotPrimary)
+                } else if c.sender == c.primary {
+                    // The primary's PREPARE is its COMMIT; it sends no other.
+                    Err(RejectReason::UnexpectedMessage)
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| self.fifo.admit(c.sender, c.ui.counter));
+        if let Err(reason) = checked {
+            return self.reject(from, kind, reason, out);
+        }
+        self.metrics.usig_verifies += 1;
+        let bytes = commit_bytes(c.view, c.prepare_ui.counter, &c.digest);
+        if self.usig.verify_ui(c.sender, &c.ui, &bytes).is_err() {
+            return self.reject(from, kind, RejectReason::BadUi, out);
+        }
+        let (sender, counter) = (c.sender, c.ui.counter);
+        self.deliver(now, sender, counter, UiMessage::Commit(c), out);
+    }
+
+    /// Hands a verified UI message to the FIFO rule: process it now if it is next from its
+    /// sender, else park it; then process whatever became ready.
+    pub(crate) fn deliver(
+        &mut self,
+        now: Instant,
+        sender: ReplicaId,
+        counter: u64,
+        m: UiMessage,
+        out: &mut Outbox,
+    ) {
+        if !self.fifo.is_next(sender, counter) {
+            self.fifo.park(sender, counter, m);
+            return;
+        }
+        if self.process_next(now, sender, counter, m, out) {
+            self.drain_sender(now, sender, out);
+        }
+        self.settle(now, out);
+    }
+
+    /// Processes the FIFO-next message from `sender`; true if the sender's position moved.
+    fn process_next(
+        &mut self,
+        now: Instant,
+        sender: ReplicaId,
+        counter: u64,
+        m: UiMessage,
+        out: &mut Outbox,
+    ) -> bool {
+        let outcome = match &m {
+            UiMessage::Prepare(p, d) => self.process_prepare(p, d, out),
+            UiMessage::Commit(c) => self.process_commit(c),
+            UiMessage::Checkpoint(c) => self.process_checkpoint(c),
+        };
+        match outcome {
+            Outcome::Done => {
+                self.fifo.advance(sender, counter);
+                self.try_execute(now, out);
+                if matches!(m, UiMessage::Checkpoint(_)) {
+                    self.check_stable(out);
+                }
+                true
+            }
+            Outcome::Hold => {
+                self.fifo.park(sender, counter, m);
+                false
+            }
+            Outcome::Reject(reason) => {
+                let kind = match m {
+                    UiMessage::Prepare(..) => MessageKind::Prepare,
+                    UiMessage::Commit(_) => MessageKind::Commit,
+                    UiMessage::Checkpoint(_) => MessageKind::Checkpoint,
+                };
+                self.reject(NodeId::Replica(sender), kind, reason, out);
+                false
+            }
+        }
+    }
+
+    /// Processes `sender`'s buffered messages while they are next in its FIFO order.
+    fn drain_sender(&mut self, now: Instant, sender: ReplicaId, out: &mut Outbox) -> bool {
+        let mut moved = false;
+        while let Some((counter, m)) = self.fifo.take_next(sender) {
+            if !self.process_next(now, sender, counter, m, out) {
+                break;
+            }
+            moved = true;
+        }
+        moved
+    }
+
+    /// After the low water mark moved, messages held above the old high water mark may be
+    /// ready, and the primary may order more. Each round consumes buffered messages, so
+    /// this ends.
+    pub(crate) fn settle(&mut self, now: Instant, out: &mut Outbox) {
+        while self.checkpoints.advanced {
+            self.checkpoints.advanced = false;
+            while self.fifo.any_ready() {
+                let mut moved = false;
+                for s in 0..self.config.replica_count {
+                    if s != self.id {
+                        moved |= self.drain_sender(now, s, out);
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+            self.maybe_prepare(now, false, out);
+        }
+    }
+
+    /// The FIFO-next PREPARE: log it, send our COMMIT, count early COMMITs.
+    fn process_prepare(&mut self, p: &Arc<Prepare>, digest: &Digest, out: &mut Outbox) -> Outcome {
+        let counter = p.ui.counter;
+        if counter > self.high_water_mark() {
+            return Outcome::Hold;
+        }
+        // Paper §4, condition 3 holds: the FIFO rule processed counter - 1 already.
+        let mut entry = Entry {
+            prepare: p.clone(),
+            digest: *digest,
+            votes: 1 << p.primary,
+            own_commit: None,
+        };
+        self.metrics.usig_creates += 1;
+        match self.usig.create_ui(&commit_bytes(p.view, counter, digest)) {
+            Ok(ui) => {
+                let commit = Arc::new(Commit {
+                    view: p.view,
+                    sender: self.id,
+                    primary: p.primary,
+                    prepare_ui: p.ui.clone(),
+                    digest: *digest,
+                    ui,
+                });
+                entry.votes |= 1 << self.id;
+                entry.own_commit = Some(commit.clone());
+                self.metrics.count_sent(MessageKind::Commit);
+                out.broadcast(Message::Commit(commit));
+            }
+            Err(error) => out.event(Event::UsigFailed { error }),
+        }
+        // Early COMMITs: those for this PREPARE count; those naming an earlier counter
+        // value of the primary named something that was not a PREPARE.
+        while let Some((&(c, s), _)) = self.log.early.range(..=(counter, ReplicaId::MAX)).next() {
+            let commit = self.log.early.remove(&(c, s)).expect("key just seen");
+            if c == counter && commit.prepare_ui == p.ui && commit.digest == *digest {
+                entry.votes |= 1 << s;
+            } else {
+                self.metrics.count_rejected(RejectReason::CommitMismatch);
+                out.event(Event::MessageRejected {
+                    from: NodeId::Replica(s),
+                    kind: MessageKind::Commit,
+                    reason: RejectReason::CommitMismatch,
+                });
+            }
+        }
+        self.log.entries.insert(counter, entry);
+        self.log.unexecuted += 1;
+        Outcome::Done
+    }
+
+    /// The FIFO-next COMMIT: a vote for its PREPARE, or an early vote.
+    fn process_commit(&mut self, c: &Arc<Commit>) -> Outcome {
+        let pc = c.prepare_ui.counter;
+        if pc <= self.low_water_mark() {
+            self.metrics.stale += 1;
+            return Outcome::Done;
+        }
+        if pc > self.high_water_mark() {
+            return Outcome::Hold;
+        }
+        let bit = 1u64 << c.sender;
+        if let Some(e) = self.log.entries.get_mut(&pc) {
+            if e.prepare.ui != c.prepare_ui || e.digest != c.digest {
+                return Outcome::Reject(RejectReason::CommitMismatch);
+            }
+            if e.votes & bit != 0 {
+                return Outcome::Reject(RejectReason::DuplicateVote);
+            }
+            e.votes |= bit;
+        } else if pc <= self.fifo.accepted(c.primary) {
+            // That counter value of the primary was processed and is not a PREPARE.
+            return Outcome::Reject(RejectReason::CommitMismatch);
+        } else {
+            match self.log.early.entry((pc, c.sender)) {
+                std::collections::btree_map::Entry::Occupied(_) => {
+                    return Outcome::Reject(RejectReason::DuplicateVote);
+                }
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(c.clone());
+                }
+            }
+        }
+        Outcome::Done
+    }
+
+    /// Executes accepted batches in counter order (paper §4: a request accepted can be
+    /// executed at once, there is never a need to wait for lower numbers).
+    pub(crate) fn try_execute(&mut self, now: Instant, out: &mut Outbox) {
+        let quorum = self.config.quorum();
+        let mut executed_any = false;
+        loop {
+            let next = self.log.last_executed + 1;
+            let prepare = match self.log.entries.range(next..).next() {
+                Some((_, e)) if e.vote_count() >= quorum => e.prepare.clone(),
+                _ => break,
+            };
+            self.execute_batch(&prepare, out);
+            executed_any = true;
+        }
+        if executed_any {
+            self.maybe_prepare(now, false, out);
+        }
+    }
+
+    /// Executes one accepted batch; skips requests already executed (a faulty primary may
+    /// order a request twice) and replies to each client.
+    fn execute_batch(&mut self, p: &Prepare, out: &mut Outbox) {
+        let counter = p.ui.counter;
+        let previous = self.log.last_executed;
+        for (index, req) in p.batch.iter().enumerate() {
+            let Some(rec) = self.table.records.get_mut(req.client as usize) else {
+                continue;
+            };
+            if req.seq <= rec.last_seq {
+                continue;
+            }
+            let result = self.service.execute(&req.op);
+            rec.last_seq = req.seq;
+            rec.last_view = p.view;
+            if rec.in_flight <= req.seq {
+                rec.in_flight = 0;
+            }
+            self.metrics.requests_executed += 1;
+            out.event(Event::RequestExecuted {
+                view: p.view,
+                counter,
+                index: index as u32,
+                client: req.client,
+                client_seq: req.seq,
+                result_digest: fnv1a(&result),
+            });
+            let auth = self
+                .clients
+                .reply_auth(req.client, p.view, req.seq, &result);
+            let reply = Reply {
+                replica: self.id,
+                view: p.view,
+                client: req.client,
+                seq: req.seq,
+                result: result.clone(),
+                auth,
+            };
+            rec.last_result = result;
+            self.metrics.count_sent(MessageKind::Reply);
+            out.send(NodeId::Client(req.client), Message::Reply(reply));
+        }
+        self.log.last_executed = counter;
+        self.log.unexecuted -= 1;
+        self.metrics.batches_executed += 1;
+        let cp = self.config.checkpoint_period;
+        if counter / cp > previous / cp {
+            self.take_checkpoint(counter, out);
+        }
+    }
+}

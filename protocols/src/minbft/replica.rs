@@ -1,0 +1,336 @@
+//! The MinBFT replica as a value: its state, its inputs (`on_message`, `on_timer`) and the
+//! checks every untrusted input passes before it may change anything.
+
+use super::auth::ClientDirectory;
+use super::checkpoint::Checkpoints;
+use super::clients::ClientTable;
+use super::config::Config;
+use super::fifo::Fifo;
+use super::log::Log;
+use super::messages::{Message, MessageKind, Reply, Request};
+use crate::error::ProtocolError;
+use crate::event::{Event, RejectReason};
+use crate::metrics::Metrics;
+use crate::node::{NodeId, ReplicaId, View};
+use crate::outbox::{Outbox, TimerKind};
+use crate::service::Service;
+use crate::time::Instant;
+use minlab_usig::Usig;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// One input to a state machine, for callers that queue inputs as data.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Input {
+    /// A decoded message from `from` (the authenticated transport-level sender).
+    Message {
+        /// Who sent it.
+        from: NodeId,
+        /// What.
+        msg: Message,
+    },
+    /// Timer `kind` fired.
+    Timer(TimerKind),
+}
+
+/// A MinBFT replica (paper §4) over USIG `U` and service `S`.
+///
+/// Drive it with [`Replica::on_message`] and [`Replica::on_timer`] (or [`Replica::step`]),
+/// passing the current time and an [`Outbox`] to collect what it wants done.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Replica<U, S> {
+    pub(crate) id: ReplicaId,
+    pub(crate) config: Arc<Config>,
+    pub(crate) clients: Arc<ClientDirectory>,
+    pub(crate) usig: U,
+    pub(crate) service: S,
+    pub(crate) view: View,
+    pub(crate) fifo: Fifo,
+    pub(crate) log: Log,
+    pub(crate) table: ClientTable,
+    /// Primary: requests waiting for a PREPARE. Bound: one per client (`in_flight`).
+    pub(crate) pending: VecDeque<Arc<Request>>,
+    pub(crate) batch_timer_armed: bool,
+    pub(crate) checkpoints: Checkpoints,
+    pub(crate) metrics: Metrics,
+}
+
+/// Whether a FIFO-next UI message could be processed now.
+pub(crate) enum Outcome {
+    /// Processed; the sender's FIFO position advances.
+    Done,
+    /// Not yet (above the high water mark); it stays buffered.
+    Hold,
+    /// Invalid; dropped without advancing.
+    Reject(RejectReason),
+}
+
+impl<U: Usig, S: Service> Replica<U, S> {
+    /// Replica `usig.id()` of the group `config`, with client keys `clients` and service
+    /// `service` in its initial state.
+    pub fn new(
+        config: Arc<Config>,
+        clients: Arc<ClientDirectory>,
+        usig: U,
+        service: S,
+    ) -> Result<Self, ProtocolError> {
+        config.validate()?;
+        let id = usig.id();
+        if id >= config.replica_count {
+            return Err(ProtocolError::InvalidConfig(format!(
+                "replica {id} outside a group of {}",
+                config.replica_count
+            )));
+        }
+        if clients.client_count() != config.client_count || clients.mode() != config.client_auth {
+            return Err(ProtocolError::InvalidConfig(
+                "client directory does not match the configuration".into(),
+            ));
+        }
+        Ok(Replica {
+            id,
+            fifo: Fifo::new(config.replica_count, config.fifo_window),
+            log: Log::default(),
+            table: ClientTable::new(config.client_count),
+            pending: VecDeque::new(),
+            batch_timer_armed: false,
+            checkpoints: Checkpoints::default(),
+            metrics: Metrics::default(),
+            view: 0,
+            config,
+            clients,
+            usig,
+            service,
+        })
+    }
+
+    /// Handles one input.
+    pub fn step(&mut self, now: Instant, input: Input, out: &mut Outbox) {
+        match input {
+            Input::Message { from, msg } => self.on_message(now, from, msg, out),
+            Input::Timer(kind) => self.on_timer(now, kind, out),
+        }
+    }
+
+    /// Handles a message from `from`, the sender as authenticated by the transport.
+    pub fn on_message(&mut self, now: Instant, from: NodeId, msg: Message, out: &mut Outbox) {
+        self.metrics.count_received(msg.kind());
+        match msg {
+            Message::Request(r) => self.on_request(now, from, r, out),
+            Message::Prepare(p) => self.on_prepare(now, from, p, out),
+            Message::Commit(c) => self.on_commit(now, from, c, out),
+            Message::Checkpoint(c) => self.on_checkpoint(now, from, c, out),
+            Message::ReqViewChange(_)
+            | Message::ViewChange(_)
+            | Message::NewView(_)
+            | Message::StateRequest(_)
+            | Message::StateReply(_) => self.on_phase_two(now, from, msg, out),
+            Message::Reply(_) => self.reject(
+                from,
+                MessageKind::Reply,
+                RejectReason::UnexpectedMessage,
+                out,
+            ),
+        }
+    }
+
+    /// Handles timer `kind` firing.
+    pub fn on_timer(&mut self, now: Instant, kind: TimerKind, out: &mut Outbox) {
+        match kind {
+            TimerKind::Batch => {
+                self.batch_timer_armed = false;
+                self.maybe_prepare(now, true, out);
+            }
+            TimerKind::RequestTimeout => self.on_request_timeout(now, out),
+            TimerKind::ViewChange | TimerKind::Retransmit => {
+                out.event(Event::TimerIgnored { kind })
+            }
+        }
+    }
+
+    /// Records a rejection: counted, reported, and nothing else.
+    pub(crate) fn reject(
+        &mut self,
+        from: NodeId,
+        kind: MessageKind,
+        reason: RejectReason,
+        out: &mut Outbox,
+    ) {
+        self.metrics.count_rejected(reason);
+        out.event(Event::MessageRejected { from, kind, reason });
+    }
+
+    /// Common checks on a replica-to-replica message claiming to come from `sender`.
+    pub(crate) fn check_peer(
+        &self,
+        from: NodeId,
+        sender: ReplicaId,
+        view: View,
+    ) -> Result<(), RejectReason> {
+        if from != NodeId::Replica(sender) {
+            Err(RejectReason::WrongSender)
+        } else if sender >= self.config.replica_count {
+            Err(RejectReason::UnknownReplica)
+        } else if sender == self.id {
+            Err(RejectReason::FromSelf)
+        } else if view < self.view {
+            Err(RejectReason::StaleView)
+        } else if view > self.view {
+            Err(RejectReason::FutureView)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Paper §4, Clients: exactly-once via `V_req`, cached replies for retransmissions,
+    /// and the primary queues new requests for ordering.
+    fn on_request(&mut self, now: Instant, from: NodeId, req: Arc<Request>, out: &mut Outbox) {
+        let kind = MessageKind::Request;
+        if from != NodeId::Client(req.client) {
+            return self.reject(from, kind, RejectReason::WrongSender, out);
+        }
+        if !self.clients.knows(req.client) {
+            return self.reject(from, kind, RejectReason::UnknownClient, out);
+        }
+        let rec = self.table.get(req.client);
+        if req.seq < rec.last_seq {
+            return self.reject(from, kind, RejectReason::StaleRequest, out);
+        }
+        if req.seq == rec.last_seq {
+            // A retransmission of an executed request: resend the cached reply.
+            self.metrics.replies_resent += 1;
+            let reply = self.reply_for(req.client);
+            self.metrics.count_sent(MessageKind::Reply);
+            out.send(from, Message::Reply(reply));
+            return;
+        }
+        if self.is_primary() && rec.in_flight >= req.seq {
+            // A retransmission of a request already queued or prepared.
+            self.metrics.stale += 1;
+            return;
+        }
+        if self.is_primary() && rec.in_flight != 0 {
+            return self.reject(from, kind, RejectReason::ClientBusy, out);
+        }
+        if !self.clients.verify_request(&req) {
+            return self.reject(from, kind, RejectReason::BadClientAuth, out);
+        }
+        if self.is_primary() {
+            self.table.get_mut(req.client).in_flight = req.seq;
+            self.pending.push_back(req);
+            self.maybe_prepare(now, false, out);
+        } else {
+            self.watch_request(now, &req, out);
+        }
+    }
+
+    /// The cached reply for `client`'s last executed request.
+    pub(crate) fn reply_for(&self, client: u32) -> Reply {
+        let rec = self.table.get(client);
+        Reply {
+            replica: self.id,
+            view: rec.last_view,
+            client,
+            seq: rec.last_seq,
+            result: rec.last_result.clone(),
+            auth: self
+                .clients
+                .reply_auth(client, rec.last_view, rec.last_seq, &rec.last_result),
+        }
+    }
+
+    /// Phase-2 hook: a backup would arm `T_exec` ([`TimerKind::RequestTimeout`]) for a
+    /// request it saw, to suspect the primary if the request is not accepted in time.
+    /// Phase 1 does nothing.
+    fn watch_request(&mut self, _now: Instant, _req: &Request, _out: &mut Outbox) {}
+
+    /// Phase-2 hook: `T_exec` expired; a backup would send REQ-VIEW-CHANGE. Phase 1 only
+    /// reports the timer.
+    fn on_request_timeout(&mut self, _now: Instant, out: &mut Outbox) {
+        out.event(Event::TimerIgnored {
+            kind: TimerKind::RequestTimeout,
+        });
+    }
+
+    /// View change and state transfer messages: defined, not handled until phase 2.
+    fn on_phase_two(&mut self, _now: Instant, from: NodeId, msg: Message, out: &mut Outbox) {
+        self.reject(from, msg.kind(), RejectReason::Unsupported, out);
+    }
+
+    // ---- accessors -------------------------------------------------------------------
+
+    /// This replica's id.
+    pub fn id(&self) -> ReplicaId {
+        self.id
+    }
+
+    /// The current view.
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    /// True when this replica is the primary of its current view.
+    pub fn is_primary(&self) -> bool {
+        self.config.primary_of(self.view) == self.id
+    }
+
+    /// The group configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counter value of the last executed PREPARE.
+    pub fn last_executed(&self) -> u64 {
+        self.log.last_executed
+    }
+
+    /// The low water mark `h` (counter value of the last stable checkpoint).
+    pub fn low_water_mark(&self) -> u64 {
+        self.checkpoints.stable
+    }
+
+    /// The high water mark `H = h + L`.
+    pub fn high_water_mark(&self) -> u64 {
+        self.checkpoints.stable + self.config.log_window
+    }
+
+    /// `V_acc[s]`: the last counter value processed from replica `s`.
+    pub fn accepted_counter(&self, s: ReplicaId) -> u64 {
+        self.fifo.accepted(s)
+    }
+
+    /// Messages from `s` waiting in the FIFO buffer.
+    pub fn fifo_buffered(&self, s: ReplicaId) -> usize {
+        self.fifo.buffered(s)
+    }
+
+    /// PREPAREs in the message log.
+    pub fn log_len(&self) -> usize {
+        self.log.entries.len()
+    }
+
+    /// Requests waiting at the primary for a PREPARE.
+    pub fn pending_requests(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// `V_req[c]`: the last request number executed for client `c`.
+    pub fn last_executed_by_client(&self, c: u32) -> u64 {
+        self.table.records.get(c as usize).map_or(0, |r| r.last_seq)
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The replicated service.
+    pub fn service(&self) -> &S {
+        &self.service
+    }
+
+    /// The USIG.
+    pub fn usig(&self) -> &U {
+        &self.usig
+    }
+}

@@ -1,0 +1,159 @@
+//! Whole-group tests with the in-memory driver: checkpoints and garbage collection, and
+//! safety of the normal case (paper §4) under random delivery orders, drops and
+//! duplicates, for f = 1, 2, 3.
+
+use minlab_protocols::Instant;
+use minlab_protocols::event::Event;
+use minlab_protocols::minbft::Config;
+use minlab_protocols::minbft::certify::fnv1a;
+use minlab_protocols::service::{KvOp, KvStore};
+use minlab_protocols::testkit::{Cluster, ClusterOptions, NetworkFaults};
+use minlab_usig::SymbolicUsig;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The operation client `c` submits as its request `seq`: a mix of gets, puts and CASes
+/// on three keys, so that results depend on the order of execution.
+fn op_for(c: u32, seq: u64) -> Vec<u8> {
+    let key = (u64::from(c) * 7 + seq * 3) % 3;
+    let value = vec![c as u8, seq as u8];
+    match (u64::from(c) + seq) % 3 {
+        0 => KvOp::Get { key },
+        1 => KvOp::Put { key, value },
+        _ => KvOp::Cas {
+            key,
+            expected: vec![c as u8, seq.wrapping_sub(1) as u8],
+            new: value,
+        },
+    }
+    .encode()
+}
+
+fn cluster(
+    config: Config,
+    faults: NetworkFaults,
+    seed: u64,
+    ops: u64,
+) -> Cluster<SymbolicUsig, KvStore> {
+    let n = config.replica_count;
+    let opts = ClusterOptions {
+        config,
+        seed,
+        faults,
+        record: true,
+        operations: ops,
+    };
+    Cluster::new(
+        opts,
+        |r| SymbolicUsig::new(r, n),
+        |_| KvStore::new(),
+        Box::new(op_for),
+    )
+    .unwrap()
+}
+
+/// Safety: executions form a prefix chain, nothing executes twice, and every completed
+/// operation got the result of the sequential execution in the agreed order.
+fn check_safety(c: &Cluster<SymbolicUsig, KvStore>) -> Result<(), TestCaseError> {
+    let longest = c.executions.iter().max_by_key(|e| e.len()).unwrap();
+    for (r, ex) in c.executions.iter().enumerate() {
+        prop_assert_eq!(&longest[..ex.len()], &ex[..], "replica {} diverged", r);
+        let distinct: BTreeSet<_> = ex.iter().map(|e| (e.client, e.seq)).collect();
+        prop_assert_eq!(
+            distinct.len(),
+            ex.len(),
+            "replica {} executed a request twice",
+            r
+        );
+    }
+    let mut model = KvStore::new();
+    let mut results = BTreeMap::new();
+    for e in longest {
+        let op = KvOp::decode(&op_for(e.client, e.seq)).unwrap();
+        let result = model.apply(&op);
+        prop_assert_eq!(fnv1a(&result), e.result_digest);
+        results.insert((e.client, e.seq), result);
+    }
+    for done in &c.completions {
+        prop_assert_eq!(&done.op, &op_for(done.client, done.seq));
+        prop_assert_eq!(Some(&done.result), results.get(&(done.client, done.seq)));
+    }
+    Ok(())
+}
+
+#[test]
+fn checkpoints_become_stable_and_truncate_the_log() {
+    let mut config = Config::new(1, 3);
+    config.checkpoint_period = 4;
+    config.log_window = 8;
+    config.fifo_window = 8;
+    let mut c = cluster(config, NetworkFaults::default(), 1, 300);
+    c.start();
+    assert!(c.run_until_completed(300, 1_000_000));
+    for r in &c.replicas {
+        assert!(r.low_water_mark() > 200, "h = {}", r.low_water_mark());
+        assert!(r.log_len() <= 8);
+        assert_eq!(r.stable_checkpoint().len(), 2, "f + 1 CHECKPOINTs");
+    }
+    let stable = c
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::CheckpointStable { .. }))
+        .count();
+    assert!(stable > 3 * 50);
+    check_safety(&c).unwrap();
+}
+
+#[test]
+fn a_crashed_backup_does_not_stop_progress() {
+    for f in 1..=3 {
+        let mut config = Config::new(f, 2);
+        config.batch_size_max = 2;
+        let mut c = cluster(config, NetworkFaults::default(), 2, 60);
+        c.silenced.extend(1..=f); // f backups crash before the run
+        c.start();
+        assert!(c.run_until_completed(60, 1_000_000), "f = {f}");
+        check_safety(&c).unwrap();
+    }
+}
+
+#[test]
+fn a_crashed_primary_stalls_the_view_until_phase_two() {
+    let mut c = cluster(Config::new(1, 1), NetworkFaults::default(), 3, 5);
+    c.silenced.insert(0);
+    c.start();
+    c.run_until_quiet(Instant(1_000_000_000), 10_000);
+    assert_eq!(c.completed(), 0);
+    check_safety(&c).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn random_schedules_preserve_safety(
+        f in 1u32..=3,
+        clients in 1u32..=4,
+        batch in 1usize..=4,
+        seed in any::<u64>(),
+        drop_per_mille in prop_oneof![Just(0u32), 0u32..60],
+        duplicate_per_mille in 0u32..150,
+        reorder_window in 1usize..8,
+    ) {
+        let mut config = Config::new(f, clients);
+        config.batch_size_max = batch;
+        config.checkpoint_period = 3;
+        config.log_window = 6;
+        config.fifo_window = 64;
+        let faults = NetworkFaults { drop_per_mille, duplicate_per_mille, reorder_window };
+        let ops = 30;
+        let mut c = cluster(config, faults, seed, ops);
+        c.start();
+        c.run_until_quiet(Instant(20_000_000_000), 200_000);
+        check_safety(&c)?;
+        if drop_per_mille == 0 {
+            // Without losses (duplicates and reordering only), everything completes.
+            prop_assert_eq!(c.completed(), ops);
+        }
+    }
+}
