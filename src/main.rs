@@ -1,1 +1,85 @@
-fn main() {}
+//! `minlab`, the testbed's one command-line program. This file only parses the command
+//! line and turns outcomes into exit codes; each subcommand lives in its own module.
+
+mod bench_usig;
+mod keygen;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  minlab bench usig                        USIG createUI/verifyUI per backend vs the paper
+  minlab bench usig --json --backend hmac-sha1 ed25519
+  minlab keygen --replicas 3 --out keys/   key files for a 3-replica deployment
+
+Exit codes: 0 all expectations held, 1 a property was violated, 2 bad input or usage.";
+
+/// A testbed for hybrid Byzantine fault-tolerant replication (MinBFT, MinZyzyva).
+#[derive(Parser, Debug)]
+#[command(name = "minlab", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Measure building blocks on this machine.
+    #[command(subcommand)]
+    Bench(Bench),
+    /// Generate key files for a real deployment, from OS randomness.
+    Keygen(keygen::Args),
+}
+
+#[derive(Subcommand, Debug)]
+enum Bench {
+    /// createUI/verifyUI latency per USIG backend, next to the paper's Table 3.
+    Usig(bench_usig::Args),
+}
+
+/// How a subcommand that ran to the end came out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    /// Every expectation held: exit code 0.
+    Held,
+    /// A property was violated (already reported, with how to reproduce it): exit code 1.
+    Violated,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bench(Bench::Usig(args)) => bench_usig::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
+    };
+    match result {
+        Ok(Outcome::Held) => ExitCode::SUCCESS,
+        Ok(Outcome::Violated) => ExitCode::from(1),
+        // Errors that reach here are bad input or an unusable environment (a path that
+        // cannot be written, ...): exit code 2, like clap's own usage errors.
+        Err(e) => {
+            eprintln!("minlab: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bench_is_a_group_of_subcommands() {
+        let cli = Cli::try_parse_from(["minlab", "bench", "usig", "--json"]).unwrap();
+        assert!(matches!(cli.command, Command::Bench(Bench::Usig(_))));
+        let err = Cli::try_parse_from(["minlab", "bench"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

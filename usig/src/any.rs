@@ -2,8 +2,7 @@
 
 use crate::counter::{Counter, VolatileCounter};
 use crate::{
-    Ed25519Usig, HmacSha1Usig, HmacSha256Usig, KeySet, ReplicaId, SymbolicUsig, Ui, Usig,
-    UsigError,
+    Ed25519Usig, HmacSha1Usig, HmacSha256Usig, KeySet, ReplicaId, SymbolicUsig, Ui, Usig, UsigError,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -102,7 +101,11 @@ impl<C: Counter> AnyUsig<C> {
                 if id >= keys.replica_count() {
                     return Err(UsigError::UnknownSigner(id));
                 }
-                AnyUsig::Symbolic(SymbolicUsig::with_counter(id, keys.replica_count(), counter))
+                AnyUsig::Symbolic(SymbolicUsig::with_counter(
+                    id,
+                    keys.replica_count(),
+                    counter,
+                ))
             }
         })
     }
@@ -129,6 +132,13 @@ macro_rules! dispatch {
     };
 }
 
+impl<C: Counter> AnyUsig<C> {
+    /// The counter this USIG draws from (e.g. to inspect a durable counter's reservation).
+    pub fn counter(&self) -> &C {
+        dispatch!(self, u => u.counter())
+    }
+}
+
 impl<C: Counter> Usig for AnyUsig<C> {
     fn id(&self) -> ReplicaId {
         dispatch!(self, u => u.id())
@@ -144,5 +154,56 @@ impl<C: Counter> Usig for AnyUsig<C> {
     }
     fn verification_is_public(&self) -> bool {
         dispatch!(self, u => u.verification_is_public())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::conformance;
+
+    #[test]
+    fn every_kind_meets_the_usig_contract_through_any() {
+        let keys = KeySet::from_seed(3, 1);
+        for kind in UsigKind::ALL {
+            conformance(3, |id| {
+                let usig = AnyUsig::new(kind, id, &keys).unwrap();
+                assert_eq!(usig.kind(), kind);
+                usig
+            });
+        }
+    }
+
+    #[test]
+    fn names_parse_back_and_unknown_names_list_the_choices() {
+        for kind in UsigKind::ALL {
+            assert_eq!(kind.to_string().parse::<UsigKind>(), Ok(kind));
+        }
+        let err = "rsa".parse::<UsigKind>().unwrap_err();
+        assert!(
+            err.contains("hmac-sha1, hmac-sha256, ed25519, symbolic"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn out_of_group_id_is_an_error_for_every_kind() {
+        let keys = KeySet::from_seed(3, 1);
+        for kind in UsigKind::ALL {
+            assert!(matches!(
+                AnyUsig::new(kind, 3, &keys),
+                Err(UsigError::UnknownSigner(3))
+            ));
+        }
+    }
+
+    #[test]
+    fn public_verification_only_for_signature_kinds() {
+        let keys = KeySet::from_seed(3, 1);
+        let public: Vec<bool> = UsigKind::ALL
+            .iter()
+            .map(|&k| AnyUsig::new(k, 0, &keys).unwrap().verification_is_public())
+            .collect();
+        assert_eq!(public, [false, false, true, true]);
     }
 }

@@ -28,8 +28,12 @@ impl VolatileCounter {
 }
 
 impl Counter for VolatileCounter {
+    #[inline]
     fn advance(&mut self) -> Result<u64, UsigError> {
-        self.last = self.last.checked_add(1).ok_or(UsigError::CounterExhausted)?;
+        if self.last == u64::MAX {
+            return Err(UsigError::CounterExhausted);
+        }
+        self.last += 1;
         Ok(self.last)
     }
 
@@ -39,4 +43,21 @@ impl Counter for VolatileCounter {
 }
 
 mod durable;
+#[doc(hidden)]
+pub use durable::CrashPoint;
 pub use durable::DurableCounter;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volatile_counts_from_one_and_stops_at_the_top() {
+        let mut c = VolatileCounter::default();
+        assert_eq!((c.advance(), c.advance()), (Ok(1), Ok(2)));
+        let mut c = VolatileCounter::starting_after(u64::MAX - 1);
+        assert_eq!(c.advance(), Ok(u64::MAX));
+        assert_eq!(c.advance(), Err(UsigError::CounterExhausted));
+        assert_eq!(c.last(), u64::MAX);
+    }
+}

@@ -61,4 +61,7 @@ pub enum UsigError {
         /// What went wrong.
         reason: String,
     },
+    /// The operating system could not provide randomness for fresh keys.
+    #[error("operating system randomness unavailable: {0}")]
+    Entropy(String),
 }

@@ -3,8 +3,8 @@
 
 use crate::counter::{Counter, VolatileCounter};
 use crate::{Certificate, KeySet, ReplicaId, Ui, Usig, UsigError};
-use hmac::digest::{KeyInit, Mac};
 use hmac::Hmac;
+use hmac::digest::{KeyInit, Mac};
 use sha1::Sha1;
 use sha2::Sha256;
 
@@ -97,6 +97,11 @@ impl<H: HmacHash, C: Counter> HmacUsig<H, C> {
         Ok(HmacUsig { id, keyed, counter })
     }
 
+    /// The counter this USIG draws from (e.g. to inspect a durable counter's reservation).
+    pub fn counter(&self) -> &C {
+        &self.counter
+    }
+
     fn mac(&self, signer: ReplicaId, counter: u64, message: &[u8]) -> Option<H::Mac> {
         let mut mac = self.keyed.get(signer as usize)?.clone();
         mac.update(&counter.to_be_bytes());
@@ -112,7 +117,9 @@ impl<H: HmacHash, C: Counter> Usig for HmacUsig<H, C> {
 
     fn create_ui(&mut self, message: &[u8]) -> Result<Ui, UsigError> {
         let counter = self.counter.advance()?;
-        let mac = self.mac(self.id, counter, message).expect("own key is present");
+        let mac = self
+            .mac(self.id, counter, message)
+            .expect("own key is present");
         Ok(Ui {
             counter,
             cert: H::certificate(mac),
@@ -127,10 +134,11 @@ impl<H: HmacHash, C: Counter> Usig for HmacUsig<H, C> {
         let mac = self
             .mac(signer, ui.counter, message)
             .ok_or(UsigError::UnknownSigner(signer))?;
-        mac.verify_slice(tag).map_err(|_| UsigError::BadCertificate {
-            signer,
-            counter: ui.counter,
-        })
+        mac.verify_slice(tag)
+            .map_err(|_| UsigError::BadCertificate {
+                signer,
+                counter: ui.counter,
+            })
     }
 
     fn last_counter(&self) -> u64 {
@@ -149,5 +157,55 @@ impl<H: HmacHash, C: Counter> std::fmt::Debug for HmacUsig<H, C> {
             .field("id", &self.id)
             .field("last_counter", &self.counter.last())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::conformance;
+
+    #[test]
+    fn hmac_sha1_meets_the_usig_contract() {
+        let keys = KeySet::from_seed(3, 1);
+        conformance(3, |id| HmacSha1Usig::new(id, &keys).unwrap());
+    }
+
+    #[test]
+    fn hmac_sha256_meets_the_usig_contract() {
+        let keys = KeySet::from_seed(3, 1);
+        conformance(3, |id| HmacSha256Usig::new(id, &keys).unwrap());
+    }
+
+    #[test]
+    fn tag_is_hmac_of_counter_then_message() {
+        let keys = KeySet::from_seed(3, 2);
+        let mut usig = HmacSha256Usig::new(1, &keys).unwrap();
+        let ui = usig.create_ui(b"m").unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(keys.hmac_key(1).unwrap()).unwrap();
+        mac.update(&1u64.to_be_bytes());
+        mac.update(b"m");
+        let expected: [u8; 32] = mac.finalize().into_bytes().into();
+        assert_eq!(ui.cert, Certificate::HmacSha256(expected));
+        assert!(!usig.verification_is_public());
+    }
+
+    #[test]
+    fn construction_checks_id_and_keys() {
+        let keys = KeySet::from_seed(3, 3);
+        assert!(matches!(
+            HmacSha1Usig::new(3, &keys),
+            Err(UsigError::UnknownSigner(3))
+        ));
+        // A client's key set has no HMAC keys.
+        assert!(matches!(
+            HmacSha1Usig::new(0, &keys.public_only()),
+            Err(UsigError::MissingKey { kind: "hmac", .. })
+        ));
+        // Keys from another seed do not verify this group's UIs.
+        let mut ours = HmacSha1Usig::new(0, &keys).unwrap();
+        let theirs = HmacSha1Usig::new(1, &KeySet::from_seed(3, 4)).unwrap();
+        let ui = ours.create_ui(b"m").unwrap();
+        assert!(theirs.verify_ui(0, &ui, b"m").is_err());
     }
 }

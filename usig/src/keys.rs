@@ -1,8 +1,11 @@
 //! The key material USIGs of a group need: shared HMAC keys and Ed25519 key pairs,
-//! derived from a seed (simulation) or loaded from key files (deployment).
+//! derived from a seed (simulation), drawn from the OS (deployment) or loaded from key
+//! files.
 
-use crate::ReplicaId;
-use rand::{Rng, SeedableRng};
+mod file;
+
+use crate::{ReplicaId, UsigError};
+use rand::{Rng, SeedableRng, TryRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,6 +30,27 @@ impl KeySet {
     /// `seed` with ChaCha20. For simulation and tests only: anyone with the seed has the keys.
     pub fn from_seed(replica_count: u32, seed: u64) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x5553_4947_4b45_5953); // "USIGKEYS"
+        Self::derive(replica_count, &mut rng)
+    }
+
+    /// Fresh keys for a real deployment of `replica_count` replicas, from the operating
+    /// system's entropy source (getrandom). Fails with [`UsigError::Entropy`] only if the
+    /// OS cannot provide randomness.
+    ///
+    /// This is the one place in the crate that is nondeterministic on purpose; simulations
+    /// and tests use [`KeySet::from_seed`].
+    pub fn generate(replica_count: u32) -> Result<Self, UsigError> {
+        let mut seed = [0u8; 32];
+        rand::rngs::SysRng
+            .try_fill_bytes(&mut seed)
+            .map_err(|e| UsigError::Entropy(e.to_string()))?;
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        seed.fill(0);
+        Ok(Self::derive(replica_count, &mut rng))
+    }
+
+    /// Draws every key of the group from `rng`, replica by replica.
+    fn derive(replica_count: u32, rng: &mut impl Rng) -> Self {
         let mut hmac = Vec::with_capacity(replica_count as usize);
         let mut ed25519_public = Vec::with_capacity(replica_count as usize);
         let mut ed25519_secret = BTreeMap::new();
@@ -85,5 +109,43 @@ impl KeySet {
             ed25519_public: self.ed25519_public.clone(),
             ed25519_secret: BTreeMap::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_keys_are_reproducible_and_distinct() {
+        let a = KeySet::from_seed(4, 7);
+        assert_eq!(a, KeySet::from_seed(4, 7));
+        assert_ne!(a, KeySet::from_seed(4, 8));
+        let hmac: std::collections::BTreeSet<_> = a.hmac.iter().collect();
+        assert_eq!(hmac.len(), 4);
+    }
+
+    #[test]
+    fn generated_keys_are_fresh_and_complete() {
+        let a = KeySet::generate(3).unwrap();
+        let b = KeySet::generate(3).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.replica_count(), 3);
+        for r in 0..3 {
+            let secret = a.ed25519_secret(r).unwrap();
+            let public = ed25519_dalek::SigningKey::from_bytes(secret).verifying_key();
+            assert_eq!(public.to_bytes(), *a.ed25519_public(r).unwrap());
+        }
+    }
+
+    #[test]
+    fn shares_hold_only_what_their_owner_may_know() {
+        let keys = KeySet::from_seed(3, 1);
+        let share = keys.for_replica(1);
+        assert_eq!(share.ed25519_secret.keys().collect::<Vec<_>>(), [&1]);
+        assert_eq!(share.hmac, keys.hmac);
+        let public = keys.public_only();
+        assert!(public.hmac.is_empty() && public.ed25519_secret.is_empty());
+        assert_eq!(public.ed25519_public, keys.ed25519_public);
     }
 }

@@ -21,6 +21,20 @@
 //! assert!(backup.verify_ui(0, &ui, b"another message").is_err());
 //! assert!(backup.verify_ui(2, &ui, b"PREPARE v=0 digest").is_err());
 //! ```
+//!
+//! A deployment instead draws keys from the OS ([`KeySet::generate`], written to disk by
+//! `minlab keygen` via [`KeySet::save`] and read back with [`KeySet::load`]) and runs each
+//! USIG over a [`DurableCounter`], so that a restarted replica never reuses a counter value:
+//!
+//! ```no_run
+//! use minlab_usig::{DurableCounter, HmacSha1Usig, KeySet, Usig};
+//!
+//! let keys = KeySet::load("keys/replica-0.toml")?;
+//! let counter = DurableCounter::open("state/replica-0.counter", DurableCounter::DEFAULT_BLOCK)?;
+//! let mut usig = HmacSha1Usig::with_counter(0, &keys, counter)?;
+//! let ui = usig.create_ui(b"PREPARE v=0 digest")?;
+//! # Ok::<(), minlab_usig::UsigError>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod any;
@@ -30,6 +44,8 @@ pub mod error;
 pub mod hmac;
 pub mod keys;
 pub mod symbolic;
+#[cfg(test)]
+mod testkit;
 pub mod ui;
 
 pub use any::{AnyUsig, UsigKind};
