@@ -115,11 +115,13 @@ impl Outbox {
     }
 
     /// Removes and yields every output, in the order they were produced.
+    #[inline]
     pub fn drain(&mut self) -> std::vec::Drain<'_, Output> {
         self.outputs.drain(..)
     }
 
     /// The outputs produced so far.
+    #[inline]
     pub fn as_slice(&self) -> &[Output] {
         &self.outputs
     }

@@ -22,7 +22,7 @@
 //! Keys are derived from a seed with SHA-256 for simulation and tests.
 
 use super::messages::{MacTag, Request, RequestAuth};
-use crate::node::{ClientId, ReplicaId, View};
+use crate::node::{ClientId, ReplicaId};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -137,19 +137,13 @@ impl ClientDirectory {
     }
 
     /// The MAC this replica puts on a reply, `None` when authentication is off.
-    pub fn reply_auth(
-        &self,
-        client: ClientId,
-        view: View,
-        seq: u64,
-        result: &[u8],
-    ) -> Option<MacTag> {
+    pub fn reply_auth(&self, client: ClientId, seq: u64, result: &[u8]) -> Option<MacTag> {
         match self.mode {
             ClientAuth::None => None,
             _ => self
                 .mac_keys
                 .get(client as usize)
-                .map(|k| reply_mac(k, self.replica, view, client, seq, result)),
+                .map(|k| reply_mac(k, self.replica, client, seq, result)),
         }
     }
 }
@@ -223,14 +217,7 @@ impl ClientKeyring {
             ClientAuth::None => true,
             _ => match (self.mac_keys.get(reply.replica as usize), reply.auth) {
                 (Some(k), Some(tag)) => {
-                    reply_mac(
-                        k,
-                        reply.replica,
-                        reply.view,
-                        reply.client,
-                        reply.seq,
-                        &reply.result,
-                    ) == tag
+                    reply_mac(k, reply.replica, reply.client, reply.seq, &reply.result) == tag
                 }
                 _ => false,
             },
@@ -267,7 +254,6 @@ fn request_mac(key: &[u8; 32], req: &Request) -> MacTag {
 fn reply_mac(
     key: &[u8; 32],
     replica: ReplicaId,
-    view: View,
     client: ClientId,
     seq: u64,
     result: &[u8],
@@ -275,7 +261,6 @@ fn reply_mac(
     let mut m = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
     m.update(b"REP");
     m.update(&replica.to_be_bytes());
-    m.update(&view.to_be_bytes());
     m.update(&client.to_be_bytes());
     m.update(&seq.to_be_bytes());
     m.update(result);
@@ -330,13 +315,12 @@ mod tests {
         let dir1 = ClientDirectory::from_seed(mode, 1, 2, 1);
         let mut reply = super::super::messages::Reply {
             replica: 1,
-            view: 0,
             client: 0,
             seq: 1,
             result: b"ok".to_vec(),
             auth: None,
         };
-        reply.auth = dir1.reply_auth(0, 0, 1, b"ok");
+        reply.auth = dir1.reply_auth(0, 1, b"ok");
         assert!(keys.verify_reply(&reply));
         reply.replica = 2;
         assert!(!keys.verify_reply(&reply));

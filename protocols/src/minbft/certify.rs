@@ -97,18 +97,30 @@ pub fn sha256(bytes: &[u8]) -> Digest {
 /// It covers what identifies each request, not its authenticator: two authenticators over
 /// the same request name the same request.
 pub fn batch_digest(batch: &[Arc<Request>]) -> Digest {
+    // Request heads are gathered in a stack buffer and hashed 256 bytes at a time: the
+    // hasher's per-call overhead dominates for the small requests of a batch.
+    const HEAD: usize = 16;
     let mut h = Sha256::new();
-    h.update((batch.len() as u32).to_be_bytes());
+    let mut buf = [0u8; 256];
+    buf[..4].copy_from_slice(&(batch.len() as u32).to_be_bytes());
+    let mut len = 4;
     for r in batch {
-        let mut head = [0u8; 16];
+        if len + HEAD > buf.len() {
+            h.update(&buf[..len]);
+            len = 0;
+        }
+        let head = &mut buf[len..len + HEAD];
         head[0..4].copy_from_slice(&r.client.to_be_bytes());
         head[4..12].copy_from_slice(&r.seq.to_be_bytes());
         head[12..16].copy_from_slice(&(r.op.len() as u32).to_be_bytes());
-        h.update(head);
+        len += HEAD;
         if !r.op.is_empty() {
+            h.update(&buf[..len]);
+            len = 0;
             h.update(&r.op);
         }
     }
+    h.update(&buf[..len]);
     h.finalize().into()
 }
 

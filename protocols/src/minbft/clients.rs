@@ -3,7 +3,7 @@
 //! semantics (paper §4, Clients).
 
 use super::messages::Digest;
-use crate::node::{ClientId, View};
+use crate::node::ClientId;
 use sha2::{Digest as _, Sha256};
 
 /// What a replica remembers about one client.
@@ -11,8 +11,6 @@ use sha2::{Digest as _, Sha256};
 pub(crate) struct ClientRecord {
     /// `V_req[c]`: the last request number executed (0 = none).
     pub(crate) last_seq: u64,
-    /// View in which it executed.
-    pub(crate) last_view: View,
     /// Its result, resent if the client retransmits.
     pub(crate) last_result: Vec<u8>,
     /// Primary only: a request number queued or prepared but not executed (0 = none).

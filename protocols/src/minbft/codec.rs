@@ -118,22 +118,21 @@ mod tests {
         });
         vec![
             Message::Request(request(client, seq, op.clone())),
-            Message::Reply(Reply {
+            Message::Reply(Box::new(Reply {
                 replica: 1,
-                view: 0,
                 client,
                 seq,
                 result: op,
                 auth: Some([7; 16]),
-            }),
+            })),
             Message::Prepare(prepare.clone()),
             Message::Commit(commit),
             Message::Checkpoint(checkpoint.clone()),
-            Message::ReqViewChange(ReqViewChange {
+            Message::ReqViewChange(Arc::new(ReqViewChange {
                 sender: 1,
                 view: 0,
                 new_view: 1,
-            }),
+            })),
             Message::ViewChange(vc.clone()),
             Message::NewView(Arc::new(NewView {
                 sender: 1,
@@ -142,7 +141,7 @@ mod tests {
                 prepares: vec![prepare],
                 ui: ui(9, 9),
             })),
-            Message::StateRequest(StateRequest { sender: 0, counter }),
+            Message::StateRequest(Arc::new(StateRequest { sender: 0, counter })),
             Message::StateReply(Arc::new(StateReply {
                 sender: 0,
                 checkpoint_cert: vec![checkpoint],

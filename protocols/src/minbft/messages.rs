@@ -43,13 +43,13 @@ pub struct Request {
     pub auth: RequestAuth,
 }
 
-/// `⟨REPLY, s, seq, res⟩`: replica `s`'s result for the client's request `seq`.
+/// `⟨REPLY, s, seq, res⟩`: replica `s`'s result for the client's request `seq`. As in
+/// the paper it carries no view: clients send every request to all replicas, so they
+/// never need to know the primary.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Reply {
     /// The replying replica.
     pub replica: ReplicaId,
-    /// The view in which the request executed.
-    pub view: View,
     /// The client.
     pub client: ClientId,
     /// The request number.
@@ -210,8 +210,9 @@ pub struct StateReply {
 pub enum Message {
     /// Client to replicas.
     Request(Arc<Request>),
-    /// Replica to client.
-    Reply(Reply),
+    /// Replica to client (boxed, so that every message is two words and moving messages
+    /// through queues stays cheap).
+    Reply(Box<Reply>),
     /// Primary to backups.
     Prepare(Arc<Prepare>),
     /// Replica to replicas.
@@ -219,13 +220,13 @@ pub enum Message {
     /// Replica to replicas.
     Checkpoint(Arc<Checkpoint>),
     /// Replica to replicas (phase 2).
-    ReqViewChange(ReqViewChange),
+    ReqViewChange(Arc<ReqViewChange>),
     /// Replica to replicas (phase 2).
     ViewChange(Arc<ViewChange>),
     /// New primary to replicas (phase 2).
     NewView(Arc<NewView>),
     /// State transfer request (phase 2).
-    StateRequest(StateRequest),
+    StateRequest(Arc<StateRequest>),
     /// State transfer reply (phase 2).
     StateReply(Arc<StateReply>),
 }

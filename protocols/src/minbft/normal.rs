@@ -122,7 +122,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             .check_peer(from, p.primary, p.view)
             .and_then(|()| {
                 // Paper §4, condition 1: only the primary of the view sends PREPAREs.
-                if p.primary == self.config.primary_of(p.view) {
+                if p.view == self.view && p.primary == self.primary {
                     Ok(())
                 } else {
                     Err(RejectReason::NotPrimary)
@@ -172,7 +172,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let checked = self
             .check_peer(from, c.sender, c.view)
             .and_then(|()| {
-                if c.primary != self.config.primary_of(c.view) {
+                if c.primary != self.primary {
                     Err(RejectReason::NotPrimary)
                 } else if c.sender == c.primary {
                     // The primary's PREPARE is its COMMIT; it sends no other.
@@ -405,7 +405,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
             let result = self.service.execute(&req.op);
             rec.last_seq = req.seq;
-            rec.last_view = p.view;
             if rec.in_flight <= req.seq {
                 rec.in_flight = 0;
             }
@@ -418,12 +417,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 client_seq: req.seq,
                 result_digest: fnv1a(&result),
             });
-            let auth = self
-                .clients
-                .reply_auth(req.client, p.view, req.seq, &result);
+            let auth = self.clients.reply_auth(req.client, req.seq, &result);
             let reply = Reply {
                 replica: self.id,
-                view: p.view,
                 client: req.client,
                 seq: req.seq,
                 result: result.clone(),
@@ -431,7 +427,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             };
             rec.last_result = result;
             self.metrics.count_sent(MessageKind::Reply);
-            out.send(NodeId::Client(req.client), Message::Reply(reply));
+            out.send(NodeId::Client(req.client), Message::Reply(Box::new(reply)));
         }
         self.log.last_executed = counter;
         self.log.unexecuted -= 1;

@@ -45,6 +45,8 @@ pub struct Replica<U, S> {
     pub(crate) usig: U,
     pub(crate) service: S,
     pub(crate) view: View,
+    /// `view mod n`, cached: it is asked for on every request.
+    pub(crate) primary: ReplicaId,
     pub(crate) fifo: Fifo,
     pub(crate) log: Log,
     pub(crate) table: ClientTable,
@@ -97,6 +99,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             checkpoints: Checkpoints::default(),
             metrics: Metrics::default(),
             view: 0,
+            primary: config.primary_of(0),
             config,
             clients,
             usig,
@@ -201,21 +204,22 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.metrics.replies_resent += 1;
             let reply = self.reply_for(req.client);
             self.metrics.count_sent(MessageKind::Reply);
-            out.send(from, Message::Reply(reply));
+            out.send(from, Message::Reply(Box::new(reply)));
             return;
         }
-        if self.is_primary() && rec.in_flight >= req.seq {
+        let primary = self.is_primary();
+        if primary && rec.in_flight >= req.seq {
             // A retransmission of a request already queued or prepared.
             self.metrics.stale += 1;
             return;
         }
-        if self.is_primary() && rec.in_flight != 0 {
+        if primary && rec.in_flight != 0 {
             return self.reject(from, kind, RejectReason::ClientBusy, out);
         }
         if !self.clients.verify_request(&req) {
             return self.reject(from, kind, RejectReason::BadClientAuth, out);
         }
-        if self.is_primary() {
+        if primary {
             self.table.get_mut(req.client).in_flight = req.seq;
             self.pending.push_back(req);
             self.maybe_prepare(now, false, out);
@@ -229,13 +233,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let rec = self.table.get(client);
         Reply {
             replica: self.id,
-            view: rec.last_view,
             client,
             seq: rec.last_seq,
             result: rec.last_result.clone(),
             auth: self
                 .clients
-                .reply_auth(client, rec.last_view, rec.last_seq, &rec.last_result),
+                .reply_auth(client, rec.last_seq, &rec.last_result),
         }
     }
 
@@ -270,8 +273,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
     }
 
     /// True when this replica is the primary of its current view.
+    #[inline]
     pub fn is_primary(&self) -> bool {
-        self.config.primary_of(self.view) == self.id
+        self.primary == self.id
     }
 
     /// The group configuration.

@@ -522,11 +522,11 @@ fn phase_two_messages_are_rejected_as_unsupported() {
     let out = deliver(
         &mut b,
         2,
-        Message::ReqViewChange(ReqViewChange {
+        Message::ReqViewChange(Arc::new(ReqViewChange {
             sender: 2,
             view: 0,
             new_view: 1,
-        }),
+        })),
     );
     assert_eq!(rejections(&out), vec![RejectReason::Unsupported]);
     let mut out = Outbox::new();
