@@ -199,6 +199,19 @@ fn a_usig_over_a_durable_counter_survives_restarts() {
     assert_eq!(verifier.verify_ui(0, &second, b"m"), Ok(()));
 }
 
+#[test]
+fn a_directory_that_cannot_exist_is_a_store_error() {
+    // The parent is a regular file: no user, not even root, can create the counter there.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let result = DurableCounter::open(file.join("c"), 10);
+    assert!(
+        matches!(result, Err(UsigError::CounterStore { .. })),
+        "{result:?}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn unwritable_directory_is_a_store_error() {
