@@ -142,8 +142,9 @@ pub enum Event {
     },
     /// The replica's own USIG failed to create a UI; the message was not sent.
     UsigFailed {
-        /// The USIG's error.
-        error: UsigError,
+        /// The USIG's error (boxed: it is rare and large, and every output is as large as
+        /// the largest event).
+        error: Box<UsigError>,
     },
     /// A timer fired whose handling belongs to phase 2 (view change); nothing was done.
     TimerIgnored {

@@ -219,6 +219,11 @@ impl<U: Usig, S: Service> Cluster<U, S> {
         m
     }
 
+    /// The message that would be delivered next if the network were fault-free.
+    pub fn peek_next(&self) -> Option<&Envelope> {
+        self.queue.front()
+    }
+
     /// Injects a message as if `from` had sent it.
     pub fn inject(&mut self, from: NodeId, to: NodeId, msg: Message) {
         self.queue.push_back(Envelope {

@@ -157,3 +157,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn replicas_and_clients_are_values_a_model_checker_can_hash() {
+    fn assert_value<T: Clone + Eq + std::hash::Hash + std::fmt::Debug>() {}
+    assert_value::<minlab_protocols::Replica<SymbolicUsig, KvStore>>();
+    assert_value::<minlab_protocols::Replica<SymbolicUsig, minlab_protocols::service::NullService>>(
+    );
+    assert_value::<minlab_protocols::Client>();
+}
+
+#[test]
+fn same_seed_same_run() {
+    let run = || {
+        let faults = NetworkFaults {
+            drop_per_mille: 20,
+            duplicate_per_mille: 50,
+            reorder_window: 4,
+        };
+        let mut config = Config::new(1, 3);
+        config.batch_size_max = 2;
+        let mut c = cluster(config, faults, 77, 40);
+        c.start();
+        c.run_until_quiet(Instant(5_000_000_000), 100_000);
+        (c.events.clone(), c.now(), c.deliveries())
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn every_client_authentication_mode_completes_operations() {
+    use minlab_protocols::minbft::ClientAuth;
+    for auth in [
+        ClientAuth::None,
+        ClientAuth::Ed25519,
+        ClientAuth::MacAuthenticator,
+    ] {
+        let mut config = Config::new(1, 2);
+        config.client_auth = auth;
+        config.batch_size_max = 2;
+        let mut c = cluster(config, NetworkFaults::default(), 4, 20);
+        c.start();
+        assert!(c.run_until_completed(20, 100_000), "{auth:?}");
+        assert_eq!(c.metrics().rejections_total(), 0, "{auth:?}");
+        check_safety(&c).unwrap();
+    }
+}

@@ -72,7 +72,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
             .create_ui(&checkpoint_bytes(self.view, counter, &state_digest))
         {
             Ok(ui) => ui,
-            Err(error) => return out.event(Event::UsigFailed { error }),
+            Err(error) => {
+                return out.event(Event::UsigFailed {
+                    error: Box::new(error),
+                });
+            }
         };
         let cp = Arc::new(Checkpoint {
             sender: self.id,

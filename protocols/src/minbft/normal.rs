@@ -82,7 +82,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
                     for r in batch.into_iter().rev() {
                         self.pending.push_front(r);
                     }
-                    out.event(Event::UsigFailed { error });
+                    out.event(Event::UsigFailed {
+                        error: Box::new(error),
+                    });
                     return;
                 }
             };
@@ -315,7 +317,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 self.metrics.count_sent(MessageKind::Commit);
                 out.broadcast(Message::Commit(commit));
             }
-            Err(error) => out.event(Event::UsigFailed { error }),
+            Err(error) => out.event(Event::UsigFailed {
+                error: Box::new(error),
+            }),
         }
         // Early COMMITs: those for this PREPARE count; those naming an earlier counter
         // value of the primary named something that was not a PREPARE.
