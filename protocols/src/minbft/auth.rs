@@ -21,7 +21,7 @@
 //!
 //! Keys are derived from a seed with SHA-256 for simulation and tests.
 
-use super::messages::{MacTag, Request, RequestAuth};
+use super::messages::{Ed25519Signature, MacTag, Request, RequestAuth};
 use crate::node::{ClientId, ReplicaId};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use hmac::{Hmac, KeyInit, Mac};
@@ -112,6 +112,7 @@ impl ClientDirectory {
     }
 
     /// Checks the request's authenticator for this replica (paper §4, condition 2).
+    #[inline]
     pub fn verify_request(&self, req: &Request) -> bool {
         if !self.knows(req.client) {
             return false;
@@ -120,7 +121,7 @@ impl ClientDirectory {
             (ClientAuth::None, RequestAuth::None) => true,
             (ClientAuth::Ed25519, RequestAuth::Ed25519(sig)) => {
                 let key = &self.ed25519_public[req.client as usize];
-                key.verify(&request_bytes(req), &Signature::from_bytes(sig))
+                key.verify(&request_bytes(req), &Signature::from_bytes(&sig.0))
                     .is_ok()
             }
             (ClientAuth::MacAuthenticator, RequestAuth::Macs(tags)) => {
@@ -202,7 +203,9 @@ impl ClientKeyring {
         match self.mode {
             ClientAuth::None => RequestAuth::None,
             ClientAuth::Ed25519 => match &self.signing {
-                Some(k) => RequestAuth::Ed25519(k.sign(&request_bytes(req)).to_bytes()),
+                Some(k) => RequestAuth::Ed25519(Box::new(Ed25519Signature(
+                    k.sign(&request_bytes(req)).to_bytes(),
+                ))),
                 None => RequestAuth::None,
             },
             ClientAuth::MacAuthenticator => {

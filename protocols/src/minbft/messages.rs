@@ -18,13 +18,18 @@ pub type Digest = [u8; 32];
 /// A truncated HMAC-SHA256 tag (128 bits), as used by client authenticators and replies.
 pub type MacTag = [u8; 16];
 
+/// An Ed25519 signature (64 bytes).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Ed25519Signature(#[serde(with = "BigArray")] pub [u8; 64]);
+
 /// How a request proves which client sent it; see [`super::auth`] for what each protects.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub enum RequestAuth {
     /// No authentication (benchmarks, model checking).
     None,
-    /// An Ed25519 signature by the client over the request (paper §4: `σ_c`).
-    Ed25519(#[serde(with = "BigArray")] [u8; 64]),
+    /// An Ed25519 signature by the client over the request (paper §4: `σ_c`), boxed so
+    /// that unsigned requests stay small.
+    Ed25519(Box<Ed25519Signature>),
     /// A MAC authenticator: one tag per replica, under the key that client shares with
     /// that replica (as in PBFT).
     Macs(Vec<MacTag>),
