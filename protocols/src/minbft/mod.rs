@@ -10,6 +10,8 @@ pub mod checkpoint;
 mod clients;
 pub mod codec;
 pub mod config;
+mod delivery;
+mod execute;
 mod fifo;
 mod log;
 pub mod messages;

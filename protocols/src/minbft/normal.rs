@@ -30,10 +30,10 @@
 //!   next in its sender's FIFO order waits in the bounded FIFO buffer until a checkpoint
 //!   moves `H`. Only counter values beyond the buffer window are rejected.
 
-use super::certify::{batch_digest, commit_bytes, fnv1a, prepare_bytes};
+use super::certify::{batch_digest, commit_bytes, prepare_bytes};
 use super::fifo::UiMessage;
 use super::log::Entry;
-use super::messages::{Commit, Digest, Message, MessageKind, Prepare, Reply, Request};
+use super::messages::{Commit, Digest, Message, MessageKind, Prepare, Request};
 use super::replica::{Outcome, Replica};
 use crate::event::{Event, RejectReason};
 use crate::node::{NodeId, ReplicaId};
@@ -196,100 +196,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.deliver(now, sender, counter, UiMessage::Commit(c), out);
     }
 
-    /// Hands a verified UI message to the FIFO rule: process it now if it is next from its
-    /// sender, else park it; then process whatever became ready.
-    pub(crate) fn deliver(
-        &mut self,
-        now: Instant,
-        sender: ReplicaId,
-        counter: u64,
-        m: UiMessage,
-        out: &mut Outbox,
-    ) {
-        if !self.fifo.is_next(sender, counter) {
-            self.fifo.park(sender, counter, m);
-            return;
-        }
-        if self.process_next(now, sender, counter, m, out) {
-            self.drain_sender(now, sender, out);
-        }
-        self.settle(now, out);
-    }
-
-    /// Processes the FIFO-next message from `sender`; true if the sender's position moved.
-    fn process_next(
-        &mut self,
-        now: Instant,
-        sender: ReplicaId,
-        counter: u64,
-        m: UiMessage,
-        out: &mut Outbox,
-    ) -> bool {
-        let outcome = match &m {
-            UiMessage::Prepare(p, d) => self.process_prepare(p, d, out),
-            UiMessage::Commit(c) => self.process_commit(c),
-            UiMessage::Checkpoint(c) => self.process_checkpoint(c),
-        };
-        match outcome {
-            Outcome::Done => {
-                self.fifo.advance(sender, counter);
-                self.try_execute(now, out);
-                if matches!(m, UiMessage::Checkpoint(_)) {
-                    self.check_stable(out);
-                }
-                true
-            }
-            Outcome::Hold => {
-                self.fifo.park(sender, counter, m);
-                false
-            }
-            Outcome::Reject(reason) => {
-                let kind = match m {
-                    UiMessage::Prepare(..) => MessageKind::Prepare,
-                    UiMessage::Commit(_) => MessageKind::Commit,
-                    UiMessage::Checkpoint(_) => MessageKind::Checkpoint,
-                };
-                self.reject(NodeId::Replica(sender), kind, reason, out);
-                false
-            }
-        }
-    }
-
-    /// Processes `sender`'s buffered messages while they are next in its FIFO order.
-    fn drain_sender(&mut self, now: Instant, sender: ReplicaId, out: &mut Outbox) -> bool {
-        let mut moved = false;
-        while let Some((counter, m)) = self.fifo.take_next(sender) {
-            if !self.process_next(now, sender, counter, m, out) {
-                break;
-            }
-            moved = true;
-        }
-        moved
-    }
-
-    /// After the low water mark moved, messages held above the old high water mark may be
-    /// ready, and the primary may order more. Each round consumes buffered messages, so
-    /// this ends.
-    pub(crate) fn settle(&mut self, now: Instant, out: &mut Outbox) {
-        while self.checkpoints.advanced {
-            self.checkpoints.advanced = false;
-            while self.fifo.any_ready() {
-                let mut moved = false;
-                for s in 0..self.config.replica_count {
-                    if s != self.id {
-                        moved |= self.drain_sender(now, s, out);
-                    }
-                }
-                if !moved {
-                    break;
-                }
-            }
-            self.maybe_prepare(now, false, out);
-        }
-    }
-
     /// The FIFO-next PREPARE: log it, send our COMMIT, count early COMMITs.
-    fn process_prepare(&mut self, p: &Arc<Prepare>, digest: &Digest, out: &mut Outbox) -> Outcome {
+    pub(crate) fn process_prepare(
+        &mut self,
+        p: &Arc<Prepare>,
+        digest: &Digest,
+        out: &mut Outbox,
+    ) -> Outcome {
         let counter = p.ui.counter;
         if counter > self.high_water_mark() {
             return Outcome::Hold;
@@ -342,7 +255,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     }
 
     /// The FIFO-next COMMIT: a vote for its PREPARE, or an early vote.
-    fn process_commit(&mut self, c: &Arc<Commit>) -> Outcome {
+    pub(crate) fn process_commit(&mut self, c: &Arc<Commit>) -> Outcome {
         let pc = c.prepare_ui.counter;
         if pc <= self.low_water_mark() {
             self.metrics.stale += 1;
@@ -374,71 +287,5 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
         }
         Outcome::Done
-    }
-
-    /// Executes accepted batches in counter order (paper §4: a request accepted can be
-    /// executed at once, there is never a need to wait for lower numbers).
-    pub(crate) fn try_execute(&mut self, now: Instant, out: &mut Outbox) {
-        let quorum = self.config.quorum();
-        let mut executed_any = false;
-        loop {
-            let next = self.log.last_executed + 1;
-            let prepare = match self.log.entries.range(next..).next() {
-                Some((_, e)) if e.vote_count() >= quorum => e.prepare.clone(),
-                _ => break,
-            };
-            self.execute_batch(&prepare, out);
-            executed_any = true;
-        }
-        if executed_any {
-            self.maybe_prepare(now, false, out);
-        }
-    }
-
-    /// Executes one accepted batch; skips requests already executed (a faulty primary may
-    /// order a request twice) and replies to each client.
-    fn execute_batch(&mut self, p: &Prepare, out: &mut Outbox) {
-        let counter = p.ui.counter;
-        let previous = self.log.last_executed;
-        for (index, req) in p.batch.iter().enumerate() {
-            let Some(rec) = self.table.records.get_mut(req.client as usize) else {
-                continue;
-            };
-            if req.seq <= rec.last_seq {
-                continue;
-            }
-            let result = self.service.execute(&req.op);
-            rec.last_seq = req.seq;
-            if rec.in_flight <= req.seq {
-                rec.in_flight = 0;
-            }
-            self.metrics.requests_executed += 1;
-            out.event(Event::RequestExecuted {
-                view: p.view,
-                counter,
-                index: index as u32,
-                client: req.client,
-                client_seq: req.seq,
-                result_digest: fnv1a(&result),
-            });
-            let auth = self.clients.reply_auth(req.client, req.seq, &result);
-            let reply = Reply {
-                replica: self.id,
-                client: req.client,
-                seq: req.seq,
-                result: result.clone(),
-                auth,
-            };
-            rec.last_result = result;
-            self.metrics.count_sent(MessageKind::Reply);
-            out.send(NodeId::Client(req.client), Message::Reply(Box::new(reply)));
-        }
-        self.log.last_executed = counter;
-        self.log.unexecuted -= 1;
-        self.metrics.batches_executed += 1;
-        let cp = self.config.checkpoint_period;
-        if counter / cp > previous / cp {
-            self.take_checkpoint(counter, out);
-        }
     }
 }

@@ -13,79 +13,21 @@ use crate::minbft::auth::{ClientDirectory, ClientKeyring};
 use crate::minbft::config::Config;
 use crate::minbft::messages::Message;
 use crate::minbft::replica::Replica;
-use crate::node::{ClientId, NodeId, ReplicaId, View};
+use crate::node::{ClientId, NodeId, ReplicaId};
 use crate::outbox::{Outbox, Output, TimerKind};
 use crate::service::Service;
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 use minlab_usig::Usig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
-/// A message in flight.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Envelope {
-    /// Sender.
-    pub from: NodeId,
-    /// Receiver; `None` for a broadcast to every replica but the sender. Broadcasts stay
-    /// one queue entry when the network is fault-free (delivered to all recipients in
-    /// turn, the same order as one entry per recipient), and are split per recipient when
-    /// faults may drop or reorder them individually.
-    pub to: Option<NodeId>,
-    /// The message.
-    pub msg: Message,
-}
+mod network;
+mod records;
 
-/// Network faults, all drawn from one seeded ChaCha generator.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
-pub struct NetworkFaults {
-    /// Probability, in thousandths, that a delivery is dropped.
-    pub drop_per_mille: u32,
-    /// Probability, in thousandths, that a delivery is duplicated (re-queued at the end).
-    pub duplicate_per_mille: u32,
-    /// Deliver a uniformly chosen message among the first `reorder_window` queued (0 or 1
-    /// keeps FIFO order).
-    pub reorder_window: usize,
-}
-
-impl NetworkFaults {
-    fn any(&self) -> bool {
-        self.drop_per_mille > 0 || self.duplicate_per_mille > 0 || self.reorder_window > 1
-    }
-}
-
-/// One execution observed at a replica.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
-pub struct Execution {
-    /// View of the PREPARE.
-    pub view: View,
-    /// Its counter value.
-    pub counter: u64,
-    /// Position in the batch.
-    pub index: u32,
-    /// The client.
-    pub client: ClientId,
-    /// The request number.
-    pub seq: u64,
-    /// Fingerprint of the result.
-    pub result_digest: u64,
-}
-
-/// One completed client operation.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub struct Completion {
-    /// The client.
-    pub client: ClientId,
-    /// The request number.
-    pub seq: u64,
-    /// The operation submitted.
-    pub op: Vec<u8>,
-    /// The agreed result.
-    pub result: Vec<u8>,
-    /// Latency in virtual time.
-    pub latency: Duration,
-}
+pub use network::{Envelope, NetworkFaults};
+pub use records::{Completion, Execution};
 
 /// Produces the operation a client submits next: `(client, seq) -> op`.
 pub type Workload = Box<dyn FnMut(ClientId, u64) -> Vec<u8>>;
@@ -375,6 +317,9 @@ impl<U: Usig, S: Service> Cluster<U, S> {
     /// Moves `node`'s outputs into the queue and the timer table; starts the next
     /// operation of clients that completed.
     fn route(&mut self, node: NodeId) {
+        if self.out.is_empty() {
+            return;
+        }
         let silenced = matches!(node, NodeId::Replica(r) if self.silenced.contains(&r));
         let n = self.replicas.len() as ReplicaId;
         let node_slot = self.slot(node, TimerKind::ALL[0]);

@@ -1,0 +1,80 @@
+//! Execution of accepted batches in the primary's counter order, exactly once per request
+//! (`V_req`), with a reply to each client and a checkpoint every `cp` (paper §4).
+
+use super::certify::fnv1a;
+use super::messages::{Message, MessageKind, Prepare, Reply};
+use super::replica::Replica;
+use crate::event::Event;
+use crate::node::NodeId;
+use crate::outbox::Outbox;
+use crate::service::Service;
+use crate::time::Instant;
+use minlab_usig::Usig;
+
+impl<U: Usig, S: Service> Replica<U, S> {
+    /// Executes accepted batches in counter order (paper §4: a request accepted can be
+    /// executed at once, there is never a need to wait for lower numbers).
+    pub(crate) fn try_execute(&mut self, now: Instant, out: &mut Outbox) {
+        let quorum = self.config.quorum();
+        let mut executed_any = false;
+        loop {
+            let next = self.log.last_executed + 1;
+            let prepare = match self.log.entries.range(next..).next() {
+                Some((_, e)) if e.vote_count() >= quorum => e.prepare.clone(),
+                _ => break,
+            };
+            self.execute_batch(&prepare, out);
+            executed_any = true;
+        }
+        if executed_any {
+            self.maybe_prepare(now, false, out);
+        }
+    }
+
+    /// Executes one accepted batch; skips requests already executed (a faulty primary may
+    /// order a request twice) and replies to each client.
+    pub(crate) fn execute_batch(&mut self, p: &Prepare, out: &mut Outbox) {
+        let counter = p.ui.counter;
+        let previous = self.log.last_executed;
+        for (index, req) in p.batch.iter().enumerate() {
+            let Some(rec) = self.table.records.get_mut(req.client as usize) else {
+                continue;
+            };
+            if req.seq <= rec.last_seq {
+                continue;
+            }
+            let result = self.service.execute(&req.op);
+            rec.last_seq = req.seq;
+            if rec.in_flight <= req.seq {
+                rec.in_flight = 0;
+            }
+            self.metrics.requests_executed += 1;
+            out.event(Event::RequestExecuted {
+                view: p.view,
+                counter,
+                index: index as u32,
+                client: req.client,
+                client_seq: req.seq,
+                result_digest: fnv1a(&result),
+            });
+            let auth = self.clients.reply_auth(req.client, req.seq, &result);
+            let reply = Reply {
+                replica: self.id,
+                client: req.client,
+                seq: req.seq,
+                result: result.clone(),
+                auth,
+            };
+            rec.last_result = result;
+            self.metrics.count_sent(MessageKind::Reply);
+            out.send(NodeId::Client(req.client), Message::Reply(Box::new(reply)));
+        }
+        self.log.last_executed = counter;
+        self.log.unexecuted -= 1;
+        self.metrics.batches_executed += 1;
+        let cp = self.config.checkpoint_period;
+        if counter / cp > previous / cp {
+            self.take_checkpoint(counter, out);
+        }
+    }
+}
