@@ -537,3 +537,76 @@ fn phase_two_messages_are_rejected_as_unsupported() {
     ));
     assert_eq!(b.view(), 0);
 }
+
+#[test]
+fn a_stable_checkpoint_moves_the_water_marks_and_releases_held_messages() {
+    // Paper §4, garbage collection: f + 1 matching CHECKPOINTs make a checkpoint stable;
+    // h moves to it, the log is truncated, and H = h + L admits the held PREPARE.
+    let c = config(1, |c| {
+        c.checkpoint_period = 2;
+        c.log_window = 4;
+        c.fifo_window = 6;
+    });
+    let mut b = replica(&c, 1);
+    let mut primary = SymbolicUsig::new(0, 3);
+    let ps: Vec<_> = (0..5)
+        .map(|i| prepare(&mut primary, 0, vec![request(i % 4, 1 + u64::from(i) / 4)]))
+        .collect();
+    let mut digest_at_2 = None;
+    for p in &ps {
+        let out = deliver(&mut b, 0, Message::Prepare(p.clone()));
+        for e in out.events() {
+            if let Event::CheckpointTaken {
+                counter: 2,
+                state_digest,
+            } = e
+            {
+                digest_at_2 = Some(*state_digest);
+            }
+        }
+    }
+    assert_eq!((b.accepted_counter(0), b.fifo_buffered(0)), (4, 1));
+    let digest = digest_at_2.expect("a checkpoint after the batch reaching cp");
+    // Replica 2 committed PREPAREs 1 and 2, then checkpointed, with counters 1, 2, 3.
+    let mut r2 = SymbolicUsig::new(2, 3);
+    let c1 = commit(&mut r2, &ps[0], 0);
+    let c2 = commit(&mut r2, &ps[1], 0);
+    let ui = r2
+        .create_ui(&certify::checkpoint_bytes(0, 2, &digest))
+        .unwrap();
+    let cp = Arc::new(Checkpoint {
+        sender: 2,
+        view: 0,
+        counter: 2,
+        state_digest: digest,
+        ui,
+    });
+    deliver(&mut b, 2, Message::Commit(c1));
+    deliver(&mut b, 2, Message::Commit(c2));
+    let out = deliver(&mut b, 2, Message::Checkpoint(cp));
+    assert!(out.events().any(|e| matches!(
+        e,
+        Event::CheckpointStable {
+            counter: 2,
+            truncated_entries: 2
+        }
+    )));
+    assert_eq!((b.low_water_mark(), b.high_water_mark()), (2, 6));
+    assert_eq!(b.stable_checkpoint().len(), 2);
+    assert_eq!(b.accepted_counter(0), 5, "the held PREPARE was processed");
+    assert_eq!(b.last_executed(), 5);
+    // A CHECKPOINT at or below h is late but valid: consumed, not counted.
+    let ui = r2
+        .create_ui(&certify::checkpoint_bytes(0, 1, &digest))
+        .unwrap();
+    let late = Arc::new(Checkpoint {
+        sender: 2,
+        view: 0,
+        counter: 1,
+        state_digest: digest,
+        ui,
+    });
+    let stale = b.metrics().stale;
+    assert!(rejections(&deliver(&mut b, 2, Message::Checkpoint(late))).is_empty());
+    assert_eq!(b.metrics().stale, stale + 1);
+}
