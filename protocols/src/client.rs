@@ -6,7 +6,7 @@ use crate::event::{Event, RejectReason};
 use crate::metrics::Metrics;
 use crate::minbft::auth::ClientKeyring;
 use crate::minbft::config::Config;
-use crate::minbft::messages::{Message, MessageKind, Request, RequestAuth};
+use crate::minbft::messages::{Message, MessageKind, Request};
 use crate::node::{ClientId, NodeId, ReplicaId};
 use crate::outbox::{Outbox, TimerKind};
 use crate::time::Instant;
@@ -82,14 +82,13 @@ impl Client {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let mut request = Request {
+        let auth = self.keys.authenticate_parts(self.id, seq, &op);
+        let request = Arc::new(Request {
             client: self.id,
             seq,
             op,
-            auth: RequestAuth::None,
-        };
-        request.auth = self.keys.authenticate(&request);
-        let request = Arc::new(request);
+            auth,
+        });
         self.replies.clear();
         self.outstanding = Some(Outstanding {
             request: request.clone(),

@@ -121,14 +121,17 @@ impl ClientDirectory {
             (ClientAuth::None, RequestAuth::None) => true,
             (ClientAuth::Ed25519, RequestAuth::Ed25519(sig)) => {
                 let key = &self.ed25519_public[req.client as usize];
-                key.verify(&request_bytes(req), &Signature::from_bytes(&sig.0))
-                    .is_ok()
+                key.verify(
+                    &request_bytes(req.client, req.seq, &req.op),
+                    &Signature::from_bytes(&sig.0),
+                )
+                .is_ok()
             }
             (ClientAuth::MacAuthenticator, RequestAuth::Macs(tags)) => {
                 match tags.get(self.replica as usize) {
                     Some(tag) => {
                         let key = &self.mac_keys[req.client as usize];
-                        request_mac(key, req) == *tag
+                        request_mac(key, req.client, req.seq, &req.op) == *tag
                     }
                     None => false,
                 }
@@ -200,17 +203,27 @@ impl ClientKeyring {
 
     /// Computes the authenticator of `req` (whose `auth` field is ignored).
     pub fn authenticate(&self, req: &Request) -> RequestAuth {
+        self.authenticate_parts(req.client, req.seq, &req.op)
+    }
+
+    /// Computes the authenticator of the request `(client, seq, op)` before it is built,
+    /// so the request can be constructed in place.
+    #[inline]
+    pub fn authenticate_parts(&self, client: ClientId, seq: u64, op: &[u8]) -> RequestAuth {
         match self.mode {
             ClientAuth::None => RequestAuth::None,
             ClientAuth::Ed25519 => match &self.signing {
                 Some(k) => RequestAuth::Ed25519(Box::new(Ed25519Signature(
-                    k.sign(&request_bytes(req)).to_bytes(),
+                    k.sign(&request_bytes(client, seq, op)).to_bytes(),
                 ))),
                 None => RequestAuth::None,
             },
-            ClientAuth::MacAuthenticator => {
-                RequestAuth::Macs(self.mac_keys.iter().map(|k| request_mac(k, req)).collect())
-            }
+            ClientAuth::MacAuthenticator => RequestAuth::Macs(
+                self.mac_keys
+                    .iter()
+                    .map(|k| request_mac(k, client, seq, op))
+                    .collect(),
+            ),
         }
     }
 
@@ -229,12 +242,12 @@ impl ClientKeyring {
 }
 
 /// The bytes a client signs: `"REQ" ‖ client ‖ seq ‖ op`.
-fn request_bytes(req: &Request) -> Vec<u8> {
-    let mut b = Vec::with_capacity(15 + req.op.len());
+fn request_bytes(client: ClientId, seq: u64, op: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(15 + op.len());
     b.extend_from_slice(b"REQ");
-    b.extend_from_slice(&req.client.to_be_bytes());
-    b.extend_from_slice(&req.seq.to_be_bytes());
-    b.extend_from_slice(&req.op);
+    b.extend_from_slice(&client.to_be_bytes());
+    b.extend_from_slice(&seq.to_be_bytes());
+    b.extend_from_slice(op);
     b
 }
 
@@ -245,12 +258,12 @@ fn truncate(mac: HmacSha256) -> MacTag {
     t
 }
 
-fn request_mac(key: &[u8; 32], req: &Request) -> MacTag {
+fn request_mac(key: &[u8; 32], client: ClientId, seq: u64, op: &[u8]) -> MacTag {
     let mut m = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
     m.update(b"REQ");
-    m.update(&req.client.to_be_bytes());
-    m.update(&req.seq.to_be_bytes());
-    m.update(&req.op);
+    m.update(&client.to_be_bytes());
+    m.update(&seq.to_be_bytes());
+    m.update(op);
     truncate(m)
 }
 
