@@ -3,12 +3,17 @@
 
 mod bench_usig;
 mod keygen;
+mod run_cmd;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
 Examples:
+  minlab run scenarios/catalog/quickstart.toml            one seeded simulation
+  minlab run scenarios/catalog/lossy-lan.toml --seed 7 --trace t.jsonl
+  minlab sweep scenarios/catalog/*.toml --seeds 1..1001   many seeds, in parallel
   minlab bench usig                        USIG createUI/verifyUI per backend vs the paper
   minlab bench usig --json --backend hmac-sha1 ed25519
   minlab keygen --replicas 3 --out keys/   key files for a 3-replica deployment
@@ -25,6 +30,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Simulate one scenario with one seed.
+    Run(run_cmd::Args),
+    /// Simulate scenarios over many seeds in parallel (or merge shard results).
+    Sweep(sweep::Args),
     /// Measure building blocks on this machine.
     #[command(subcommand)]
     Bench(Bench),
@@ -50,6 +59,8 @@ pub enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run_cmd::exec(&args),
+        Command::Sweep(args) => sweep::exec(&args),
         Command::Bench(Bench::Usig(args)) => bench_usig::run(&args),
         Command::Keygen(args) => keygen::run(&args),
     };

@@ -24,4 +24,5 @@
 pub mod network;
 pub mod oracle;
 pub mod queue;
+pub mod run;
 pub mod seed;

@@ -1,0 +1,604 @@
+//! The event loop: takes the earliest event, hands it to the node it concerns (or applies
+//! a fault), and turns what the node wants done into future events through the network
+//! model. Nodes are the unchanged Sans-IO replicas and clients of `minlab_protocols`.
+
+use super::observe::Observer;
+use super::report::RunReport;
+use super::trace::Trace;
+use super::workload::Workload;
+use super::world::{BuildError, SimReplica, World};
+use crate::network::Network;
+use crate::queue::EventQueue;
+use crate::seed::SubSeeds;
+use minlab_protocols::minbft::codec;
+use minlab_protocols::{Client, Input, Instant, Message, NodeId, Outbox, Output, TimerKind};
+use minlab_scenarios::{FaultKind, LoopKind, Scenario};
+use minlab_usig::Usig;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use std::collections::VecDeque;
+
+/// Nominal cost of one input at a slowed replica when the scenario has no CPU model.
+const SLOW_NOMINAL_NS: u64 = 10_000;
+/// Bound on pending events; a run that needs more is stopped (it is reported).
+const QUEUE_BOUND: usize = 4_000_000;
+/// Bound on inputs queued at one paused or busy node; more are dropped (and counted),
+/// as a real node's receive buffer would.
+const INBOX_BOUND: usize = 100_000;
+
+/// What the simulator runs at each node.
+enum Node {
+    Replica(Box<SimReplica>),
+    Client(Box<Client>),
+}
+
+/// Fault and scheduling state of one node.
+struct Slot {
+    node: Node,
+    alive: bool,
+    /// Virtual time at which the node is free to take its next input.
+    available_at: u64,
+    /// Inputs waiting while the node is busy or paused.
+    inbox: VecDeque<Input>,
+    process_scheduled: bool,
+    /// Generation of each timer; a fired timer whose generation is stale is ignored.
+    timer_gen: [u64; TimerKind::ALL.len()],
+    /// Slowdown factor and the time it ends.
+    slow: Option<(u32, u64)>,
+}
+
+enum Ev {
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: Message,
+    },
+    Timer {
+        node: usize,
+        kind: TimerKind,
+        generation: u64,
+    },
+    Process {
+        node: usize,
+    },
+    ClientNext {
+        client: u32,
+    },
+    OpenArrival {
+        client: u32,
+    },
+    FaultStart {
+        index: usize,
+    },
+    FaultEnd {
+        index: usize,
+    },
+}
+
+/// Options of one run beyond the scenario.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Write a JSON-lines trace here.
+    pub trace: Option<Box<dyn std::io::Write>>,
+}
+
+/// A simulation of one scenario under one seed.
+pub struct Simulation<'s> {
+    s: &'s Scenario,
+    world: World,
+    seed: u64,
+    now: u64,
+    queue: EventQueue<Ev>,
+    slots: Vec<Slot>,
+    network: Network<NodeId>,
+    net_rng: ChaCha8Rng,
+    corrupt_rng: ChaCha8Rng,
+    workload: Workload,
+    /// Per correct client: requests still to issue, and ops waiting (open loop).
+    remaining: Vec<u64>,
+    backlog: Vec<VecDeque<Vec<u8>>>,
+    obs: Observer,
+    outbox: Outbox,
+    events: u64,
+    hit_event_bound: bool,
+}
+
+fn timer_index(kind: TimerKind) -> usize {
+    TimerKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every timer kind is in ALL")
+}
+
+impl<'s> Simulation<'s> {
+    /// Prepares the run of `s` with `seed`.
+    pub fn new(s: &'s Scenario, seed: u64, opts: RunOptions) -> Result<Self, BuildError> {
+        if let Some(b) = s.byzantine.first() {
+            return Err(BuildError::Unsupported {
+                scenario: s.name.clone(),
+                what: format!("Byzantine replica script {:?}", b.get_ref().script),
+            });
+        }
+        if let Some(b) = s.byzantine_clients.first() {
+            return Err(BuildError::Unsupported {
+                scenario: s.name.clone(),
+                what: format!("Byzantine client script {:?}", b.get_ref().script),
+            });
+        }
+        if s.cpu.is_some() {
+            return Err(BuildError::Unsupported {
+                scenario: s.name.clone(),
+                what: "the CPU cost model".into(),
+            });
+        }
+        let seeds = SubSeeds::new(seed);
+        let world = World::new(s, &seeds)?;
+        let mut slots = Vec::new();
+        for r in 0..world.replica_count {
+            slots.push(Slot::new(Node::Replica(Box::new(world.replica(s, r, 0)?))));
+        }
+        for c in 0..world.client_count {
+            slots.push(Slot::new(Node::Client(Box::new(world.client(c)))));
+        }
+        let network = world.network(s);
+        let trace = opts.trace.map(Trace::new);
+        let obs = Observer::new(s, &world, trace);
+        let correct_clients = s.workload.clients as usize;
+        Ok(Simulation {
+            s,
+            seed,
+            now: 0,
+            queue: EventQueue::new(QUEUE_BOUND),
+            slots,
+            network,
+            net_rng: seeds.rng("network"),
+            corrupt_rng: seeds.rng("corruption"),
+            workload: Workload::new(s.workload.clone(), seeds.rng("clients")),
+            remaining: vec![s.workload.requests_per_client; correct_clients],
+            backlog: vec![VecDeque::new(); correct_clients],
+            obs,
+            outbox: Outbox::new(),
+            events: 0,
+            hit_event_bound: false,
+            world,
+        })
+    }
+
+    fn index_of(&self, node: NodeId) -> Option<usize> {
+        match node {
+            NodeId::Replica(r) if r < self.world.replica_count => Some(r as usize),
+            NodeId::Client(c) if c < self.world.client_count => {
+                Some((self.world.replica_count + c) as usize)
+            }
+            _ => None,
+        }
+    }
+
+    fn node_id(&self, index: usize) -> NodeId {
+        let n = self.world.replica_count as usize;
+        if index < n {
+            NodeId::Replica(index as u32)
+        } else {
+            NodeId::Client((index - n) as u32)
+        }
+    }
+
+    fn push(&mut self, at: u64, ev: Ev) {
+        if self.queue.push(at, ev).is_err() {
+            self.hit_event_bound = true;
+        }
+    }
+
+    /// Runs to the end and reports.
+    pub fn run(mut self) -> RunReport {
+        self.schedule_start();
+        let end = self.s.run.duration.ns();
+        let max_events = self.s.run.max_events;
+        while let Some(t) = self.queue.peek_time() {
+            if t > end || self.hit_event_bound {
+                break;
+            }
+            if self.events >= max_events {
+                self.hit_event_bound = true;
+                break;
+            }
+            if self.all_clients_done() {
+                break;
+            }
+            let (t, ev) = self.queue.pop().expect("peeked");
+            self.now = t;
+            self.events += 1;
+            self.handle(ev);
+        }
+        let end_time = if self.all_clients_done() {
+            self.now
+        } else {
+            end.max(self.now)
+        };
+        let metrics = self
+            .slots
+            .iter()
+            .map(|s| match &s.node {
+                Node::Replica(r) => r.metrics().clone(),
+                Node::Client(c) => c.metrics().clone(),
+            })
+            .collect::<Vec<_>>();
+        self.obs.finish(
+            self.s,
+            self.seed,
+            end_time,
+            self.events,
+            self.hit_event_bound,
+            &metrics,
+        )
+    }
+
+    fn all_clients_done(&self) -> bool {
+        self.remaining.iter().all(|&r| r == 0)
+            && (0..self.remaining.len()).all(|c| self.client_idle(c as u32))
+    }
+
+    fn client_idle(&self, c: u32) -> bool {
+        let i = (self.world.replica_count + c) as usize;
+        match &self.slots[i].node {
+            Node::Client(cl) => cl.is_idle() && self.backlog[c as usize].is_empty(),
+            Node::Replica(_) => true,
+        }
+    }
+
+    fn schedule_start(&mut self) {
+        for (index, f) in self.s.faults.iter().enumerate() {
+            self.push(f.get_ref().at.ns(), Ev::FaultStart { index });
+        }
+        let mut start_rng = SubSeeds::new(self.seed).rng("client-start");
+        for c in 0..self.s.workload.clients {
+            // Clients start within the first millisecond, in a seeded order.
+            let at = start_rng.random_range(0..1_000_000u64);
+            let ev = match self.s.workload.mode {
+                LoopKind::Closed => Ev::ClientNext { client: c },
+                LoopKind::Open => Ev::OpenArrival { client: c },
+            };
+            self.push(at, ev);
+        }
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::Deliver { from, to, msg } => {
+                let Some(i) = self.index_of(to) else { return };
+                if !self.slots[i].alive {
+                    self.obs.dropped_at_crashed += 1;
+                    return;
+                }
+                self.obs.deliveries += 1;
+                if let Some(t) = self.obs.trace.as_mut() {
+                    t.message(self.now, "deliver", from, to, &msg);
+                }
+                self.offer(i, Input::Message { from, msg });
+            }
+            Ev::Timer {
+                node,
+                kind,
+                generation,
+            } => {
+                let slot = &self.slots[node];
+                if slot.alive && slot.timer_gen[timer_index(kind)] == generation {
+                    self.offer(node, Input::Timer(kind));
+                }
+            }
+            Ev::Process { node } => {
+                self.slots[node].process_scheduled = false;
+                self.process_inbox(node);
+            }
+            Ev::ClientNext { client } => self.client_next(client),
+            Ev::OpenArrival { client } => self.open_arrival(client),
+            Ev::FaultStart { index } => self.fault_start(index),
+            Ev::FaultEnd { index } => self.fault_end(index),
+        }
+    }
+
+    /// An input reaches node `i`: handled now if the node is free, else queued.
+    fn offer(&mut self, i: usize, input: Input) {
+        let slot = &mut self.slots[i];
+        if slot.available_at <= self.now && slot.inbox.is_empty() {
+            self.execute(i, input);
+        } else {
+            if slot.inbox.len() >= INBOX_BOUND {
+                self.obs.dropped += 1;
+                return;
+            }
+            slot.inbox.push_back(input);
+            self.schedule_process(i);
+        }
+    }
+
+    fn schedule_process(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        if !slot.process_scheduled && slot.alive {
+            slot.process_scheduled = true;
+            let at = slot.available_at.max(self.now);
+            self.push(at, Ev::Process { node: i });
+        }
+    }
+
+    fn process_inbox(&mut self, i: usize) {
+        if !self.slots[i].alive || self.slots[i].available_at > self.now {
+            self.schedule_process(i);
+            return;
+        }
+        if let Some(input) = self.slots[i].inbox.pop_front() {
+            self.execute(i, input);
+        }
+        if !self.slots[i].inbox.is_empty() {
+            self.schedule_process(i);
+        }
+    }
+
+    /// Node `i` handles `input` at `now`; its outputs leave when it is done.
+    fn execute(&mut self, i: usize, input: Input) {
+        let now = Instant(self.now);
+        let mut out = std::mem::take(&mut self.outbox);
+        let from_msg = match &input {
+            Input::Message { from, msg } => Some((*from, msg.clone())),
+            Input::Timer(_) => None,
+        };
+        match &mut self.slots[i].node {
+            Node::Replica(r) => r.step(now, input, &mut out),
+            Node::Client(c) => match input {
+                Input::Message { from, msg } => c.on_message(now, from, msg, &mut out),
+                Input::Timer(kind) => c.on_timer(now, kind, &mut out),
+            },
+        }
+        let cost = match self.slots[i].slow {
+            Some((factor, until)) if self.now < until => SLOW_NOMINAL_NS * u64::from(factor),
+            _ => 0,
+        };
+        let done = self.now + cost;
+        self.slots[i].available_at = done;
+        let me = self.node_id(i);
+        if let (NodeId::Replica(r), Some((from, msg))) = (me, from_msg) {
+            self.obs.on_replica_input(self.now, r, from, &msg, &out);
+        }
+        for o in out.drain() {
+            self.dispatch(i, me, done, o);
+        }
+        self.outbox = out;
+    }
+
+    fn dispatch(&mut self, i: usize, me: NodeId, at: u64, o: Output) {
+        match o {
+            Output::Send { to, msg } => self.transmit(me, to, at, msg),
+            Output::Broadcast { msg } => {
+                for r in 0..self.world.replica_count {
+                    if NodeId::Replica(r) != me {
+                        self.transmit(me, NodeId::Replica(r), at, msg.clone());
+                    }
+                }
+            }
+            Output::SetTimer { kind, deadline } => {
+                let slot = &mut self.slots[i];
+                let k = timer_index(kind);
+                slot.timer_gen[k] += 1;
+                let generation = slot.timer_gen[k];
+                self.push(
+                    deadline.as_nanos().max(at),
+                    Ev::Timer {
+                        node: i,
+                        kind,
+                        generation,
+                    },
+                );
+            }
+            Output::CancelTimer { kind } => {
+                self.slots[i].timer_gen[timer_index(kind)] += 1;
+            }
+            Output::Event(e) => {
+                let completed = self.obs.on_event(at, me, e);
+                if let Some(client) = completed {
+                    self.after_completion(client, at);
+                }
+            }
+        }
+    }
+
+    fn transmit(&mut self, from: NodeId, to: NodeId, at: u64, msg: Message) {
+        let mut arrivals = self
+            .network
+            .transmit(&mut self.net_rng, at, from, to)
+            .peekable();
+        if arrivals.peek().is_none() {
+            self.obs.dropped += 1;
+            if let Some(t) = self.obs.trace.as_mut() {
+                t.message(at, "drop", from, to, &msg);
+            }
+            return;
+        }
+        let arrivals: Vec<u64> = arrivals.collect();
+        for arrival in arrivals {
+            let msg = match self.maybe_corrupt(at, &msg) {
+                Corruption::Intact => msg.clone(),
+                Corruption::Changed(m) => {
+                    self.obs.corrupted_delivered += 1;
+                    m
+                }
+                Corruption::Undecodable => {
+                    self.obs.dropped += 1;
+                    continue;
+                }
+            };
+            self.push(arrival, Ev::Deliver { from, to, msg });
+        }
+    }
+
+    fn maybe_corrupt(&mut self, at: u64, msg: &Message) -> Corruption {
+        let p = self.s.network.corrupt;
+        if p <= 0.0 || self.network.after_gst(at) || !self.corrupt_rng.random_bool(p.min(1.0)) {
+            return Corruption::Intact;
+        }
+        let Ok(mut bytes) = codec::encode(msg) else {
+            return Corruption::Undecodable;
+        };
+        if bytes.is_empty() {
+            return Corruption::Undecodable;
+        }
+        let bit = self.corrupt_rng.random_range(0..bytes.len() * 8);
+        bytes[bit / 8] ^= 1 << (bit % 8);
+        match codec::decode(&bytes) {
+            Ok(m) => Corruption::Changed(m),
+            Err(_) => Corruption::Undecodable,
+        }
+    }
+
+    fn client_slot(&mut self, client: u32) -> &mut Client {
+        let i = (self.world.replica_count + client) as usize;
+        match &mut self.slots[i].node {
+            Node::Client(c) => c,
+            Node::Replica(_) => unreachable!("client slots hold clients"),
+        }
+    }
+
+    fn client_next(&mut self, client: u32) {
+        let c = client as usize;
+        if self.s.workload.mode == LoopKind::Closed {
+            if self.remaining[c] == 0 {
+                return;
+            }
+            self.remaining[c] -= 1;
+            let op = self.workload.next_op();
+            self.submit(client, op);
+        } else if let Some(op) = self.backlog[c].pop_front() {
+            self.submit(client, op);
+        }
+    }
+
+    fn open_arrival(&mut self, client: u32) {
+        let c = client as usize;
+        if self.remaining[c] == 0 {
+            return;
+        }
+        self.remaining[c] -= 1;
+        let op = self.workload.next_op();
+        self.backlog[c].push_back(op);
+        let rate = self.s.workload.rate_per_client.unwrap_or(1).max(1);
+        self.push(self.now + 1_000_000_000 / rate, Ev::OpenArrival { client });
+        let idle = {
+            let cl = self.client_slot(client);
+            cl.is_idle()
+        };
+        if idle {
+            self.client_next(client);
+        }
+    }
+
+    fn submit(&mut self, client: u32, op: Vec<u8>) {
+        let i = (self.world.replica_count + client) as usize;
+        let now = self.now;
+        let mut out = std::mem::take(&mut self.outbox);
+        let seq = match &mut self.slots[i].node {
+            Node::Client(c) => c.submit(Instant(now), op.clone(), &mut out),
+            Node::Replica(_) => unreachable!("client slots hold clients"),
+        };
+        if let Ok(seq) = seq {
+            self.obs.on_invoke(now, client, seq, op);
+        }
+        let me = NodeId::Client(client);
+        for o in out.drain() {
+            self.dispatch(i, me, now, o);
+        }
+        self.outbox = out;
+    }
+
+    fn after_completion(&mut self, client: u32, at: u64) {
+        if client >= self.s.workload.clients {
+            return;
+        }
+        let think = self.s.workload.think_time.ns();
+        self.push(at + think, Ev::ClientNext { client });
+    }
+
+    fn fault_start(&mut self, index: usize) {
+        let f = self.s.faults[index].get_ref().clone();
+        let i = f.replica as usize;
+        if let Some(t) = self.obs.trace.as_mut() {
+            t.line(
+                self.now,
+                "fault",
+                format_args!("\"kind\":\"{:?}\",\"replica\":{}", f.kind, f.replica),
+            );
+        }
+        let end = self.now + f.duration.map_or(0, |d| d.ns());
+        match f.kind {
+            FaultKind::Crash | FaultKind::CrashRestart => {
+                let slot = &mut self.slots[i];
+                slot.alive = false;
+                slot.inbox.clear();
+                for g in slot.timer_gen.iter_mut() {
+                    *g += 1;
+                }
+                if f.kind == FaultKind::CrashRestart {
+                    self.push(end, Ev::FaultEnd { index });
+                }
+            }
+            FaultKind::Pause => {
+                let slot = &mut self.slots[i];
+                slot.available_at = slot.available_at.max(end);
+            }
+            FaultKind::Slow => {
+                self.slots[i].slow = Some((f.factor.unwrap_or(2), end));
+            }
+        }
+    }
+
+    fn fault_end(&mut self, index: usize) {
+        let f = self.s.faults[index].get_ref().clone();
+        let i = f.replica as usize;
+        if let Some(t) = self.obs.trace.as_mut() {
+            t.line(
+                self.now,
+                "restart",
+                format_args!(
+                    "\"replica\":{},\"volatile_kept\":{}",
+                    f.replica, f.keep_volatile_state
+                ),
+            );
+        }
+        if !f.keep_volatile_state {
+            // The USIG counter survives (it lives in the trusted component); everything
+            // else is lost. The replica restarts from its initial state.
+            let counter = match &self.slots[i].node {
+                Node::Replica(r) => r.usig().last_counter(),
+                Node::Client(_) => 0,
+            };
+            match self.world.replica(self.s, f.replica, counter) {
+                Ok(r) => self.slots[i].node = Node::Replica(Box::new(r)),
+                Err(e) => self
+                    .obs
+                    .note_failure(format!("restart of replica {}: {e}", f.replica)),
+            }
+            self.obs.on_restart(f.replica);
+        }
+        let slot = &mut self.slots[i];
+        slot.alive = true;
+        slot.available_at = self.now;
+    }
+}
+
+enum Corruption {
+    Intact,
+    Changed(Message),
+    Undecodable,
+}
+
+impl Slot {
+    fn new(node: Node) -> Self {
+        Slot {
+            node,
+            alive: true,
+            available_at: 0,
+            inbox: VecDeque::new(),
+            process_scheduled: false,
+            timer_gen: [0; TimerKind::ALL.len()],
+            slow: None,
+        }
+    }
+}

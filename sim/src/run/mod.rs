@@ -1,0 +1,21 @@
+//! Runs a scenario: builds the world from the scenario and a seed, drives the Sans-IO
+//! nodes through the event loop, and reports what the oracles found.
+
+pub mod engine;
+pub mod observe;
+pub mod report;
+pub mod service;
+pub mod trace;
+pub mod workload;
+pub mod world;
+
+pub use engine::{RunOptions, Simulation};
+pub use report::{LatencySummary, RunReport};
+pub use world::BuildError;
+
+use minlab_scenarios::Scenario;
+
+/// Runs `scenario` with `seed` and reports.
+pub fn run(scenario: &Scenario, seed: u64, opts: RunOptions) -> Result<RunReport, BuildError> {
+    Ok(Simulation::new(scenario, seed, opts)?.run())
+}

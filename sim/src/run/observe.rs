@@ -1,0 +1,431 @@
+//! Watches what nodes report and feeds the oracles and the measurements: executions,
+//! checkpoints, completions, rejections and accepted UIs of correct replicas.
+
+use super::report::{LatencySummary, RunReport};
+use super::service::{KvSpec, kv_key_of};
+use super::trace::Trace;
+use super::world::World;
+use crate::oracle::{
+    Agreement, CheckpointAgreement, ExactlyOnce, History, Liveness, Property, UsigMonitor,
+    Violation,
+};
+use hdrhistogram::Histogram;
+use minlab_protocols::minbft::certify;
+use minlab_protocols::minbft::messages::MessageKind;
+use minlab_protocols::{Event, Message, Metrics, NodeId, Output, RejectReason};
+use minlab_scenarios::{FaultKind, SafetyExpectation, Scenario, ServiceKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One agreed execution: the request and a fingerprint of its result.
+type Executed = (u32, u64, u64);
+
+/// Width of one bucket of the throughput timeline.
+const TIMELINE_BUCKET_NS: u64 = 100_000_000;
+
+/// Oracles and measurements of one run.
+pub struct Observer {
+    pub(super) trace: Option<Trace>,
+    byzantine: BTreeSet<u32>,
+    agreement: Agreement<Executed>,
+    exactly_once: ExactlyOnce<(u32, u64)>,
+    checkpoints: CheckpointAgreement,
+    usig: UsigMonitor,
+    history: Option<History<KvSpec>>,
+    liveness: Option<Liveness>,
+    /// Executions so far per replica (its position in the agreed order).
+    executed: BTreeMap<u32, u64>,
+    /// The operation of every request a client sent, for replaying the agreed order.
+    ops: BTreeMap<(u32, u64), Vec<u8>>,
+    violations: Vec<Violation>,
+    violated: BTreeSet<Property>,
+    failures: Vec<String>,
+    latency: Histogram<u64>,
+    timeline: Vec<u64>,
+    invoked: u64,
+    completed: u64,
+    view_changes: Vec<(u64, u32, u64)>,
+    checkpoints_stable: u64,
+    pub(super) deliveries: u64,
+    pub(super) dropped: u64,
+    pub(super) dropped_at_crashed: u64,
+    pub(super) corrupted_delivered: u64,
+}
+
+/// When the network and the replicas are healed for good: after GST, the last partition,
+/// and the end of the last temporary fault.
+fn healed_at(s: &Scenario) -> u64 {
+    let mut t = s.network.gst.map_or(0, |g| g.ns());
+    for p in &s.network.partitions {
+        t = t.max(p.get_ref().end.ns());
+    }
+    for f in &s.faults {
+        let f = f.get_ref();
+        let end = match f.kind {
+            FaultKind::Crash => f.at.ns(),
+            _ => f.at.ns() + f.duration.map_or(0, |d| d.ns()),
+        };
+        t = t.max(end);
+    }
+    t
+}
+
+impl Observer {
+    /// Oracles for `s`, optionally tracing.
+    pub fn new(s: &Scenario, _world: &World, trace: Option<Trace>) -> Self {
+        Observer {
+            trace,
+            byzantine: s.byzantine.iter().map(|b| b.get_ref().replica).collect(),
+            agreement: Agreement::default(),
+            exactly_once: ExactlyOnce::default(),
+            checkpoints: CheckpointAgreement::default(),
+            usig: UsigMonitor::default(),
+            history: (s.workload.service == ServiceKind::Kv)
+                .then(|| History::new(KvSpec::default(), kv_key_of)),
+            liveness: s
+                .expect
+                .liveness_bound
+                .map(|b| Liveness::new(healed_at(s), b.ns())),
+            executed: BTreeMap::new(),
+            ops: BTreeMap::new(),
+            violations: Vec::new(),
+            violated: BTreeSet::new(),
+            failures: Vec::new(),
+            latency: Histogram::new(3).expect("3 significant digits is valid"),
+            timeline: Vec::new(),
+            invoked: 0,
+            completed: 0,
+            view_changes: Vec::new(),
+            checkpoints_stable: 0,
+            deliveries: 0,
+            dropped: 0,
+            dropped_at_crashed: 0,
+            corrupted_delivered: 0,
+        }
+    }
+
+    fn violation(&mut self, v: Violation) {
+        if self.violated.insert(v.property) {
+            if let Some(t) = self.trace.as_mut() {
+                t.line(
+                    v.at_ns,
+                    "violation",
+                    format_args!("\"property\":\"{}\"", v.property),
+                );
+            }
+            self.violations.push(v);
+        }
+    }
+
+    fn check(&mut self, r: Result<(), Violation>) {
+        if let Err(v) = r {
+            self.violation(v);
+        }
+    }
+
+    /// A failure of the simulator itself (not of the protocol), reported with the run.
+    pub fn note_failure(&mut self, what: String) {
+        self.failures.push(what);
+    }
+
+    /// A correct client invoked request `seq` with `op`.
+    pub fn on_invoke(&mut self, at: u64, client: u32, seq: u64, op: Vec<u8>) {
+        self.invoked += 1;
+        if let Some(h) = self.history.as_mut() {
+            h.on_invoke(at, client, seq, op.clone());
+        }
+        if let Some(l) = self.liveness.as_mut() {
+            l.on_invoke(at, client, seq);
+        }
+        self.ops.insert((client, seq), op);
+    }
+
+    /// A correct replica restarted from its initial state: it will execute from position
+    /// 0 again.
+    pub fn on_restart(&mut self, replica: u32) {
+        self.executed.remove(&replica);
+        self.exactly_once.forget_after_restart(replica, |_| false);
+    }
+
+    /// Correct replica `r` handled a message from `from` and produced `out`: if the message
+    /// carries a UI and was not rejected for a bad one, the USIG monitor records it.
+    pub fn on_replica_input(
+        &mut self,
+        at: u64,
+        r: u32,
+        from: NodeId,
+        msg: &Message,
+        out: &minlab_protocols::Outbox,
+    ) {
+        if self.byzantine.contains(&r) {
+            return;
+        }
+        let Some((signer, counter, bytes)) = certified(msg) else {
+            return;
+        };
+        let bad_ui = out.as_slice().iter().any(|o| {
+            matches!(o, Output::Event(Event::MessageRejected { from: f, reason: RejectReason::BadUi, .. }) if *f == from)
+        });
+        if !bad_ui {
+            let digest = certify::sha256(&bytes);
+            let res = self.usig.on_accept(at, r, signer, counter, digest);
+            self.check(res);
+        }
+    }
+
+    /// Node `me` reported event `e` at `at`. Returns the client whose request completed,
+    /// if one did.
+    pub fn on_event(&mut self, at: u64, me: NodeId, e: Event) -> Option<u32> {
+        match (me, e) {
+            (NodeId::Replica(r), _) if self.byzantine.contains(&r) => None,
+            (
+                NodeId::Replica(r),
+                Event::RequestExecuted {
+                    client,
+                    client_seq,
+                    result_digest,
+                    ..
+                },
+            ) => {
+                let pos = self.executed.entry(r).or_insert(0);
+                let position = *pos;
+                *pos += 1;
+                let res = self.agreement.on_execute(
+                    at,
+                    r,
+                    position,
+                    &(client, client_seq, result_digest),
+                );
+                self.check(res);
+                let res = self.exactly_once.on_execute(at, r, &(client, client_seq));
+                self.check(res);
+                if let Some(t) = self.trace.as_mut() {
+                    t.line(
+                        at,
+                        "execute",
+                        format_args!(
+                            "\"replica\":{r},\"position\":{position},\"client\":{client},\"seq\":{client_seq}"
+                        ),
+                    );
+                }
+                None
+            }
+            (NodeId::Replica(r), Event::CheckpointTaken { state_digest, .. }) => {
+                let position = self.executed.get(&r).copied().unwrap_or(0);
+                let res = self
+                    .checkpoints
+                    .on_checkpoint(at, r, position, state_digest);
+                self.check(res);
+                None
+            }
+            (NodeId::Replica(_), Event::CheckpointStable { .. }) => {
+                self.checkpoints_stable += 1;
+                None
+            }
+            (NodeId::Replica(r), Event::ViewChanged { view }) => {
+                self.view_changes.push((at, r, view));
+                if let Some(t) = self.trace.as_mut() {
+                    t.line(at, "view", format_args!("\"replica\":{r},\"view\":{view}"));
+                }
+                None
+            }
+            (
+                NodeId::Client(c),
+                Event::Completed {
+                    client,
+                    seq,
+                    result,
+                    latency,
+                },
+            ) => {
+                self.completed += 1;
+                let _ = self.latency.record(latency.as_nanos().max(1));
+                let bucket = (at / TIMELINE_BUCKET_NS) as usize;
+                if self.timeline.len() <= bucket {
+                    self.timeline.resize(bucket + 1, 0);
+                }
+                self.timeline[bucket] += 1;
+                if let Some(h) = self.history.as_mut() {
+                    h.on_complete(at, client, seq, result);
+                }
+                if let Some(l) = self.liveness.as_mut() {
+                    l.on_complete(client, seq);
+                }
+                if let Some(t) = self.trace.as_mut() {
+                    t.line(
+                        at,
+                        "complete",
+                        format_args!(
+                            "\"client\":{client},\"seq\":{seq},\"latency_ns\":{}",
+                            latency.as_nanos()
+                        ),
+                    );
+                }
+                Some(c)
+            }
+            _ => None,
+        }
+    }
+
+    /// Final checks (linearizability, liveness, expectations) and the report.
+    pub fn finish(
+        mut self,
+        s: &Scenario,
+        seed: u64,
+        end: u64,
+        events: u64,
+        hit_event_bound: bool,
+        metrics: &[Metrics],
+    ) -> RunReport {
+        let mut inconclusive = None;
+        if let Some(h) = self.history.take() {
+            let mut order = Vec::new();
+            for (expected_position, (position, &(client, seq, _))) in
+                (0u64..).zip(self.agreement.sequence())
+            {
+                if position != expected_position {
+                    inconclusive = Some(format!(
+                        "no correct replica executed position {expected_position}"
+                    ));
+                    break;
+                }
+                match self.ops.get(&(client, seq)) {
+                    Some(op) => order.push((client, seq, op)),
+                    None => {
+                        inconclusive = Some(format!(
+                            "client {client} request {seq} was executed but never sent by a client"
+                        ));
+                        break;
+                    }
+                }
+            }
+            if inconclusive.is_none() {
+                let res = h.check(end, order);
+                self.check(res);
+            }
+        }
+        if let Some(l) = self.liveness.as_ref() {
+            let res = l.check(end);
+            self.check(res);
+        }
+        let mut failures = std::mem::take(&mut self.failures);
+        let safety: Vec<&Violation> = self
+            .violations
+            .iter()
+            .filter(|v| v.property.is_safety())
+            .collect();
+        match s.expect.safety {
+            SafetyExpectation::Hold => {
+                for v in &safety {
+                    failures.push(v.to_string());
+                }
+            }
+            SafetyExpectation::Violated if safety.is_empty() => {
+                failures.push("safety was expected to be violated, but every oracle held".into())
+            }
+            SafetyExpectation::Violated => {}
+        }
+        for v in self.violations.iter().filter(|v| !v.property.is_safety()) {
+            failures.push(v.to_string());
+        }
+        if let Some(min) = s.expect.min_completed
+            && self.completed < min
+        {
+            failures.push(format!(
+                "only {} requests completed; at least {min} expected",
+                self.completed
+            ));
+        }
+        if hit_event_bound {
+            failures.push(format!("the run hit its bound of {events} events"));
+        }
+        let mut total = Metrics::default();
+        for (i, m) in metrics.iter().enumerate() {
+            if i < s.replica_count() as usize && self.byzantine.contains(&(i as u32)) {
+                continue;
+            }
+            total.absorb(m);
+        }
+        let messages_sent = MessageKind::ALL
+            .iter()
+            .filter(|k| total.sent_of(**k) > 0)
+            .map(|k| (k.name().to_string(), total.sent_of(*k)))
+            .collect();
+        let rejections = RejectReason::ALL
+            .iter()
+            .filter(|r| total.rejections(**r) > 0)
+            .map(|r| (format!("{r:?}"), total.rejections(*r)))
+            .collect();
+        let h = &self.latency;
+        let latency = if h.is_empty() {
+            LatencySummary::default()
+        } else {
+            LatencySummary {
+                count: h.len(),
+                mean_ns: h.mean() as u64,
+                p50_ns: h.value_at_quantile(0.5),
+                p90_ns: h.value_at_quantile(0.9),
+                p99_ns: h.value_at_quantile(0.99),
+                max_ns: h.max(),
+            }
+        };
+        RunReport {
+            scenario: s.name.clone(),
+            seed,
+            passed: failures.is_empty(),
+            failures,
+            violations: self.violations,
+            completed: self.completed,
+            invoked: self.invoked,
+            throughput_per_s: if end == 0 {
+                0.0
+            } else {
+                self.completed as f64 * 1e9 / end as f64
+            },
+            latency,
+            sim_time_ns: end,
+            events,
+            deliveries: self.deliveries,
+            dropped: self.dropped,
+            dropped_at_crashed: self.dropped_at_crashed,
+            corrupted_delivered: self.corrupted_delivered,
+            view_max: self.view_changes.iter().map(|v| v.2).max().unwrap_or(0),
+            view_changes: self.view_changes,
+            checkpoints_stable: self.checkpoints_stable,
+            messages_sent,
+            rejections,
+            usig_creates: total.usig_creates,
+            usig_verifies: total.usig_verifies,
+            throughput_timeline: self.timeline,
+            hit_event_bound,
+            linearizability_inconclusive: inconclusive,
+        }
+    }
+}
+
+/// The signer, counter value and certified bytes of a UI-carrying message.
+fn certified(msg: &Message) -> Option<(u32, u64, Vec<u8>)> {
+    Some(match msg {
+        Message::Prepare(p) => (
+            p.primary,
+            p.ui.counter,
+            certify::prepare_bytes(p.view, &certify::batch_digest(&p.batch)).to_vec(),
+        ),
+        Message::Commit(c) => (
+            c.sender,
+            c.ui.counter,
+            certify::commit_bytes(c.view, c.prepare_ui.counter, &c.digest).to_vec(),
+        ),
+        Message::Checkpoint(c) => (
+            c.sender,
+            c.ui.counter,
+            certify::checkpoint_bytes(c.view, c.counter, &c.state_digest).to_vec(),
+        ),
+        Message::ViewChange(v) => (
+            v.sender,
+            v.ui.counter,
+            certify::view_change_bytes(v).to_vec(),
+        ),
+        Message::NewView(v) => (v.sender, v.ui.counter, certify::new_view_bytes(v).to_vec()),
+        _ => return None,
+    })
+}
