@@ -61,6 +61,19 @@ pub enum UsigError {
         /// What went wrong.
         reason: String,
     },
+    /// A TPM command failed (TPM 2.0 backend): `op` names the command, `rc` is the TSS/TPM
+    /// response code.
+    #[error("TPM {op} failed: response code {rc:#x} ({})", crate::tpm::rc_name(*rc))]
+    Tpm {
+        /// The command or library call that failed.
+        op: &'static str,
+        /// Its response code.
+        rc: u32,
+    },
+    /// The TPM, its key or its counter index is not as the TPM USIG needs it (wrong key type,
+    /// identity mismatch, malformed output).
+    #[error("TPM USIG: {0}")]
+    TpmSetup(String),
     /// The operating system could not provide randomness for fresh keys.
     #[error("operating system randomness unavailable: {0}")]
     Entropy(String),

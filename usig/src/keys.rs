@@ -4,7 +4,7 @@
 
 mod file;
 
-use crate::{ReplicaId, UsigError};
+use crate::{ReplicaId, TpmIdentity, UsigError};
 use rand::{Rng, SeedableRng, TryRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
@@ -17,12 +17,16 @@ use std::collections::BTreeMap;
 /// - `ed25519_public[r]`: the Ed25519 verifying key of replica `r`'s USIG.
 /// - `ed25519_secret`: the signing keys this party holds (only its own in a key file; all
 ///   of them in a seed-derived set used by the simulator).
+/// - `tpm[r]`: the public identity of replica `r`'s TPM USIG, for replicas that have one
+///   (added after provisioning with [`KeySet::set_tpm_identity`]).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct KeySet {
     pub(crate) replica_count: u32,
     pub(crate) hmac: Vec<[u8; 32]>,
     pub(crate) ed25519_public: Vec<[u8; 32]>,
     pub(crate) ed25519_secret: BTreeMap<ReplicaId, [u8; 32]>,
+    #[serde(default)]
+    pub(crate) tpm: BTreeMap<ReplicaId, TpmIdentity>,
 }
 
 impl KeySet {
@@ -69,6 +73,7 @@ impl KeySet {
             hmac,
             ed25519_public,
             ed25519_secret,
+            tpm: BTreeMap::new(),
         }
     }
 
@@ -101,14 +106,34 @@ impl KeySet {
     }
 
     /// The public part only (no HMAC keys, no secrets): what a client needs to verify
-    /// Ed25519 UIs.
+    /// Ed25519 and TPM UIs.
     pub fn public_only(&self) -> KeySet {
         KeySet {
             replica_count: self.replica_count,
             hmac: Vec::new(),
             ed25519_public: self.ed25519_public.clone(),
             ed25519_secret: BTreeMap::new(),
+            tpm: self.tpm.clone(),
         }
+    }
+
+    /// The public identity of replica `r`'s TPM USIG, if it has one.
+    pub fn tpm_identity(&self, r: ReplicaId) -> Option<&TpmIdentity> {
+        self.tpm.get(&r)
+    }
+
+    /// Records replica `r`'s TPM identity (as exported by provisioning), replacing any
+    /// earlier one. Fails for a replica outside the group.
+    pub fn set_tpm_identity(
+        &mut self,
+        r: ReplicaId,
+        identity: TpmIdentity,
+    ) -> Result<(), UsigError> {
+        if r >= self.replica_count {
+            return Err(UsigError::UnknownSigner(r));
+        }
+        self.tpm.insert(r, identity);
+        Ok(())
     }
 }
 

@@ -46,6 +46,7 @@ pub mod keys;
 pub mod symbolic;
 #[cfg(test)]
 mod testkit;
+pub mod tpm;
 pub mod ui;
 
 pub use any::{AnyUsig, UsigKind};
@@ -55,6 +56,9 @@ pub use error::UsigError;
 pub use hmac::{HmacSha1Usig, HmacSha256Usig, HmacUsig};
 pub use keys::KeySet;
 pub use symbolic::SymbolicUsig;
+#[cfg(feature = "tpm")]
+pub use tpm::TpmUsig;
+pub use tpm::{TpmCert, TpmIdentity, TpmVerifier};
 pub use ui::{Certificate, Ui};
 
 /// Identifier of a replica (its index in the group, `0..n`).

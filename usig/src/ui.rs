@@ -25,6 +25,10 @@ pub enum Certificate {
     /// Symbolic certificate for model checking: a digest of `(signer, counter, message)`
     /// that only the signer's own [`crate::SymbolicUsig`] mints.
     Symbolic(u64),
+    /// TPM 2.0 certificate: an ECDSA P-256 signature by the replica's TPM over a session
+    /// audit of the counter's read-increment-read chain (see [`crate::tpm`]); boxed, as it
+    /// is the largest kind. Verifiable with the TPM's public identity alone.
+    Tpm(Box<crate::tpm::TpmCert>),
 }
 
 impl Certificate {
@@ -35,6 +39,7 @@ impl Certificate {
             Certificate::HmacSha256(_) => "hmac-sha256",
             Certificate::Ed25519(_) => "ed25519",
             Certificate::Symbolic(_) => "symbolic",
+            Certificate::Tpm(_) => "tpm",
         }
     }
 
@@ -45,6 +50,7 @@ impl Certificate {
             Certificate::HmacSha256(_) => 32,
             Certificate::Ed25519(_) => 64,
             Certificate::Symbolic(_) => 8,
+            Certificate::Tpm(_) => crate::tpm::TpmCert::LEN,
         }
     }
 

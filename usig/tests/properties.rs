@@ -26,6 +26,7 @@ fn cert_bytes(cert: &Certificate) -> Vec<u8> {
         Certificate::HmacSha256(t) => t.to_vec(),
         Certificate::Ed25519(s) => s.to_vec(),
         Certificate::Symbolic(d) => d.to_le_bytes().to_vec(),
+        Certificate::Tpm(c) => [c.r, c.s].concat(),
     }
 }
 
@@ -38,6 +39,12 @@ fn with_cert_bytes(cert: &Certificate, bytes: &[u8]) -> Certificate {
         Certificate::HmacSha256(_) => Certificate::HmacSha256(array(bytes)),
         Certificate::Ed25519(_) => Certificate::Ed25519(array(bytes)),
         Certificate::Symbolic(_) => Certificate::Symbolic(u64::from_le_bytes(array(bytes))),
+        Certificate::Tpm(c) => {
+            let mut c = c.clone();
+            c.r = array(&bytes[..32]);
+            c.s = array(&bytes[32..]);
+            Certificate::Tpm(c)
+        }
     }
 }
 

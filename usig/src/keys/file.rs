@@ -10,10 +10,17 @@
 //! [[ed25519_secret]]                                # only the owner's, in a replica's file
 //! replica = 0
 //! key = "<64 hex digits>"
+//!
+//! [[tpm]]                                           # optional: replicas with a TPM USIG
+//! replica = 0
+//! key = "<130 hex digits: SEC1 uncompressed P-256>"
+//! signer_name = "<68 hex digits>"
+//! nv_name = "<68 hex digits>"
+//! counter_base = 1
 //! ```
 
 use super::KeySet;
-use crate::{ReplicaId, UsigError};
+use crate::{ReplicaId, TpmIdentity, UsigError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -30,7 +37,7 @@ const SECRET_HEADER: &str = "\
 ";
 
 const PUBLIC_HEADER: &str = "\
-# minlab USIG key file: Ed25519 public keys only, for clients and verifiers. Not secret.
+# minlab USIG key file: public keys only (Ed25519, TPM), for clients and verifiers. Not secret.
 ";
 
 #[derive(Serialize, Deserialize)]
@@ -43,6 +50,18 @@ struct KeyFileForm {
     ed25519_public: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     ed25519_secret: Vec<SecretForm>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tpm: Vec<TpmForm>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TpmForm {
+    replica: ReplicaId,
+    key: String,
+    signer_name: String,
+    nv_name: String,
+    counter_base: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,7 +71,7 @@ struct SecretForm {
     key: String,
 }
 
-fn to_hex(bytes: &[u8; 32]) -> String {
+fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     bytes
         .iter()
@@ -63,16 +82,22 @@ fn to_hex(bytes: &[u8; 32]) -> String {
 
 /// Decodes 64 hex digits; `what` names the field in the error.
 fn from_hex(what: &str, text: &str) -> Result<[u8; 32], String> {
+    from_hex_n(what, text)
+}
+
+/// Decodes `2 * N` hex digits; `what` names the field in the error.
+fn from_hex_n<const N: usize>(what: &str, text: &str) -> Result<[u8; N], String> {
     if let Some((i, c)) = text.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
         return Err(format!("{what}: invalid hex digit {c:?} at position {i}"));
     }
-    if text.len() != 64 {
+    if text.len() != 2 * N {
         return Err(format!(
-            "{what}: {} hex digits, expected 64 (a 32-byte key)",
-            text.len()
+            "{what}: {} hex digits, expected {} (a {N}-byte value)",
+            text.len(),
+            2 * N
         ));
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
         let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
         *byte = digit(pair[0]) << 4 | digit(pair[1]);
@@ -85,14 +110,25 @@ impl KeySet {
         KeyFileForm {
             format: FORMAT.into(),
             replica_count: self.replica_count,
-            hmac: self.hmac.iter().map(to_hex).collect(),
-            ed25519_public: self.ed25519_public.iter().map(to_hex).collect(),
+            hmac: self.hmac.iter().map(|k| to_hex(k)).collect(),
+            ed25519_public: self.ed25519_public.iter().map(|k| to_hex(k)).collect(),
             ed25519_secret: self
                 .ed25519_secret
                 .iter()
                 .map(|(&replica, key)| SecretForm {
                     replica,
                     key: to_hex(key),
+                })
+                .collect(),
+            tpm: self
+                .tpm
+                .iter()
+                .map(|(&replica, id)| TpmForm {
+                    replica,
+                    key: to_hex(&id.key_sec1),
+                    signer_name: to_hex(&id.signer_name),
+                    nv_name: to_hex(&id.nv_name),
+                    counter_base: id.counter_base,
                 })
                 .collect(),
         }
@@ -157,11 +193,36 @@ impl KeySet {
                 return Err(format!("ed25519_secret for replica {r} is listed twice"));
             }
         }
+        let mut tpm = BTreeMap::new();
+        for t in &form.tpm {
+            let r = t.replica;
+            if r >= n {
+                return Err(format!(
+                    "tpm identity for replica {r}, but replica_count is {n}"
+                ));
+            }
+            let identity = TpmIdentity {
+                key_sec1: from_hex_n(&format!("tpm key for replica {r}"), &t.key)?,
+                signer_name: from_hex_n(
+                    &format!("tpm signer_name for replica {r}"),
+                    &t.signer_name,
+                )?,
+                nv_name: from_hex_n(&format!("tpm nv_name for replica {r}"), &t.nv_name)?,
+                counter_base: t.counter_base,
+            };
+            identity
+                .verifying_key()
+                .map_err(|e| format!("tpm key for replica {r}: {e}"))?;
+            if tpm.insert(r, identity).is_some() {
+                return Err(format!("tpm identity for replica {r} is listed twice"));
+            }
+        }
         Ok(KeySet {
             replica_count: n,
             hmac,
             ed25519_public,
             ed25519_secret,
+            tpm,
         })
     }
 
