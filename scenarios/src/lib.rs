@@ -23,6 +23,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod adversary;
 pub mod duration;
 pub mod schema;
 pub mod validate;

@@ -2,6 +2,7 @@
 //! a fault), and turns what the node wants done into future events through the network
 //! model. Nodes are the unchanged Sans-IO replicas and clients of `minlab_protocols`.
 
+use super::cpu::{CostModel, Work};
 use super::observe::Observer;
 use super::report::RunReport;
 use super::trace::Trace;
@@ -12,6 +13,7 @@ use crate::queue::EventQueue;
 use crate::seed::SubSeeds;
 use minlab_protocols::minbft::codec;
 use minlab_protocols::{Client, Input, Instant, Message, NodeId, Outbox, Output, TimerKind};
+use minlab_scenarios::adversary::Adversary;
 use minlab_scenarios::{FaultKind, LoopKind, Scenario};
 use minlab_usig::Usig;
 use rand::RngExt;
@@ -30,6 +32,8 @@ const INBOX_BOUND: usize = 100_000;
 enum Node {
     Replica(Box<SimReplica>),
     Client(Box<Client>),
+    /// A Byzantine replica or client following a script.
+    Adversary(Box<dyn Adversary>),
 }
 
 /// Fault and scheduling state of one node.
@@ -48,6 +52,9 @@ struct Slot {
 }
 
 enum Ev {
+    Start {
+        node: usize,
+    },
     Deliver {
         from: NodeId,
         to: NodeId,
@@ -98,6 +105,7 @@ pub struct Simulation<'s> {
     remaining: Vec<u64>,
     backlog: Vec<VecDeque<Vec<u8>>>,
     obs: Observer,
+    cpu: Option<CostModel>,
     outbox: Outbox,
     events: u64,
     hit_event_bound: bool,
@@ -113,32 +121,30 @@ fn timer_index(kind: TimerKind) -> usize {
 impl<'s> Simulation<'s> {
     /// Prepares the run of `s` with `seed`.
     pub fn new(s: &'s Scenario, seed: u64, opts: RunOptions) -> Result<Self, BuildError> {
-        if let Some(b) = s.byzantine.first() {
-            return Err(BuildError::Unsupported {
-                scenario: s.name.clone(),
-                what: format!("Byzantine replica script {:?}", b.get_ref().script),
-            });
-        }
-        if let Some(b) = s.byzantine_clients.first() {
-            return Err(BuildError::Unsupported {
-                scenario: s.name.clone(),
-                what: format!("Byzantine client script {:?}", b.get_ref().script),
-            });
-        }
-        if s.cpu.is_some() {
-            return Err(BuildError::Unsupported {
-                scenario: s.name.clone(),
-                what: "the CPU cost model".into(),
-            });
-        }
         let seeds = SubSeeds::new(seed);
         let world = World::new(s, &seeds)?;
         let mut slots = Vec::new();
         for r in 0..world.replica_count {
-            slots.push(Slot::new(Node::Replica(Box::new(world.replica(s, r, 0)?))));
+            let replica = world.replica(s, r, 0)?;
+            let node = match s.byzantine.iter().find(|b| b.get_ref().replica == r) {
+                None => Node::Replica(Box::new(replica)),
+                Some(b) => {
+                    Node::Adversary(world.byzantine_replica(s, b.get_ref(), replica, &seeds)?)
+                }
+            };
+            slots.push(Slot::new(node));
         }
         for c in 0..world.client_count {
-            slots.push(Slot::new(Node::Client(Box::new(world.client(c)))));
+            let node = match c.checked_sub(s.workload.clients) {
+                None => Node::Client(Box::new(world.client(c))),
+                Some(k) => Node::Adversary(world.byzantine_client(
+                    s,
+                    s.byzantine_clients[k as usize].get_ref(),
+                    c,
+                    &seeds,
+                )?),
+            };
+            slots.push(Slot::new(node));
         }
         let network = world.network(s);
         let trace = opts.trace.map(Trace::new);
@@ -157,6 +163,7 @@ impl<'s> Simulation<'s> {
             remaining: vec![s.workload.requests_per_client; correct_clients],
             backlog: vec![VecDeque::new(); correct_clients],
             obs,
+            cpu: s.cpu.as_ref().map(|c| CostModel::new(c, s.usig)),
             outbox: Outbox::new(),
             events: 0,
             hit_event_bound: false,
@@ -221,6 +228,7 @@ impl<'s> Simulation<'s> {
             .map(|s| match &s.node {
                 Node::Replica(r) => r.metrics().clone(),
                 Node::Client(c) => c.metrics().clone(),
+                Node::Adversary(_) => Default::default(),
             })
             .collect::<Vec<_>>();
         self.obs.finish(
@@ -242,11 +250,16 @@ impl<'s> Simulation<'s> {
         let i = (self.world.replica_count + c) as usize;
         match &self.slots[i].node {
             Node::Client(cl) => cl.is_idle() && self.backlog[c as usize].is_empty(),
-            Node::Replica(_) => true,
+            Node::Replica(_) | Node::Adversary(_) => true,
         }
     }
 
     fn schedule_start(&mut self) {
+        for i in 0..self.slots.len() {
+            if let Node::Adversary(_) = self.slots[i].node {
+                self.push(0, Ev::Start { node: i });
+            }
+        }
         for (index, f) in self.s.faults.iter().enumerate() {
             self.push(f.get_ref().at.ns(), Ev::FaultStart { index });
         }
@@ -290,6 +303,7 @@ impl<'s> Simulation<'s> {
                 self.slots[node].process_scheduled = false;
                 self.process_inbox(node);
             }
+            Ev::Start { node } => self.start_adversary(node),
             Ev::ClientNext { client } => self.client_next(client),
             Ev::OpenArrival { client } => self.open_arrival(client),
             Ev::FaultStart { index } => self.fault_start(index),
@@ -342,25 +356,54 @@ impl<'s> Simulation<'s> {
             Input::Message { from, msg } => Some((*from, msg.clone())),
             Input::Timer(_) => None,
         };
+        let mut work = Work::default();
         match &mut self.slots[i].node {
-            Node::Replica(r) => r.step(now, input, &mut out),
+            Node::Replica(r) => {
+                let before = Work::of(r.metrics());
+                r.step(now, input, &mut out);
+                work = Work::of(r.metrics()).since(before);
+            }
             Node::Client(c) => match input {
                 Input::Message { from, msg } => c.on_message(now, from, msg, &mut out),
                 Input::Timer(kind) => c.on_timer(now, kind, &mut out),
             },
+            Node::Adversary(a) => match input {
+                Input::Message { from, msg } => a.on_message(now, from, msg, &mut out),
+                Input::Timer(kind) => a.on_timer(now, kind, &mut out),
+            },
         }
-        let cost = match self.slots[i].slow {
-            Some((factor, until)) if self.now < until => SLOW_NOMINAL_NS * u64::from(factor),
+        // Clients are not modelled as servers: their cost is zero.
+        let base = match (&self.cpu, i < self.world.replica_count as usize) {
+            (Some(model), true) => model.cost_ns(from_msg.as_ref().map(|(_, m)| m), work),
             _ => 0,
+        };
+        let cost = match self.slots[i].slow {
+            Some((factor, until)) if self.now < until => {
+                base.max(SLOW_NOMINAL_NS) * u64::from(factor)
+            }
+            _ => base,
         };
         let done = self.now + cost;
         self.slots[i].available_at = done;
         let me = self.node_id(i);
-        if let (NodeId::Replica(r), Some((from, msg))) = (me, from_msg) {
+        let correct_replica = matches!(self.slots[i].node, Node::Replica(_));
+        if let (true, NodeId::Replica(r), Some((from, msg))) = (correct_replica, me, from_msg) {
             self.obs.on_replica_input(self.now, r, from, &msg, &out);
         }
         for o in out.drain() {
             self.dispatch(i, me, done, o);
+        }
+        self.outbox = out;
+    }
+
+    fn start_adversary(&mut self, i: usize) {
+        let mut out = std::mem::take(&mut self.outbox);
+        if let Node::Adversary(a) = &mut self.slots[i].node {
+            a.start(Instant(self.now), &mut out);
+        }
+        let me = self.node_id(i);
+        for o in out.drain() {
+            self.dispatch(i, me, self.now, o);
         }
         self.outbox = out;
     }
@@ -453,7 +496,7 @@ impl<'s> Simulation<'s> {
         let i = (self.world.replica_count + client) as usize;
         match &mut self.slots[i].node {
             Node::Client(c) => c,
-            Node::Replica(_) => unreachable!("client slots hold clients"),
+            _ => unreachable!("correct client slots hold correct clients"),
         }
     }
 
@@ -496,7 +539,7 @@ impl<'s> Simulation<'s> {
         let mut out = std::mem::take(&mut self.outbox);
         let seq = match &mut self.slots[i].node {
             Node::Client(c) => c.submit(Instant(now), op.clone(), &mut out),
-            Node::Replica(_) => unreachable!("client slots hold clients"),
+            _ => unreachable!("correct client slots hold correct clients"),
         };
         if let Ok(seq) = seq {
             self.obs.on_invoke(now, client, seq, op);
@@ -567,7 +610,7 @@ impl<'s> Simulation<'s> {
             // else is lost. The replica restarts from its initial state.
             let counter = match &self.slots[i].node {
                 Node::Replica(r) => r.usig().last_counter(),
-                Node::Client(_) => 0,
+                _ => 0,
             };
             match self.world.replica(self.s, f.replica, counter) {
                 Ok(r) => self.slots[i].node = Node::Replica(Box::new(r)),

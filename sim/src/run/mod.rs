@@ -1,6 +1,7 @@
 //! Runs a scenario: builds the world from the scenario and a seed, drives the Sans-IO
 //! nodes through the event loop, and reports what the oracles found.
 
+pub mod cpu;
 pub mod engine;
 pub mod observe;
 pub mod report;

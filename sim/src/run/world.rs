@@ -6,8 +6,11 @@ use crate::network::{Cut, Delay, LinkModel, Network, Partition};
 use minlab_protocols::minbft::{ClientAuth, ClientDirectory, ClientKeyring, Config};
 use minlab_protocols::service::{KvStore, NullService};
 use minlab_protocols::{Client, Duration, NodeId, Replica};
+use minlab_scenarios::adversary::replica_scripts::ReplicaContext;
+use minlab_scenarios::adversary::{Adversary, build_client, build_replica};
 use minlab_scenarios::{
-    ClientAuthKind, DelaySpec, NodeRef, PartitionKind, Protocol, Scenario, ServiceKind,
+    ByzantineClientSpec, ByzantineSpec, ClientAuthKind, DelaySpec, NodeRef, PartitionKind,
+    Protocol, Scenario, ServiceKind,
 };
 use minlab_usig::{AnyUsig, KeySet, VolatileCounter};
 use std::collections::BTreeSet;
@@ -26,6 +29,14 @@ pub enum BuildError {
         scenario: String,
         /// What is missing.
         what: String,
+    },
+    /// A Byzantine script cannot be built as the scenario asks.
+    #[error("scenario {scenario}: {reason}")]
+    Script {
+        /// The scenario.
+        scenario: String,
+        /// Why.
+        reason: String,
     },
     /// The protocol rejected the configuration derived from the scenario.
     #[error("scenario {scenario}: invalid protocol configuration: {reason}")]
@@ -127,6 +138,51 @@ impl World {
             ServiceKind::Null => AnyService::Null(NullService::new()),
         };
         Replica::new(self.config.clone(), clients, usig, service).map_err(|e| err(e.to_string()))
+    }
+
+    /// The Byzantine replica `b` describes, wrapping the correct replica `inner`.
+    pub fn byzantine_replica(
+        &self,
+        s: &Scenario,
+        b: &ByzantineSpec,
+        inner: SimReplica,
+        seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary>, BuildError> {
+        let ctx = ReplicaContext {
+            replica_count: self.replica_count,
+            seed: seeds.sub_seed(&format!("adversary-r{}", b.replica)),
+            clients: Arc::new(ClientDirectory::from_seed(
+                self.config.client_auth,
+                b.replica,
+                self.client_count,
+                self.client_key_seed,
+            )),
+        };
+        build_replica(&b.script, &b.params, inner, ctx).map_err(|e| BuildError::Script {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The Byzantine client `id` that `b` describes.
+    pub fn byzantine_client(
+        &self,
+        s: &Scenario,
+        b: &ByzantineClientSpec,
+        id: u32,
+        seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary>, BuildError> {
+        let keys = ClientKeyring::from_seed(
+            self.config.client_auth,
+            id,
+            self.replica_count,
+            self.client_key_seed,
+        );
+        let seed = seeds.sub_seed(&format!("adversary-c{id}"));
+        build_client(&b.script, &b.params, id, keys, seed).map_err(|e| BuildError::Script {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })
     }
 
     /// Client `id`.
