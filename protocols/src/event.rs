@@ -90,8 +90,14 @@ impl RejectReason {
 pub enum Event {
     /// A replica executed a request. `counter` is the primary's UI counter value of the
     /// PREPARE that ordered it (the sequence number, paper §4) and `index` its position in
-    /// that batch, so `(view, counter, index)` totally orders executions.
+    /// that batch; `position` is its index in the agreed execution order, identical on
+    /// every correct replica across views and state transfers.
     RequestExecuted {
+        /// Requests this replica executed before this one (part of the replicated state:
+        /// it survives view changes and is restored by state transfer).
+        position: u64,
+        /// The request, so oracles can replay its operation.
+        request: std::sync::Arc<crate::minbft::messages::Request>,
         /// View of the PREPARE.
         view: View,
         /// Counter value of the PREPARE's UI.

@@ -21,12 +21,16 @@ pub(crate) struct ClientRecord {
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub(crate) struct ClientTable {
     pub(crate) records: Vec<ClientRecord>,
+    /// Requests executed so far: the position of the next one in the agreed order. It is
+    /// replicated state (digested by checkpoints, restored by state transfer).
+    pub(crate) executed_count: u64,
 }
 
 impl ClientTable {
     pub(crate) fn new(client_count: u32) -> Self {
         ClientTable {
             records: vec![ClientRecord::default(); client_count as usize],
+            executed_count: 0,
         }
     }
 
@@ -40,9 +44,11 @@ impl ClientTable {
         &mut self.records[c as usize]
     }
 
-    /// Digest of what a checkpoint must agree on: `V_req` and the cached results.
+    /// Digest of what a checkpoint must agree on: the execution count, `V_req` and the
+    /// cached results.
     pub(crate) fn digest(&self) -> Digest {
         let mut h = Sha256::new();
+        h.update(self.executed_count.to_be_bytes());
         for r in &self.records {
             h.update(r.last_seq.to_be_bytes());
             h.update((r.last_result.len() as u32).to_be_bytes());

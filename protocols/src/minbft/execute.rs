@@ -12,10 +12,26 @@ use crate::time::Instant;
 use minlab_usig::Usig;
 
 impl<U: Usig, S: Service> Replica<U, S> {
+    /// Votes (the PREPARE included) that accept a batch: `f + 1` (paper §4).
+    #[cfg(not(feature = "mutant-commit-quorum"))]
+    #[inline]
+    pub(crate) fn commit_quorum(&self) -> u32 {
+        self.config.quorum()
+    }
+
+    /// TEST-ONLY MUTANT (feature `mutant-commit-quorum`): `f` votes instead of `f + 1`.
+    /// This is a deliberate safety bug so that the simulator's oracles can be shown to
+    /// catch it; it must never be enabled outside that experiment.
+    #[cfg(feature = "mutant-commit-quorum")]
+    #[inline]
+    pub(crate) fn commit_quorum(&self) -> u32 {
+        self.config.f()
+    }
+
     /// Executes accepted batches in counter order (paper §4: a request accepted can be
     /// executed at once, there is never a need to wait for lower numbers).
     pub(crate) fn try_execute(&mut self, now: Instant, out: &mut Outbox) {
-        let quorum = self.config.quorum();
+        let quorum = self.commit_quorum();
         let mut executed_any = false;
         loop {
             let next = self.log.last_executed + 1;
@@ -49,7 +65,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 rec.in_flight = 0;
             }
             self.metrics.requests_executed += 1;
+            let position = self.table.executed_count;
+            self.table.executed_count += 1;
             out.event(Event::RequestExecuted {
+                position,
+                request: req.clone(),
                 view: p.view,
                 counter,
                 index: index as u32,

@@ -337,4 +337,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
     pub fn usig(&self) -> &U {
         &self.usig
     }
+
+    /// The USIG, mutably: for adversary scripts and tests: a Byzantine replica decides
+    /// when its own USIG is called (e.g. to mint a VIEW-CHANGE or NEW-VIEW of its own with
+    /// [`super::certify::view_change_bytes`] and [`super::certify::new_view_bytes`]).
+    pub fn usig_mut(&mut self) -> &mut U {
+        &mut self.usig
+    }
 }

@@ -368,15 +368,18 @@ impl<U: Usig, S: Service> Cluster<U, S> {
                         }
                         (
                             Event::RequestExecuted {
+                                position,
                                 view,
                                 counter,
                                 index,
                                 client,
                                 client_seq,
                                 result_digest,
+                                ..
                             },
                             NodeId::Replica(r),
                         ) if self.record => self.executions[r as usize].push(Execution {
+                            position: *position,
                             view: *view,
                             counter: *counter,
                             index: *index,

@@ -6,6 +6,8 @@ use crate::time::Duration;
 /// One execution observed at a replica.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct Execution {
+    /// Index in the agreed execution order.
+    pub position: u64,
     /// View of the PREPARE.
     pub view: View,
     /// Its counter value.

@@ -32,9 +32,10 @@ pub struct Observer {
     usig: UsigMonitor,
     history: Option<History<KvSpec>>,
     liveness: Option<Liveness>,
-    /// Executions so far per replica (its position in the agreed order).
+    /// Per replica, the position after its last execution (as the replica reports it).
     executed: BTreeMap<u32, u64>,
-    /// The operation of every request a client sent, for replaying the agreed order.
+    /// The operation of every executed request, as executed (first execution kept), for
+    /// replaying the agreed order.
     ops: BTreeMap<(u32, u64), Vec<u8>>,
     violations: Vec<Violation>,
     violated: BTreeSet<Property>,
@@ -131,12 +132,11 @@ impl Observer {
     pub fn on_invoke(&mut self, at: u64, client: u32, seq: u64, op: Vec<u8>) {
         self.invoked += 1;
         if let Some(h) = self.history.as_mut() {
-            h.on_invoke(at, client, seq, op.clone());
+            h.on_invoke(at, client, seq, op);
         }
         if let Some(l) = self.liveness.as_mut() {
             l.on_invoke(at, client, seq);
         }
-        self.ops.insert((client, seq), op);
     }
 
     /// A correct replica restarted from its initial state: it will execute from position
@@ -180,15 +180,18 @@ impl Observer {
             (
                 NodeId::Replica(r),
                 Event::RequestExecuted {
+                    position,
+                    request,
                     client,
                     client_seq,
                     result_digest,
                     ..
                 },
             ) => {
-                let pos = self.executed.entry(r).or_insert(0);
-                let position = *pos;
-                *pos += 1;
+                self.executed.insert(r, position + 1);
+                self.ops
+                    .entry((client, client_seq))
+                    .or_insert_with(|| request.op.clone());
                 let res = self.agreement.on_execute(
                     at,
                     r,
