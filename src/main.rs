@@ -1,9 +1,12 @@
 //! `minlab`, the testbed's one command-line program. This file only parses the command
 //! line and turns outcomes into exit codes; each subcommand lives in its own module.
 
+mod bench_core;
 mod bench_usig;
 mod keygen;
+mod replay;
 mod run_cmd;
+mod shrink;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -14,6 +17,9 @@ Examples:
   minlab run scenarios/catalog/quickstart.toml            one seeded simulation
   minlab run scenarios/catalog/lossy-lan.toml --seed 7 --trace t.jsonl
   minlab sweep scenarios/catalog/*.toml --seeds 1..1001   many seeds, in parallel
+  minlab replay scenarios/catalog/lossy-lan.toml --seed 7 trace and events before a violation
+  minlab shrink scenarios/catalog/lossy-lan.toml --seed 7 a smaller scenario that still fails
+  minlab bench core --clients 100 --batch-size 100 --json
   minlab bench usig                        USIG createUI/verifyUI per backend vs the paper
   minlab bench usig --json --backend hmac-sha1 ed25519
   minlab keygen --replicas 3 --out keys/   key files for a 3-replica deployment
@@ -34,6 +40,10 @@ enum Command {
     Run(run_cmd::Args),
     /// Simulate scenarios over many seeds in parallel (or merge shard results).
     Sweep(sweep::Args),
+    /// Re-run one seed with the full trace, showing the events before the first violation.
+    Replay(replay::Args),
+    /// Make a failing run smaller while it still fails, and write the smaller scenario.
+    Shrink(shrink::Args),
     /// Measure building blocks on this machine.
     #[command(subcommand)]
     Bench(Bench),
@@ -45,6 +55,8 @@ enum Command {
 enum Bench {
     /// createUI/verifyUI latency per USIG backend, next to the paper's Table 3.
     Usig(bench_usig::Args),
+    /// Requests/s of a MinBFT group in a single-threaded in-memory loop (no network).
+    Core(bench_core::Args),
 }
 
 /// How a subcommand that ran to the end came out.
@@ -56,12 +68,27 @@ pub enum Outcome {
     Violated,
 }
 
+/// Restores the default action of SIGPIPE, so that `minlab ... | head` ends quietly
+/// instead of panicking on a closed stdout (Rust ignores SIGPIPE by default).
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run_cmd::exec(&args),
         Command::Sweep(args) => sweep::exec(&args),
+        Command::Replay(args) => replay::exec(&args),
+        Command::Shrink(args) => shrink::exec(&args),
         Command::Bench(Bench::Usig(args)) => bench_usig::run(&args),
+        Command::Bench(Bench::Core(args)) => bench_core::exec(&args),
         Command::Keygen(args) => keygen::run(&args),
     };
     match result {

@@ -1,0 +1,187 @@
+//! The `minlab` command line as a user meets it: exit codes, messages, files written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn minlab(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_minlab"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("minlab runs")
+}
+
+fn catalog(name: &str) -> String {
+    format!(
+        "{}/scenarios/catalog/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const TINY: &str = r#"
+name = "tiny"
+protocol = "minbft"
+f = 1
+run = { duration = "1s" }
+workload = { clients = 3, requests_per_client = 20 }
+expect = { safety = "hold", min_completed = 1000000 }
+"#;
+
+#[test]
+fn run_passes_quickstart_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = minlab(&["run", &catalog("quickstart"), "--seed", "3"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASSED"));
+    let o = minlab(&["run", &catalog("quickstart"), "--json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["passed"], true);
+    assert_eq!(v["completed"], 800);
+}
+
+#[test]
+fn a_failed_expectation_exits_1_with_the_reproduction_command() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tiny.toml"), TINY).unwrap();
+    let o = minlab(&["run", "tiny.toml", "--seed", "9"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("minlab run tiny.toml --seed 9"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        TINY.replace("f = 1", "f = 1\nfoo = 2"),
+    )
+    .unwrap();
+    let o = minlab(&["run", "bad.toml"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("unknown field `foo`"), "{}", text(&o));
+    let o = minlab(&["run", "missing.toml"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("cannot read missing.toml"),
+        "{}",
+        text(&o)
+    );
+    let o = minlab(&["sweep", "bad.toml", "--seeds", "9..3"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let o = minlab(&["run"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let o = minlab(&["bench", "core", "--usig", "rot13"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("unknown USIG backend"), "{}", text(&o));
+}
+
+#[test]
+fn sweep_shards_merge_into_the_whole_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = catalog("quickstart");
+    let whole = minlab(
+        &["sweep", &q, "--seeds", "1..7", "--json", "--jobs", "2"],
+        dir.path(),
+    );
+    assert_eq!(whole.status.code(), Some(0), "{}", text(&whole));
+    let mut files = Vec::new();
+    for shard in ["0/2", "1/2"] {
+        let o = minlab(
+            &[
+                "sweep", &q, "--seeds", "1..7", "--json", "--shard", shard, "--jobs", "1",
+            ],
+            dir.path(),
+        );
+        let f: PathBuf = dir.path().join(format!("s{}.json", files.len()));
+        std::fs::write(&f, &o.stdout).unwrap();
+        files.push(f);
+    }
+    let o = minlab(
+        &[
+            "sweep",
+            "--merge",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let merged: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let whole: serde_json::Value = serde_json::from_slice(&whole.stdout).unwrap();
+    // Same per-seed results whatever the jobs and shards.
+    assert_eq!(merged["results"], whole["results"]);
+    assert_eq!(merged["results"].as_array().unwrap().len(), 6);
+    let o = minlab(
+        &[
+            "sweep",
+            "--merge",
+            files[0].to_str().unwrap(),
+            files[0].to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "overlapping shards must be refused"
+    );
+}
+
+#[test]
+fn shrink_writes_a_smaller_scenario_that_still_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tiny.toml"), TINY).unwrap();
+    let o = minlab(
+        &["shrink", "tiny.toml", "--seed", "4", "--out", "small.toml"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let small = minlab_scenarios::Scenario::load(dir.path().join("small.toml")).unwrap();
+    assert!(u64::from(small.workload.clients) * small.workload.requests_per_client < 3 * 20);
+    assert_eq!(small.seed, 4);
+    let o = minlab(&["run", "small.toml"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the shrunk scenario must still fail"
+    );
+    let o = minlab(
+        &["shrink", &catalog("quickstart"), "--seed", "1"],
+        dir.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a passing run has nothing to shrink"
+    );
+}
+
+#[test]
+fn replay_writes_the_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = minlab(
+        &["replay", &catalog("quickstart"), "--seed", "2"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let trace = std::fs::read_to_string(dir.path().join("quickstart-2.trace.jsonl")).unwrap();
+    assert!(trace.lines().count() > 100);
+    assert!(
+        trace
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+}
