@@ -115,3 +115,16 @@ fn an_unknown_script_parameter_is_a_clear_error() {
     let e = run(&s, 1, RunOptions::default()).unwrap_err().to_string();
     assert!(e.contains("unknown parameter \"probabilty\""), "{e}");
 }
+
+#[test]
+fn a_compromised_usig_breaks_safety_and_the_oracles_show_it() {
+    // Paper §2: safety rests on the USIG never giving one counter value to two messages.
+    let s = catalog("compromised-usig");
+    for seed in 1..=3 {
+        let r = run(&s, seed, RunOptions::default()).unwrap();
+        assert!(r.passed, "seed {seed}: {:?}", r.failures);
+        let props: Vec<String> = r.violations.iter().map(|v| v.property.to_string()).collect();
+        assert!(props.contains(&"usig-uniqueness".to_string()), "{props:?}");
+        assert!(props.contains(&"agreement".to_string()), "{props:?}");
+    }
+}

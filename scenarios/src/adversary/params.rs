@@ -63,6 +63,15 @@ impl Params<'_> {
         Ok(p)
     }
 
+    /// A positive integer, or `default`.
+    pub fn count(&self, key: &str, default: u64) -> Result<u64, ScriptError> {
+        match self.table.get(key) {
+            None => Ok(default),
+            Some(toml::Value::Integer(i)) if *i > 0 => Ok(*i as u64),
+            Some(v) => Err(self.err(format!("{key} must be a positive integer, not {v}"))),
+        }
+    }
+
     /// A list of replica indices below `n`, or `default`.
     pub fn replicas(&self, key: &str, n: u32, default: Vec<u32>) -> Result<Vec<u32>, ScriptError> {
         let Some(v) = self.table.get(key) else {

@@ -5,14 +5,19 @@ use super::params::Params;
 use super::{Adversary, ScriptError, TICK};
 use crate::Dur;
 use minlab_protocols::minbft::ClientDirectory;
-use minlab_protocols::minbft::messages::{Reply, ReqViewChange};
+use minlab_protocols::minbft::certify;
+use minlab_protocols::minbft::messages::{Commit, Prepare, Reply, ReqViewChange, Request};
 use minlab_protocols::service::Service;
 use minlab_protocols::{Instant, Message, NodeId, Outbox, Output, Replica, TimerKind};
-use minlab_usig::Usig;
+use minlab_usig::{Ui, Usig};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// Mints a UI with a chosen counter value for the certified bytes: only a compromised
+/// trusted component can do this.
+pub type Mint = Box<dyn FnMut(u64, &[u8]) -> Option<Ui>>;
 
 /// What a script may know besides its own replica.
 pub struct ReplicaContext {
@@ -22,6 +27,8 @@ pub struct ReplicaContext {
     pub seed: u64,
     /// The replica's own client keys (to authenticate replies it alters).
     pub clients: Arc<ClientDirectory>,
+    /// For `compromised-usig` only: the broken trusted component.
+    pub mint: Option<Mint>,
 }
 
 /// Most messages a replaying replica remembers.
@@ -33,6 +40,11 @@ enum Script {
     Replay { probability: f64 },
     WrongReplies,
     ReqViewChangeStorm { every: Dur },
+    BurnCounter { every: u64 },
+    Equivocate,
+    ForgedRequest,
+    CommitUnprepared { every: Dur },
+    CompromisedUsig,
 }
 
 struct Wrapped<U, S> {
@@ -43,6 +55,8 @@ struct Wrapped<U, S> {
     clients: Arc<ClientDirectory>,
     scratch: Outbox,
     memory: VecDeque<Message>,
+    prepares_sent: u64,
+    mint: Option<Mint>,
 }
 
 /// Builds the script `name` around the correct replica `inner`.
@@ -89,6 +103,36 @@ where
                 every: p.duration("every", Dur(1_000_000))?,
             }
         }
+        "burn-counter" => {
+            p.only(&["every"])?;
+            Script::BurnCounter {
+                every: p.count("every", 3)?,
+            }
+        }
+        "equivocate" => {
+            p.only(&[])?;
+            Script::Equivocate
+        }
+        "forged-request" => {
+            p.only(&[])?;
+            Script::ForgedRequest
+        }
+        "commit-unprepared" => {
+            p.only(&["every"])?;
+            Script::CommitUnprepared {
+                every: p.duration("every", Dur(2_000_000))?,
+            }
+        }
+        "compromised-usig" => {
+            p.only(&[])?;
+            if ctx.mint.is_none() {
+                return Err(ScriptError {
+                    script: name.into(),
+                    reason: "the simulator gave no compromised trusted component".into(),
+                });
+            }
+            Script::CompromisedUsig
+        }
         other => {
             return Err(ScriptError {
                 script: other.to_string(),
@@ -104,6 +148,8 @@ where
         clients: ctx.clients,
         scratch: Outbox::new(),
         memory: VecDeque::new(),
+        prepares_sent: 0,
+        mint: ctx.mint,
     }))
 }
 
@@ -117,10 +163,140 @@ impl<U: Usig, S: Service> Wrapped<U, S> {
         }
     }
 
+    /// The other replicas, split in two halves (the first half is never empty).
+    fn halves(&self) -> (Vec<u32>, Vec<u32>) {
+        let others: Vec<u32> = (0..self.n).filter(|&r| r != self.inner.id()).collect();
+        let mid = others.len().div_ceil(2);
+        (others[..mid].to_vec(), others[mid..].to_vec())
+    }
+
+    /// A PREPARE like `p` but with batch `batch`, under a fresh UI from the replica's own
+    /// USIG (a correct USIG gives it the next counter value: the other is skipped).
+    fn fresh_prepare(&mut self, p: &Prepare, batch: Vec<Arc<Request>>) -> Option<Prepare> {
+        let bytes = certify::prepare_bytes(p.view, &certify::batch_digest(&batch));
+        let ui = self.inner.usig_mut().create_ui(&bytes).ok()?;
+        Some(Prepare {
+            view: p.view,
+            primary: p.primary,
+            batch,
+            ui,
+        })
+    }
+
+    /// The batch of `p` with something changed: reversed, or the first request's operation
+    /// altered (keeping its now-invalid authenticator) when there is one request.
+    fn altered_batch(p: &Prepare) -> Vec<Arc<Request>> {
+        let mut batch = p.batch.clone();
+        if batch.len() > 1 {
+            batch.reverse();
+        } else if let Some(first) = batch.first_mut() {
+            let mut forged = (**first).clone();
+            forged.op.push(0x42);
+            *first = Arc::new(forged);
+        }
+        batch
+    }
+
+    /// Distorts one PREPARE the inner primary broadcast. Returns false to pass it through.
+    fn on_own_prepare(&mut self, p: &Arc<Prepare>, out: &mut Outbox) -> bool {
+        self.prepares_sent += 1;
+        match self.script {
+            Script::BurnCounter { every } => {
+                out.broadcast(Message::Prepare(p.clone()));
+                if self.prepares_sent.is_multiple_of(every) {
+                    // A value consumed and never sent: a hole in the primary's sequence.
+                    let _ = self.inner.usig_mut().create_ui(b"burnt");
+                }
+                true
+            }
+            Script::Equivocate => {
+                let (a, b) = self.halves();
+                for r in a {
+                    out.send(NodeId::Replica(r), Message::Prepare(p.clone()));
+                }
+                let batch = Self::altered_batch(p);
+                if let Some(other) = self.fresh_prepare(p, batch) {
+                    let other = Arc::new(other);
+                    for r in b {
+                        out.send(NodeId::Replica(r), Message::Prepare(other.clone()));
+                    }
+                }
+                true
+            }
+            Script::ForgedRequest => {
+                // The genuine PREPARE, then one carrying a forged request under the next
+                // counter value (condition 2 must reject it).
+                out.broadcast(Message::Prepare(p.clone()));
+                let mut forged = (*p.batch[0]).clone();
+                forged.op.push(0x42);
+                if let Some(f) = self.fresh_prepare(p, vec![Arc::new(forged)]) {
+                    out.broadcast(Message::Prepare(Arc::new(f)));
+                }
+                true
+            }
+            Script::CompromisedUsig => {
+                // Two different PREPAREs under one counter value, one per half.
+                let (a, b) = self.halves();
+                for r in a {
+                    out.send(NodeId::Replica(r), Message::Prepare(p.clone()));
+                }
+                let batch = Self::altered_batch(p);
+                let bytes = certify::prepare_bytes(p.view, &certify::batch_digest(&batch));
+                let twin = self.mint.as_mut().and_then(|m| m(p.ui.counter, &bytes));
+                if let Some(ui) = twin {
+                    let twin = Arc::new(Prepare {
+                        view: p.view,
+                        primary: p.primary,
+                        batch,
+                        ui,
+                    });
+                    for r in b {
+                        out.send(NodeId::Replica(r), Message::Prepare(twin.clone()));
+                    }
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A COMMIT for a PREPARE that was never sent, under a fresh UI of this replica.
+    fn commit_unprepared(&mut self, out: &mut Outbox) {
+        let view = self.inner.view();
+        let primary = self.inner.config().primary_of(view);
+        let mut digest = [0u8; 32];
+        self.rng.fill(&mut digest[..]);
+        let prepare_counter = self.inner.accepted_counter(primary) + 1_000;
+        let fake_prepare_ui = Ui {
+            counter: prepare_counter,
+            cert: minlab_usig::Certificate::Symbolic(self.rng.random()),
+        };
+        let bytes = certify::commit_bytes(view, prepare_counter, &digest);
+        if let Ok(ui) = self.inner.usig_mut().create_ui(&bytes) {
+            let commit = Commit {
+                view,
+                sender: self.inner.id(),
+                primary,
+                prepare_ui: fake_prepare_ui,
+                digest,
+                ui,
+            };
+            out.broadcast(Message::Commit(Arc::new(commit)));
+        }
+    }
+
     /// Passes the inner replica's outputs through the script.
     fn distort(&mut self, now: Instant, out: &mut Outbox) {
         let mut scratch = std::mem::take(&mut self.scratch);
         for o in scratch.drain() {
+            if let Output::Broadcast {
+                msg: Message::Prepare(p),
+            } = &o
+                && !matches!(self.script, Script::Silent)
+                && self.on_own_prepare(p, out)
+            {
+                continue;
+            }
             match (&self.script, o) {
                 (Script::Silent, _) => {}
                 (
@@ -175,7 +351,9 @@ impl<U: Usig, S: Service> Wrapped<U, S> {
 
 impl<U: Usig, S: Service> Adversary for Wrapped<U, S> {
     fn start(&mut self, now: Instant, out: &mut Outbox) {
-        if let Script::ReqViewChangeStorm { every } = self.script {
+        if let Script::ReqViewChangeStorm { every } | Script::CommitUnprepared { every } =
+            self.script
+        {
             out.set_timer(TICK, Instant(now.0 + every.ns()));
         }
     }
@@ -204,6 +382,10 @@ impl<U: Usig, S: Service> Adversary for Wrapped<U, S> {
                     new_view: view + 1,
                 };
                 out.broadcast(Message::ReqViewChange(Arc::new(rvc)));
+                out.set_timer(TICK, Instant(now.0 + every.ns()));
+            }
+            if let Script::CommitUnprepared { every } = self.script {
+                self.commit_unprepared(out);
                 out.set_timer(TICK, Instant(now.0 + every.ns()));
             }
             return;

@@ -16,8 +16,9 @@ use minlab_protocols::{Event, Message, Metrics, NodeId, Output, RejectReason};
 use minlab_scenarios::{FaultKind, SafetyExpectation, Scenario, ServiceKind};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One agreed execution: the request and a fingerprint of its result.
-type Executed = (u32, u64, u64);
+/// One agreed execution: client, request number, and fingerprints of the operation and of
+/// its result.
+type Executed = (u32, u64, u64, u64);
 
 /// Width of one bucket of the throughput timeline.
 const TIMELINE_BUCKET_NS: u64 = 100_000_000;
@@ -196,7 +197,12 @@ impl Observer {
                     at,
                     r,
                     position,
-                    &(client, client_seq, result_digest),
+                    &(
+                        client,
+                        client_seq,
+                        certify::fnv1a(&request.op),
+                        result_digest,
+                    ),
                 );
                 self.check(res);
                 let res = self.exactly_once.on_execute(at, r, &(client, client_seq));
@@ -282,7 +288,7 @@ impl Observer {
         let mut inconclusive = None;
         if let Some(h) = self.history.take() {
             let mut order = Vec::new();
-            for (expected_position, (position, &(client, seq, _))) in
+            for (expected_position, (position, &(client, seq, _, _))) in
                 (0u64..).zip(self.agreement.sequence())
             {
                 if position != expected_position {

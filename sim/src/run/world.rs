@@ -6,13 +6,13 @@ use crate::network::{Cut, Delay, LinkModel, Network, Partition};
 use minlab_protocols::minbft::{ClientAuth, ClientDirectory, ClientKeyring, Config};
 use minlab_protocols::service::{KvStore, NullService};
 use minlab_protocols::{Client, Duration, NodeId, Replica};
-use minlab_scenarios::adversary::replica_scripts::ReplicaContext;
+use minlab_scenarios::adversary::replica_scripts::{Mint, ReplicaContext};
 use minlab_scenarios::adversary::{Adversary, build_client, build_replica};
 use minlab_scenarios::{
     ByzantineClientSpec, ByzantineSpec, ClientAuthKind, DelaySpec, NodeRef, PartitionKind,
     Protocol, Scenario, ServiceKind,
 };
-use minlab_usig::{AnyUsig, KeySet, VolatileCounter};
+use minlab_usig::{AnyUsig, KeySet, Usig, VolatileCounter};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -148,7 +148,18 @@ impl World {
         inner: SimReplica,
         seeds: &crate::seed::SubSeeds,
     ) -> Result<Box<dyn Adversary>, BuildError> {
+        // Only the "compromised trusted component" experiment gets a USIG that can be made
+        // to repeat a counter value.
+        let mint = (b.script == "compromised-usig").then(|| {
+            let (keys, kind, id) = (self.keys.clone(), s.usig, b.replica);
+            Box::new(move |counter: u64, bytes: &[u8]| {
+                let rewound = VolatileCounter::starting_after(counter.checked_sub(1)?);
+                let mut usig = AnyUsig::with_counter(kind, id, &keys, rewound).ok()?;
+                usig.create_ui(bytes).ok()
+            }) as Mint
+        });
         let ctx = ReplicaContext {
+            mint,
             replica_count: self.replica_count,
             seed: seeds.sub_seed(&format!("adversary-r{}", b.replica)),
             clients: Arc::new(ClientDirectory::from_seed(
