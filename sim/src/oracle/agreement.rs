@@ -2,7 +2,7 @@
 //! report executing.
 
 use super::{Property, Violation};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 /// Checks that the sequences executed by correct replicas are prefixes of one another.
@@ -12,13 +12,17 @@ use std::fmt::Debug;
 /// reports must agree with one reference sequence, which grows with the longest.
 #[derive(Clone, Debug)]
 pub struct Agreement<E> {
-    reference: BTreeMap<u64, (E, u32)>,
+    /// By position: the entry and the first replica that executed it. Positions are dense
+    /// (every position is executed by some correct replica), so a vector serves.
+    reference: Vec<Option<(E, u32)>>,
+    filled: usize,
 }
 
 impl<E> Default for Agreement<E> {
     fn default() -> Self {
         Agreement {
-            reference: BTreeMap::new(),
+            reference: Vec::new(),
+            filled: 0,
         }
     }
 }
@@ -32,7 +36,15 @@ impl<E: Clone + Eq + Debug> Agreement<E> {
         position: u64,
         entry: &E,
     ) -> Result<(), Violation> {
-        match self.reference.get(&position) {
+        let slot = usize::try_from(position).map_err(|_| Violation {
+            property: Property::Agreement,
+            at_ns,
+            detail: format!("replica {replica} reports the impossible position {position}"),
+        })?;
+        if slot >= self.reference.len() {
+            self.reference.resize_with(slot + 1, || None);
+        }
+        match &self.reference[slot] {
             Some((e, first)) if e != entry => Err(Violation {
                 property: Property::Agreement,
                 at_ns,
@@ -43,7 +55,8 @@ impl<E: Clone + Eq + Debug> Agreement<E> {
             }),
             Some(_) => Ok(()),
             None => {
-                self.reference.insert(position, (entry.clone(), replica));
+                self.reference[slot] = Some((entry.clone(), replica));
+                self.filled += 1;
                 Ok(())
             }
         }
@@ -51,59 +64,64 @@ impl<E: Clone + Eq + Debug> Agreement<E> {
 
     /// The agreed sequence so far, by position (with gaps where no correct replica executed).
     pub fn sequence(&self) -> impl Iterator<Item = (u64, &E)> {
-        self.reference.iter().map(|(p, (e, _))| (*p, e))
+        self.reference
+            .iter()
+            .enumerate()
+            .filter_map(|(p, e)| e.as_ref().map(|(e, _)| (p as u64, e)))
     }
 
     /// Number of positions executed by at least one correct replica.
     pub fn len(&self) -> usize {
-        self.reference.len()
+        self.filled
     }
 
     /// True when nothing was executed.
     pub fn is_empty(&self) -> bool {
-        self.reference.is_empty()
+        self.filled == 0
     }
 }
 
-/// Checks that no correct replica executes the same request twice.
-#[derive(Clone, Debug)]
-pub struct ExactlyOnce<K> {
-    seen: BTreeMap<u32, BTreeSet<K>>,
+/// Checks that no correct replica executes a request twice.
+///
+/// Paper §4: replicas keep in `V_req` the number of the latest request executed for each
+/// client and discard lower ones, so a correct replica executes each client's requests in
+/// increasing order. Executing a number not above the last one executed for that client is
+/// therefore a repeat (or an execution the paper forbids), and memory stays one number per
+/// replica and client.
+#[derive(Clone, Debug, Default)]
+pub struct ExactlyOnce {
+    last: BTreeMap<(u32, u32), u64>,
 }
 
-impl<K> Default for ExactlyOnce<K> {
-    fn default() -> Self {
-        ExactlyOnce {
-            seen: BTreeMap::new(),
-        }
-    }
-}
-
-impl<K: Ord + Clone + Debug> ExactlyOnce<K> {
-    /// Records that correct `replica` executed the request identified by `request`.
-    pub fn on_execute(&mut self, at_ns: u64, replica: u32, request: &K) -> Result<(), Violation> {
-        if self
-            .seen
-            .entry(replica)
-            .or_default()
-            .insert(request.clone())
-        {
+impl ExactlyOnce {
+    /// Records that correct `replica` executed request `seq` of `client`.
+    pub fn on_execute(
+        &mut self,
+        at_ns: u64,
+        replica: u32,
+        client: u32,
+        seq: u64,
+    ) -> Result<(), Violation> {
+        let last = self.last.entry((replica, client)).or_insert(0);
+        if seq > *last {
+            *last = seq;
             Ok(())
         } else {
             Err(Violation {
                 property: Property::ExactlyOnce,
                 at_ns,
-                detail: format!("replica {replica} executed {request:?} twice"),
+                detail: format!(
+                    "replica {replica} executed request {seq} of client {client} after \
+                     request {last}"
+                ),
             })
         }
     }
 
-    /// Forgets what `replica` executed, for a replica that restarts from a snapshot and
-    /// legitimately re-executes the log after it.
-    pub fn forget_after_restart(&mut self, replica: u32, keep: impl Fn(&K) -> bool) {
-        if let Some(s) = self.seen.get_mut(&replica) {
-            s.retain(|k| keep(k));
-        }
+    /// Forgets what `replica` executed, for a replica that restarts from its initial state
+    /// and legitimately executes everything again.
+    pub fn forget_after_restart(&mut self, replica: u32) {
+        self.last.retain(|&(r, _), _| r != replica);
     }
 }
 
@@ -171,9 +189,13 @@ mod tests {
     #[test]
     fn double_execution_is_caught_per_replica() {
         let mut e = ExactlyOnce::default();
-        e.on_execute(0, 0, &(1u32, 1u64)).unwrap();
-        e.on_execute(0, 1, &(1u32, 1u64)).unwrap();
-        assert!(e.on_execute(0, 0, &(1u32, 1u64)).is_err());
+        e.on_execute(0, 0, 1, 1).unwrap();
+        e.on_execute(0, 1, 1, 1).unwrap();
+        e.on_execute(0, 0, 1, 2).unwrap();
+        assert!(e.on_execute(0, 0, 1, 2).is_err());
+        assert!(e.on_execute(0, 0, 1, 1).is_err());
+        e.forget_after_restart(0);
+        e.on_execute(0, 0, 1, 1).unwrap();
     }
 
     #[test]

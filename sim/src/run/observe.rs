@@ -11,10 +11,11 @@ use crate::oracle::{
 };
 use hdrhistogram::Histogram;
 use minlab_protocols::minbft::certify;
-use minlab_protocols::minbft::messages::MessageKind;
+use minlab_protocols::minbft::messages::{MessageKind, Request};
 use minlab_protocols::{Event, Message, Metrics, NodeId, Output, RejectReason};
 use minlab_scenarios::{FaultKind, SafetyExpectation, Scenario, ServiceKind};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// One agreed execution: client, request number, and fingerprints of the operation and of
 /// its result.
@@ -28,16 +29,15 @@ pub struct Observer {
     pub(super) trace: Option<Trace>,
     byzantine: BTreeSet<u32>,
     agreement: Agreement<Executed>,
-    exactly_once: ExactlyOnce<(u32, u64)>,
+    exactly_once: ExactlyOnce,
     checkpoints: CheckpointAgreement,
     usig: UsigMonitor,
     history: Option<History<KvSpec>>,
     liveness: Option<Liveness>,
     /// Per replica, the position after its last execution (as the replica reports it).
     executed: BTreeMap<u32, u64>,
-    /// The operation of every executed request, as executed (first execution kept), for
-    /// replaying the agreed order.
-    ops: BTreeMap<(u32, u64), Vec<u8>>,
+    /// The request executed at each position of the agreed order, for replaying it.
+    agreed_requests: Vec<Option<Arc<Request>>>,
     violations: Vec<Violation>,
     violated: BTreeSet<Property>,
     failures: Vec<String>,
@@ -88,7 +88,7 @@ impl Observer {
                 .liveness_bound
                 .map(|b| Liveness::new(healed_at(s), b.ns())),
             executed: BTreeMap::new(),
-            ops: BTreeMap::new(),
+            agreed_requests: Vec::new(),
             violations: Vec::new(),
             violated: BTreeSet::new(),
             failures: Vec::new(),
@@ -144,7 +144,7 @@ impl Observer {
     /// 0 again.
     pub fn on_restart(&mut self, replica: u32) {
         self.executed.remove(&replica);
-        self.exactly_once.forget_after_restart(replica, |_| false);
+        self.exactly_once.forget_after_restart(replica);
     }
 
     /// Correct replica `r` handled a message from `from` and produced `out`: if the message
@@ -190,9 +190,14 @@ impl Observer {
                 },
             ) => {
                 self.executed.insert(r, position + 1);
-                self.ops
-                    .entry((client, client_seq))
-                    .or_insert_with(|| request.op.clone());
+                if let Ok(slot) = usize::try_from(position) {
+                    if slot >= self.agreed_requests.len() {
+                        self.agreed_requests.resize(slot + 1, None);
+                    }
+                    if self.agreed_requests[slot].is_none() {
+                        self.agreed_requests[slot] = Some(request.clone());
+                    }
+                }
                 let res = self.agreement.on_execute(
                     at,
                     r,
@@ -205,7 +210,7 @@ impl Observer {
                     ),
                 );
                 self.check(res);
-                let res = self.exactly_once.on_execute(at, r, &(client, client_seq));
+                let res = self.exactly_once.on_execute(at, r, client, client_seq);
                 self.check(res);
                 if let Some(t) = self.trace.as_mut() {
                     t.line(
@@ -297,12 +302,10 @@ impl Observer {
                     ));
                     break;
                 }
-                match self.ops.get(&(client, seq)) {
-                    Some(op) => order.push((client, seq, op)),
-                    None => {
-                        inconclusive = Some(format!(
-                            "client {client} request {seq} was executed but never sent by a client"
-                        ));
+                match self.agreed_requests.get(position as usize) {
+                    Some(Some(req)) => order.push((client, seq, &req.op)),
+                    _ => {
+                        inconclusive = Some(format!("no request recorded at position {position}"));
                         break;
                     }
                 }
