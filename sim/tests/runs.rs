@@ -123,7 +123,11 @@ fn a_compromised_usig_breaks_safety_and_the_oracles_show_it() {
     for seed in 1..=3 {
         let r = run(&s, seed, RunOptions::default()).unwrap();
         assert!(r.passed, "seed {seed}: {:?}", r.failures);
-        let props: Vec<String> = r.violations.iter().map(|v| v.property.to_string()).collect();
+        let props: Vec<String> = r
+            .violations
+            .iter()
+            .map(|v| v.property.to_string())
+            .collect();
         assert!(props.contains(&"usig-uniqueness".to_string()), "{props:?}");
         assert!(props.contains(&"agreement".to_string()), "{props:?}");
     }
