@@ -191,7 +191,7 @@ pub struct WorkloadSpec {
     /// Value size in bytes (key-value), or request payload size (null service).
     #[serde(default = "default_value_size")]
     pub request_size: u32,
-    /// Reply payload size in bytes (null service).
+    /// Result size in bytes (null service; the key-value store's results are what they are).
     #[serde(default)]
     pub reply_size: u32,
 }

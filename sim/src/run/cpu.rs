@@ -1,14 +1,14 @@
 //! The optional CPU cost model: each replica is a single server that spends virtual time on
 //! every input, so queueing and saturation (and thus peak throughput) emerge in simulation.
 //!
-//! The cost of one input is `per_message + per_byte × size + creates × create_ui +
-//! verifies × verify_ui + executions × per_execute`, counted from the replica's own metrics
-//! before and after the input. USIG costs default to what `minlab bench usig` measured on
+//! The cost of one input is `per_message + per_byte × (size in + sizes out) + creates ×
+//! create_ui + verifies × verify_ui + executions × per_execute`, counted from the replica's
+//! own metrics before and after the input; a broadcast's bytes count once per recipient. USIG costs default to what `minlab bench usig` measured on
 //! the development machine (median, 20-byte message; see the README), so that simulated
 //! throughput tracks the backend in use.
 
 use minlab_protocols::minbft::codec;
-use minlab_protocols::{Message, Metrics};
+use minlab_protocols::{Message, Metrics, Output};
 use minlab_scenarios::CpuSpec;
 use minlab_usig::UsigKind;
 
@@ -85,6 +85,26 @@ impl CostModel {
             + self.create_ui_ns * work.creates
             + self.verify_ui_ns * work.verifies
             + self.per_execute_ns * work.executions
+    }
+}
+
+impl CostModel {
+    /// Virtual nanoseconds spent sending `outputs` (per byte; a broadcast reaches
+    /// `peers` replicas).
+    pub fn output_cost_ns(&self, outputs: &[Output], peers: u32) -> u64 {
+        if self.per_byte_ns == 0 {
+            return 0;
+        }
+        let size = |m: &Message| codec::encode(m).map_or(0, |b| b.len() as u64);
+        let bytes: u64 = outputs
+            .iter()
+            .map(|o| match o {
+                Output::Send { msg, .. } => size(msg),
+                Output::Broadcast { msg } => size(msg) * u64::from(peers),
+                _ => 0,
+            })
+            .sum();
+        self.per_byte_ns * bytes
     }
 }
 

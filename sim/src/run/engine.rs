@@ -374,7 +374,10 @@ impl<'s> Simulation<'s> {
         }
         // Clients are not modelled as servers: their cost is zero.
         let base = match (&self.cpu, i < self.world.replica_count as usize) {
-            (Some(model), true) => model.cost_ns(from_msg.as_ref().map(|(_, m)| m), work),
+            (Some(model), true) => {
+                model.cost_ns(from_msg.as_ref().map(|(_, m)| m), work)
+                    + model.output_cost_ns(out.as_slice(), self.world.replica_count - 1)
+            }
             _ => 0,
         };
         let cost = match self.slots[i].slow {

@@ -11,33 +11,36 @@ use stateright::semantics::SequentialSpec;
 pub enum AnyService {
     /// Key-value store.
     Kv(KvStore),
-    /// Null operations.
-    Null(NullService),
+    /// Null operations whose results are this many zero bytes (the paper's 0/4K case).
+    Null(NullService, u32),
 }
 
 impl Service for AnyService {
     fn execute(&mut self, op: &[u8]) -> Vec<u8> {
         match self {
             AnyService::Kv(s) => s.execute(op),
-            AnyService::Null(s) => s.execute(op),
+            AnyService::Null(s, reply_size) => {
+                s.execute(op);
+                vec![0; *reply_size as usize]
+            }
         }
     }
     fn state_digest(&self) -> Digest {
         match self {
             AnyService::Kv(s) => s.state_digest(),
-            AnyService::Null(s) => s.state_digest(),
+            AnyService::Null(s, _) => s.state_digest(),
         }
     }
     fn snapshot(&self) -> Vec<u8> {
         match self {
             AnyService::Kv(s) => s.snapshot(),
-            AnyService::Null(s) => s.snapshot(),
+            AnyService::Null(s, _) => s.snapshot(),
         }
     }
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), ProtocolError> {
         match self {
             AnyService::Kv(s) => s.restore(snapshot),
-            AnyService::Null(s) => s.restore(snapshot),
+            AnyService::Null(s, _) => s.restore(snapshot),
         }
     }
 }

@@ -135,7 +135,7 @@ impl World {
         ));
         let service = match s.workload.service {
             ServiceKind::Kv => AnyService::Kv(KvStore::new()),
-            ServiceKind::Null => AnyService::Null(NullService::new()),
+            ServiceKind::Null => AnyService::Null(NullService::new(), s.workload.reply_size),
         };
         Replica::new(self.config.clone(), clients, usig, service).map_err(|e| err(e.to_string()))
     }
