@@ -20,7 +20,7 @@ pub enum RejectReason {
     UnknownClient,
     /// The message is for an older view.
     StaleView,
-    /// The message is for a newer view (handled by the view change, phase 2).
+    /// The message is for a newer view than this replica may buffer.
     FutureView,
     /// Paper §4, condition 1: a PREPARE not sent by the primary of its view.
     NotPrimary,
@@ -48,13 +48,18 @@ pub enum RejectReason {
     ClientBusy,
     /// A message a replica (or client) never expects, e.g. a REQUEST sent to a client.
     UnexpectedMessage,
-    /// A message of a phase not implemented yet (view change, state transfer).
+    /// A message of a phase not implemented yet (state transfer).
     Unsupported,
+    /// Paper §4: a VIEW-CHANGE failing a validity check (checkpoint certificate, counter
+    /// value, holes in `O`, or a UI in it).
+    InvalidViewChange,
+    /// Paper §4: a NEW-VIEW with an invalid new-view certificate or a wrong `S`.
+    InvalidNewView,
 }
 
 impl RejectReason {
     /// Number of reasons (size of the per-reason counter table).
-    pub const COUNT: usize = 19;
+    pub const COUNT: usize = 21;
 
     /// Every reason, in declaration order.
     pub const ALL: [RejectReason; Self::COUNT] = [
@@ -77,6 +82,8 @@ impl RejectReason {
         RejectReason::ClientBusy,
         RejectReason::UnexpectedMessage,
         RejectReason::Unsupported,
+        RejectReason::InvalidViewChange,
+        RejectReason::InvalidNewView,
     ];
 
     /// Index into per-reason tables.
@@ -127,12 +134,12 @@ pub enum Event {
         truncated_entries: usize,
     },
     /// `f + 1` replicas hold a stable checkpoint this replica has not reached: it needs a
-    /// state transfer (phase 2).
+    /// state transfer.
     StateTransferNeeded {
         /// Counter value of that checkpoint.
         counter: u64,
     },
-    /// The replica moved to a new view (phase 2).
+    /// The replica installed a new view (NEW-VIEW accepted and `S` executed).
     ViewChanged {
         /// The new view.
         view: View,

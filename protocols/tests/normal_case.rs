@@ -117,16 +117,6 @@ fn a_crashed_backup_does_not_stop_progress() {
     }
 }
 
-#[test]
-fn a_crashed_primary_stalls_the_view_until_phase_two() {
-    let mut c = cluster(Config::new(1, 1), NetworkFaults::default(), 3, 5);
-    c.silenced.insert(0);
-    c.start();
-    c.run_until_quiet(Instant(1_000_000_000), 10_000);
-    assert_eq!(c.completed(), 0);
-    check_safety(&c).unwrap();
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 

@@ -65,7 +65,10 @@ pub fn checkpoint_bytes(view: View, counter: u64, state_digest: &Digest) -> [u8;
     b
 }
 
-fn tagged_view_digest(tag: u8, view: View, digest: &Digest) -> [u8; 41] {
+/// The bytes the UI of a VIEW-CHANGE (`tag` = [`TAG_VIEW_CHANGE`]) or NEW-VIEW
+/// ([`TAG_NEW_VIEW`]) certifies, from its view and body digest: what a record of one in
+/// a VIEW-CHANGE's `O` set is verified against.
+pub fn tagged_view_digest(tag: u8, view: View, digest: &Digest) -> [u8; 41] {
     let mut b = [0u8; 41];
     b[0] = tag;
     b[1..9].copy_from_slice(&view.to_be_bytes());
@@ -73,18 +76,36 @@ fn tagged_view_digest(tag: u8, view: View, digest: &Digest) -> [u8; 41] {
     b
 }
 
+/// Digest of a VIEW-CHANGE's body (everything but its UI).
+pub fn view_change_digest(vc: &ViewChange) -> Digest {
+    let body = postcard::to_allocvec(&(
+        vc.sender,
+        vc.new_view,
+        &vc.checkpoint_cert,
+        &vc.log,
+        &vc.adopted,
+        vc.installed_view,
+        vc.installed_base,
+    ))
+    .unwrap_or_default();
+    sha256(&body)
+}
+
+/// Digest of a NEW-VIEW's body (everything but its UI).
+pub fn new_view_digest(nv: &NewView) -> Digest {
+    let body = postcard::to_allocvec(&(nv.sender, nv.new_view, &nv.view_changes, &nv.prepares))
+        .unwrap_or_default();
+    sha256(&body)
+}
+
 /// The bytes a VIEW-CHANGE's UI certifies (cold path: hashes the encoded body).
 pub fn view_change_bytes(vc: &ViewChange) -> [u8; 41] {
-    let body = postcard::to_allocvec(&(vc.sender, vc.new_view, &vc.checkpoint_cert, &vc.log))
-        .unwrap_or_default();
-    tagged_view_digest(TAG_VIEW_CHANGE, vc.new_view, &sha256(&body))
+    tagged_view_digest(TAG_VIEW_CHANGE, vc.new_view, &view_change_digest(vc))
 }
 
 /// The bytes a NEW-VIEW's UI certifies (cold path: hashes the encoded body).
 pub fn new_view_bytes(nv: &NewView) -> [u8; 41] {
-    let body = postcard::to_allocvec(&(nv.sender, nv.new_view, &nv.view_changes, &nv.prepares))
-        .unwrap_or_default();
-    tagged_view_digest(TAG_NEW_VIEW, nv.new_view, &sha256(&body))
+    tagged_view_digest(TAG_NEW_VIEW, nv.new_view, &new_view_digest(nv))
 }
 
 /// SHA-256 of `bytes`.

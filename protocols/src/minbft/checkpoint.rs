@@ -16,7 +16,7 @@
 
 use super::certify::checkpoint_bytes;
 use super::fifo::UiMessage;
-use super::messages::{Checkpoint, Digest, Message, MessageKind};
+use super::messages::{Checkpoint, Digest, LoggedMessage, Message, MessageKind};
 use super::replica::{Outcome, Replica};
 use crate::event::{Event, RejectReason};
 use crate::node::{NodeId, ReplicaId};
@@ -90,6 +90,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
             .entry(counter)
             .or_default()
             .insert(self.id, cp.clone());
+        self.log_sent(cp.ui.counter, LoggedMessage::Checkpoint(cp.clone()));
+        // A PREPARE held behind this checkpoint may go now.
+        self.checkpoints.advanced = true;
         self.metrics.count_sent(MessageKind::Checkpoint);
         out.broadcast(Message::Checkpoint(cp));
         self.check_stable(out);
@@ -120,6 +123,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// The FIFO-next CHECKPOINT: record the vote.
     pub(crate) fn process_checkpoint(&mut self, c: &Arc<Checkpoint>) -> Outcome {
+        if let Some(outcome) = self.view_gate(c.sender, c.view) {
+            return outcome;
+        }
         if c.counter <= self.low_water_mark() {
             self.metrics.stale += 1;
             return Outcome::Done;
@@ -167,6 +173,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
         }
         let Some((counter, cert)) = best else { return };
+        if let Some(own) = cert.iter().find(|c| c.sender == self.id) {
+            // The sent log (O) restarts after our own CHECKPOINT in the certificate.
+            self.sent = self.sent.split_off(&(own.ui.counter + 1));
+            self.adopted = self.adopted.split_off(&(own.view, own.counter + 1));
+        }
         self.checkpoints.stable = counter;
         self.checkpoints.stable_cert = cert;
         self.checkpoints.votes = self.checkpoints.votes.split_off(&(counter + 1));

@@ -105,9 +105,15 @@ mod tests {
             sender: 1,
             new_view: 1,
             checkpoint_cert: vec![checkpoint.clone()],
+            adopted: vec![prepare.clone()],
+            installed_view: 0,
+            installed_base: (0, 0),
             log: vec![
                 LoggedMessage::Prepare(prepare.clone()),
-                LoggedMessage::Commit(commit.clone()),
+                LoggedMessage::Commit {
+                    commit: commit.clone(),
+                    prepare: prepare.clone(),
+                },
                 LoggedMessage::ViewChangeRecord {
                     new_view: 1,
                     digest: [1; 32],

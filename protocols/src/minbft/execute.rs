@@ -31,6 +31,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// Executes accepted batches in counter order (paper §4: a request accepted can be
     /// executed at once, there is never a need to wait for lower numbers).
     pub(crate) fn try_execute(&mut self, now: Instant, out: &mut Outbox) {
+        if self.log.behind {
+            return;
+        }
         let quorum = self.commit_quorum();
         let mut executed_any = false;
         loop {
@@ -39,19 +42,25 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 Some((_, e)) if e.vote_count() >= quorum => e.prepare.clone(),
                 _ => break,
             };
+            let previous = self.log.last_executed;
             self.execute_batch(&prepare, out);
+            self.log.unexecuted -= 1;
             executed_any = true;
+            let counter = self.log.last_executed;
+            let cp = self.config.checkpoint_period;
+            if counter / cp > previous / cp {
+                self.take_checkpoint(counter, out);
+            }
         }
         if executed_any {
             self.maybe_prepare(now, false, out);
         }
     }
 
-    /// Executes one accepted batch; skips requests already executed (a faulty primary may
+    /// Executes one accepted batch (the caller takes checkpoints); skips requests already executed (a faulty primary may
     /// order a request twice) and replies to each client.
     pub(crate) fn execute_batch(&mut self, p: &Prepare, out: &mut Outbox) {
         let counter = p.ui.counter;
-        let previous = self.log.last_executed;
         for (index, req) in p.batch.iter().enumerate() {
             let Some(rec) = self.table.records.get_mut(req.client as usize) else {
                 continue;
@@ -86,15 +95,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 auth,
             };
             rec.last_result = result;
+            self.unwatch(req.client, req.seq, out);
             self.metrics.count_sent(MessageKind::Reply);
             out.send(NodeId::Client(req.client), Message::Reply(Box::new(reply)));
         }
         self.log.last_executed = counter;
-        self.log.unexecuted -= 1;
         self.metrics.batches_executed += 1;
-        let cp = self.config.checkpoint_period;
-        if counter / cp > previous / cp {
-            self.take_checkpoint(counter, out);
-        }
     }
 }

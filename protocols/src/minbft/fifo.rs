@@ -87,6 +87,24 @@ impl Fifo {
         self.accepted[s as usize] = counter;
     }
 
+    /// Moves `s`'s position to `counter` (a VIEW-CHANGE or NEW-VIEW with that UI accounts
+    /// for every earlier counter value of `s`) and drops what was buffered below it.
+    pub(crate) fn jump(&mut self, s: ReplicaId, counter: u64) {
+        let i = s as usize;
+        if counter > self.accepted[i] {
+            self.accepted[i] = counter;
+            self.buffers[i] = self.buffers[i].split_off(&(counter + 1));
+        }
+    }
+
+    /// True when `s`'s next message is buffered.
+    pub(crate) fn take_ready(&self, s: ReplicaId) -> bool {
+        let next = self.accepted[s as usize] + 1;
+        self.buffers[s as usize]
+            .first_key_value()
+            .is_some_and(|(&c, _)| c == next)
+    }
+
     /// Messages waiting in `s`'s buffer.
     pub(crate) fn buffered(&self, s: ReplicaId) -> usize {
         self.buffers[s as usize].len()

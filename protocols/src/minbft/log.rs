@@ -38,8 +38,13 @@ pub(crate) struct Log {
     pub(crate) early: BTreeMap<(u64, ReplicaId), Arc<Commit>>,
     /// Counter value of the last executed PREPARE (0 before any).
     pub(crate) last_executed: u64,
+    /// View of the last executed PREPARE: batches execute in `(view, counter)` order.
+    pub(crate) last_executed_view: crate::node::View,
     /// Entries above `last_executed` (PREPAREs in flight).
     pub(crate) unexecuted: u64,
+    /// Set when a NEW-VIEW showed this replica's state behind the most recent stable
+    /// checkpoint: nothing executes until a state transfer.
+    pub(crate) behind: bool,
 }
 
 impl Log {

@@ -134,8 +134,15 @@ pub struct ReqViewChange {
 pub enum LoggedMessage {
     /// A PREPARE it sent (as primary).
     Prepare(Arc<Prepare>),
-    /// A COMMIT it sent.
-    Commit(Arc<Commit>),
+    /// A COMMIT it sent, with the PREPARE it names: a COMMIT carries only the batch
+    /// digest, and the new primary must be able to re-propose the batch (see
+    /// [`super::view_change`] for why this makes every accepted batch recoverable).
+    Commit {
+        /// The COMMIT.
+        commit: Arc<Commit>,
+        /// The PREPARE it voted for.
+        prepare: Arc<Prepare>,
+    },
     /// A CHECKPOINT it sent.
     Checkpoint(Arc<Checkpoint>),
     /// A VIEW-CHANGE it sent for `new_view`, by UI and body digest.
@@ -158,7 +165,7 @@ pub enum LoggedMessage {
     },
 }
 
-/// `⟨VIEW-CHANGE, s_i, v', C_latest, O, UI_i⟩` (phase 2 handles it).
+/// `⟨VIEW-CHANGE, s_i, v', C_latest, O, UI_i⟩`.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct ViewChange {
     /// The sender.
@@ -169,11 +176,22 @@ pub struct ViewChange {
     pub checkpoint_cert: Vec<Arc<Checkpoint>>,
     /// `O`: every UI message it sent since that checkpoint.
     pub log: Vec<LoggedMessage>,
+    /// The batches it executed through NEW-VIEWs (their `S`) above that checkpoint, so
+    /// that a later `S` keeps what an earlier one decided even when no member of the
+    /// later `V_vc` voted for them (see [`super::view_change`]). Each carries its
+    /// primary's UI, which is verified.
+    pub adopted: Vec<Arc<Prepare>>,
+    /// The last view whose NEW-VIEW the sender installed (0 before any): `S` keeps
+    /// batches of older views only if that view's `S` (`adopted`) kept them.
+    pub installed_view: View,
+    /// The `(view, counter)` of the checkpoint that installed view's `S` started after:
+    /// batches at or below it are covered by a stable checkpoint (state transfer).
+    pub installed_base: (View, u64),
     /// Its UI over `(VIEW-CHANGE, new_view, digest of the body)`.
     pub ui: Ui,
 }
 
-/// `⟨NEW-VIEW, s_i, v', V_vc, S, UI_i⟩` (phase 2 handles it).
+/// `⟨NEW-VIEW, s_i, v', V_vc, S, UI_i⟩`.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct NewView {
     /// The new primary.
@@ -182,7 +200,8 @@ pub struct NewView {
     pub new_view: View,
     /// `V_vc`: the `f + 1` VIEW-CHANGE messages (the new-view certificate).
     pub view_changes: Vec<Arc<ViewChange>>,
-    /// `S`: the requests prepared or accepted since the chosen checkpoint.
+    /// `S`: the PREPAREs (batches) prepared or accepted since the chosen checkpoint, in
+    /// execution order `(view, counter)`.
     pub prepares: Vec<Arc<Prepare>>,
     /// Its UI over `(NEW-VIEW, new_view, digest of the body)`.
     pub ui: Ui,

@@ -33,7 +33,7 @@
 use super::certify::{batch_digest, commit_bytes, prepare_bytes};
 use super::fifo::UiMessage;
 use super::log::Entry;
-use super::messages::{Commit, Digest, Message, MessageKind, Prepare, Request};
+use super::messages::{Commit, Digest, LoggedMessage, Message, MessageKind, Prepare, Request};
 use super::replica::{Outcome, Replica};
 use crate::event::{Event, RejectReason};
 use crate::node::{NodeId, ReplicaId};
@@ -48,7 +48,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// queued when `flush` (the batch timer fired). Bounded by `outstanding_batches_max`
     /// and by the high water mark.
     pub(crate) fn maybe_prepare(&mut self, now: Instant, flush: bool, out: &mut Outbox) {
-        if !self.is_primary() {
+        if !self.is_primary() || self.vc.changing || self.log.behind {
             return;
         }
         let max = self.config.batch_size_max;
@@ -61,6 +61,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 return;
             }
             if self.log.unexecuted >= self.config.outstanding_batches_max
+                || self.checkpoint_due()
                 || self.usig.last_counter() + 1 > self.high_water_mark()
             {
                 return;
@@ -105,9 +106,21 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 },
             );
             self.log.unexecuted += 1;
+            self.log_sent(counter, LoggedMessage::Prepare(prepare.clone()));
             self.metrics.count_sent(MessageKind::Prepare);
             out.broadcast(Message::Prepare(prepare));
         }
+    }
+
+    /// True while an accepted-but-unexecuted logged batch will trigger a checkpoint: no
+    /// vote for a later batch is sent before that CHECKPOINT, so that every vote above a
+    /// checkpoint has a higher counter value than the voter's CHECKPOINT (and is in the
+    /// `O` of its VIEW-CHANGE, see [`super::view_change`]).
+    pub(crate) fn checkpoint_due(&self) -> bool {
+        let last = self.log.last_executed;
+        let top = self.log.entries.last_key_value().map_or(last, |(&k, _)| k);
+        let cp = self.config.checkpoint_period;
+        top / cp > last / cp
     }
 
     /// A PREPARE arrives: paper §4, conditions 1 and 2 and the UI are checked here; the
@@ -124,7 +137,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             .check_peer(from, p.primary, p.view)
             .and_then(|()| {
                 // Paper §4, condition 1: only the primary of the view sends PREPAREs.
-                if p.view == self.view && p.primary == self.primary {
+                if p.primary == self.config.primary_of(p.view) {
                     Ok(())
                 } else {
                     Err(RejectReason::NotPrimary)
@@ -174,7 +187,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let checked = self
             .check_peer(from, c.sender, c.view)
             .and_then(|()| {
-                if c.primary != self.primary {
+                if c.primary != self.config.primary_of(c.view) {
                     Err(RejectReason::NotPrimary)
                 } else if c.sender == c.primary {
                     // The primary's PREPARE is its COMMIT; it sends no other.
@@ -203,8 +216,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
         digest: &Digest,
         out: &mut Outbox,
     ) -> Outcome {
+        if let Some(outcome) = self.view_gate(p.primary, p.view) {
+            return outcome;
+        }
         let counter = p.ui.counter;
-        if counter > self.high_water_mark() {
+        if counter > self.high_water_mark() || self.checkpoint_due() {
             return Outcome::Hold;
         }
         // Paper §4, condition 3 holds: the FIFO rule processed counter - 1 already.
@@ -227,6 +243,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 });
                 entry.votes |= 1 << self.id;
                 entry.own_commit = Some(commit.clone());
+                self.log_sent(
+                    commit.ui.counter,
+                    LoggedMessage::Commit {
+                        commit: commit.clone(),
+                        prepare: p.clone(),
+                    },
+                );
                 self.metrics.count_sent(MessageKind::Commit);
                 out.broadcast(Message::Commit(commit));
             }
@@ -256,6 +279,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// The FIFO-next COMMIT: a vote for its PREPARE, or an early vote.
     pub(crate) fn process_commit(&mut self, c: &Arc<Commit>) -> Outcome {
+        if let Some(outcome) = self.view_gate(c.sender, c.view) {
+            return outcome;
+        }
         let pc = c.prepare_ui.counter;
         if pc <= self.low_water_mark() {
             self.metrics.stale += 1;

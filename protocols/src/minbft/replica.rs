@@ -7,7 +7,8 @@ use super::clients::ClientTable;
 use super::config::Config;
 use super::fifo::Fifo;
 use super::log::Log;
-use super::messages::{Message, MessageKind, Reply, Request};
+use super::messages::{LoggedMessage, Message, MessageKind, Reply, Request};
+use super::view_change::ViewChangeState;
 use crate::error::ProtocolError;
 use crate::event::{Event, RejectReason};
 use crate::metrics::Metrics;
@@ -16,7 +17,7 @@ use crate::outbox::{Outbox, TimerKind};
 use crate::service::Service;
 use crate::time::Instant;
 use minlab_usig::Usig;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// One input to a state machine, for callers that queue inputs as data.
@@ -55,6 +56,15 @@ pub struct Replica<U, S> {
     pub(crate) batch_timer_armed: bool,
     pub(crate) checkpoints: Checkpoints,
     pub(crate) metrics: Metrics,
+    /// View-change state (paper §4).
+    pub(crate) vc: ViewChangeState,
+    /// Every UI message this replica created since its stable checkpoint, by its counter
+    /// value: the `O` of its next VIEW-CHANGE. Bound: truncated at each stable checkpoint.
+    pub(crate) sent: BTreeMap<u64, LoggedMessage>,
+    /// The batches of installed NEW-VIEWs' `S` above the stable checkpoint, by
+    /// `(view, counter)`: reported in VIEW-CHANGEs. Bound: truncated at each stable
+    /// checkpoint.
+    pub(crate) adopted: BTreeMap<(View, u64), Arc<super::messages::Prepare>>,
 }
 
 /// Whether a FIFO-next UI message could be processed now.
@@ -98,6 +108,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
             batch_timer_armed: false,
             checkpoints: Checkpoints::default(),
             metrics: Metrics::default(),
+            vc: ViewChangeState::new(config.replica_count, config.view_change_timeout),
+            sent: BTreeMap::new(),
+            adopted: BTreeMap::new(),
             view: 0,
             primary: config.primary_of(0),
             config,
@@ -123,11 +136,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
             Message::Prepare(p) => self.on_prepare(now, from, p, out),
             Message::Commit(c) => self.on_commit(now, from, c, out),
             Message::Checkpoint(c) => self.on_checkpoint(now, from, c, out),
-            Message::ReqViewChange(_)
-            | Message::ViewChange(_)
-            | Message::NewView(_)
-            | Message::StateRequest(_)
-            | Message::StateReply(_) => self.on_phase_two(now, from, msg, out),
+            Message::ReqViewChange(m) => self.on_req_view_change(now, from, m, out),
+            Message::ViewChange(m) => self.on_view_change(now, from, m, out),
+            Message::NewView(m) => self.on_new_view(now, from, m, out),
+            Message::StateRequest(_) | Message::StateReply(_) => {
+                self.on_phase_two(now, from, msg, out)
+            }
             Message::Reply(_) => self.reject(
                 from,
                 MessageKind::Reply,
@@ -145,9 +159,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 self.maybe_prepare(now, true, out);
             }
             TimerKind::RequestTimeout => self.on_request_timeout(now, out),
-            TimerKind::ViewChange | TimerKind::Retransmit => {
-                out.event(Event::TimerIgnored { kind })
-            }
+            TimerKind::ViewChange => self.on_view_change_timeout(now, out),
+            TimerKind::Retransmit => out.event(Event::TimerIgnored { kind }),
         }
     }
 
@@ -163,7 +176,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
         out.event(Event::MessageRejected { from, kind, reason });
     }
 
-    /// Common checks on a replica-to-replica message claiming to come from `sender`.
+    /// Common checks on a replica-to-replica normal-case message claiming to come from
+    /// `sender`. Messages of a newer view pass (they wait in the FIFO buffer until the
+    /// view is installed, see [`Replica::view_gate`]); bounded by the FIFO window.
     pub(crate) fn check_peer(
         &self,
         from: NodeId,
@@ -178,10 +193,24 @@ impl<U: Usig, S: Service> Replica<U, S> {
             Err(RejectReason::FromSelf)
         } else if view < self.view {
             Err(RejectReason::StaleView)
-        } else if view > self.view {
+        } else if view > self.view + u64::from(self.config.replica_count) {
             Err(RejectReason::FutureView)
         } else {
             Ok(())
+        }
+    }
+
+    /// When a FIFO-next normal-case message of `view` from `sender` is processed: `None`
+    /// to process it now; `Some(Done)` to skip it (a view this replica or the sender
+    /// already left: paper §4, a replica stops accepting messages of `v` once it moves);
+    /// `Some(Hold)` to keep it until its view is installed.
+    pub(crate) fn view_gate(&self, sender: ReplicaId, view: View) -> Option<Outcome> {
+        if view < self.view || view < self.vc.left_view[sender as usize] {
+            Some(Outcome::Done)
+        } else if view > self.view || self.vc.changing {
+            Some(Outcome::Hold)
+        } else {
+            None
         }
     }
 
@@ -207,7 +236,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             out.send(from, Message::Reply(Box::new(reply)));
             return;
         }
-        let primary = self.is_primary();
+        let primary = self.is_primary() && !self.vc.changing;
         if primary && rec.in_flight >= req.seq {
             // A retransmission of a request already queued or prepared.
             self.metrics.stale += 1;
@@ -224,7 +253,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.pending.push_back(req);
             self.maybe_prepare(now, false, out);
         } else {
-            self.watch_request(now, &req, out);
+            self.watch_request(now, req.client, req.seq, out);
         }
     }
 
@@ -242,20 +271,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
     }
 
-    /// Phase-2 hook: a backup would arm `T_exec` ([`TimerKind::RequestTimeout`]) for a
-    /// request it saw, to suspect the primary if the request is not accepted in time.
-    /// Phase 1 does nothing.
-    fn watch_request(&mut self, _now: Instant, _req: &Request, _out: &mut Outbox) {}
-
-    /// Phase-2 hook: `T_exec` expired; a backup would send REQ-VIEW-CHANGE. Phase 1 only
-    /// reports the timer.
-    fn on_request_timeout(&mut self, _now: Instant, out: &mut Outbox) {
-        out.event(Event::TimerIgnored {
-            kind: TimerKind::RequestTimeout,
-        });
-    }
-
-    /// View change and state transfer messages: defined, not handled until phase 2.
+    /// State transfer messages: defined, not handled yet.
     fn on_phase_two(&mut self, _now: Instant, from: NodeId, msg: Message, out: &mut Outbox) {
         self.reject(from, msg.kind(), RejectReason::Unsupported, out);
     }
