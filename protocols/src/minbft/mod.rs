@@ -22,6 +22,8 @@ pub mod view_change;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vc_tests;
 
 pub use auth::{ClientAuth, ClientDirectory, ClientKeyring};
 pub use codec::{FRAME_BYTES_MAX, decode, encode, encode_into};

@@ -1,0 +1,471 @@
+//! Unit tests of the view change against paper §4, driving replicas by hand: the
+//! validity checks on VIEW-CHANGE, NEW-VIEW with a wrong `S`, `T_vc` backoff, and a
+//! faulty primary that skips a counter value being replaced.
+
+use super::certify::{batch_digest, prepare_bytes, view_change_bytes};
+use super::*;
+use crate::event::{Event, RejectReason};
+use crate::node::NodeId;
+use crate::outbox::{Outbox, Output, TimerKind};
+use crate::service::{KvOp, KvStore};
+use crate::time::{Duration, Instant};
+use minlab_usig::{SymbolicUsig, Usig};
+use std::sync::Arc;
+
+type R = Replica<SymbolicUsig, KvStore>;
+
+fn group(f: u32) -> Vec<R> {
+    let c = Arc::new(Config::new(f, 2));
+    (0..c.replica_count)
+        .map(|id| {
+            let dir = ClientDirectory::from_seed(c.client_auth, id, c.client_count, 5);
+            Replica::new(
+                c.clone(),
+                Arc::new(dir),
+                SymbolicUsig::new(id, c.replica_count),
+                KvStore::new(),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+fn request(client: u32, seq: u64) -> Arc<Request> {
+    Arc::new(Request {
+        client,
+        seq,
+        op: KvOp::Put {
+            key: 1,
+            value: vec![seq as u8],
+        }
+        .encode(),
+        auth: RequestAuth::None,
+    })
+}
+
+fn rejections(out: &Outbox) -> Vec<RejectReason> {
+    out.events()
+        .filter_map(|e| match e {
+            Event::MessageRejected { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The replica messages in `out` (broadcasts and sends to replicas).
+fn sent(out: &Outbox) -> Vec<Message> {
+    out.as_slice()
+        .iter()
+        .filter_map(|o| match o {
+            Output::Broadcast { msg } => Some(msg.clone()),
+            Output::Send {
+                to: NodeId::Replica(_),
+                msg,
+            } => Some(msg.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Delivers every replica message in `out` (from `from`) to the live replicas, and what
+/// they send in turn, until quiet.
+fn pump(rs: &mut [R], live: &[u32], now: Instant, from: u32, out: Outbox) {
+    let mut queue: Vec<(u32, Message)> = sent(&out).into_iter().map(|m| (from, m)).collect();
+    let mut steps = 0;
+    while let Some((from, msg)) = queue.pop() {
+        steps += 1;
+        assert!(steps < 10_000, "pump does not end");
+        for &to in live {
+            if to != from {
+                let mut o = Outbox::new();
+                rs[to as usize].on_message(now, NodeId::Replica(from), msg.clone(), &mut o);
+                queue.extend(sent(&o).into_iter().map(|m| (to, m)));
+            }
+        }
+    }
+}
+
+fn timer(r: &mut R, now: Instant, kind: TimerKind) -> Outbox {
+    let mut out = Outbox::new();
+    r.on_timer(now, kind, &mut out);
+    out
+}
+
+fn deliver(r: &mut R, from: NodeId, msg: Message) -> Outbox {
+    let mut out = Outbox::new();
+    r.on_message(Instant::ZERO, from, msg, &mut out);
+    out
+}
+
+/// A VIEW-CHANGE for view 1 by `usig`'s replica with an empty certificate and `log`.
+fn view_change_of(usig: &mut SymbolicUsig, log: Vec<LoggedMessage>) -> ViewChange {
+    let mut vc = ViewChange {
+        sender: usig.id(),
+        new_view: 1,
+        checkpoint_cert: Vec::new(),
+        log,
+        adopted: Vec::new(),
+        installed_view: 0,
+        installed_base: (0, 0),
+        ui: minlab_usig::Ui {
+            counter: 0,
+            cert: minlab_usig::Certificate::Symbolic(0),
+        },
+    };
+    vc.ui = usig.create_ui(&view_change_bytes(&vc)).unwrap();
+    vc
+}
+
+#[test]
+fn a_view_change_with_a_hole_in_o_or_a_wrong_counter_is_rejected() {
+    // Paper §4, VIEW-CHANGE validity: 2) UI counter = highest in O + 1, 3) no holes in O.
+    let mut rs = group(1);
+    // Replica 0 is the primary of view 0; replica 0's USIG mints a PREPARE at counter 1.
+    let mut p_usig = SymbolicUsig::new(0, 3);
+    let batch = vec![request(0, 1)];
+    let d = batch_digest(&batch);
+    let p1 = Arc::new(Prepare {
+        view: 0,
+        primary: 0,
+        batch: batch.clone(),
+        ui: p_usig.create_ui(&prepare_bytes(0, &d)).unwrap(),
+    });
+    let _skipped = p_usig.create_ui(b"never shown").unwrap();
+    let p3 = Arc::new(Prepare {
+        view: 0,
+        primary: 0,
+        batch,
+        ui: p_usig.create_ui(&prepare_bytes(0, &d)).unwrap(),
+    });
+    // A hole: O holds counter values 1 and 3 (2 missing), the UI is 4.
+    let mut vc = ViewChange {
+        sender: 0,
+        new_view: 1,
+        checkpoint_cert: Vec::new(),
+        log: vec![
+            LoggedMessage::Prepare(p1.clone()),
+            LoggedMessage::Prepare(p3),
+        ],
+        adopted: Vec::new(),
+        installed_view: 0,
+        installed_base: (0, 0),
+        ui: minlab_usig::Ui {
+            counter: 0,
+            cert: minlab_usig::Certificate::Symbolic(0),
+        },
+    };
+    vc.ui = p_usig.create_ui(&view_change_bytes(&vc)).unwrap();
+    let out = deliver(
+        &mut rs[1],
+        NodeId::Replica(0),
+        Message::ViewChange(Arc::new(vc)),
+    );
+    assert_eq!(rejections(&out), vec![RejectReason::InvalidViewChange]);
+    // A wrong counter: O = {1} but the UI skips to 3.
+    let mut other = SymbolicUsig::new(0, 3);
+    let p1b = Arc::new(Prepare {
+        ui: other.create_ui(&prepare_bytes(0, &d)).unwrap(),
+        ..(*p1).clone()
+    });
+    let _gap = other.create_ui(b"x").unwrap();
+    let mut vc = ViewChange {
+        sender: 0,
+        new_view: 1,
+        checkpoint_cert: Vec::new(),
+        log: vec![LoggedMessage::Prepare(p1b.clone())],
+        adopted: Vec::new(),
+        installed_view: 0,
+        installed_base: (0, 0),
+        ui: p1b.ui.clone(),
+    };
+    vc.ui = other.create_ui(&view_change_bytes(&vc)).unwrap();
+    assert_eq!(vc.ui.counter, 3);
+    let out = deliver(
+        &mut rs[1],
+        NodeId::Replica(0),
+        Message::ViewChange(Arc::new(vc)),
+    );
+    assert_eq!(rejections(&out), vec![RejectReason::InvalidViewChange]);
+    // A forged entry: O names counter value 1 but its UI does not verify.
+    let mut forged = (*p1b).clone();
+    forged.view = 7;
+    let mut u = SymbolicUsig::new(0, 3);
+    let _ = u.create_ui(b"slot 1 was something else").unwrap();
+    let vc = view_change_of(&mut u, vec![]);
+    let mut bad = vc.clone();
+    bad.log = vec![LoggedMessage::Prepare(Arc::new(forged))];
+    bad.ui = u.create_ui(&view_change_bytes(&bad)).unwrap();
+    let out = deliver(
+        &mut rs[1],
+        NodeId::Replica(0),
+        Message::ViewChange(Arc::new(bad)),
+    );
+    assert_eq!(rejections(&out), vec![RejectReason::InvalidViewChange]);
+    // The valid one: O = {1}, UI = 2. It is kept, and moves the sender's FIFO position.
+    let mut good_usig = SymbolicUsig::new(2, 3);
+    let vc = view_change_of(&mut good_usig, vec![]);
+    assert_eq!(vc.ui.counter, 1);
+    let out = deliver(
+        &mut rs[1],
+        NodeId::Replica(2),
+        Message::ViewChange(Arc::new(vc)),
+    );
+    assert!(rejections(&out).is_empty());
+    assert_eq!(rs[1].accepted_counter(2), 1);
+    // The same one again is a duplicate, dropped before any verification.
+    let vc = view_change_of(&mut SymbolicUsig::new(2, 3), vec![]);
+    let out = deliver(
+        &mut rs[1],
+        NodeId::Replica(2),
+        Message::ViewChange(Arc::new(vc)),
+    );
+    assert_eq!(rejections(&out), vec![RejectReason::DuplicateUi]);
+}
+
+#[test]
+fn a_faulty_primary_that_skips_a_counter_value_is_replaced() {
+    // Paper §4, condition 3 and view change: the PREPARE after the hole waits, T_exec
+    // expires on both backups, f + 1 REQ-VIEW-CHANGEs move them to view 1, replica 1
+    // sends NEW-VIEW and orders the request itself.
+    let mut rs = group(1);
+    let mut faulty = SymbolicUsig::new(0, 3);
+    let _hole = faulty.create_ui(b"never sent").unwrap();
+    let req = request(0, 1);
+    let d = batch_digest(std::slice::from_ref(&req));
+    let p2 = Arc::new(Prepare {
+        view: 0,
+        primary: 0,
+        batch: vec![req.clone()],
+        ui: faulty.create_ui(&prepare_bytes(0, &d)).unwrap(),
+    });
+    for b in [1usize, 2] {
+        let out = deliver(&mut rs[b], NodeId::Client(0), Message::Request(req.clone()));
+        assert!(out.as_slice().iter().any(|o| matches!(
+            o,
+            Output::SetTimer {
+                kind: TimerKind::RequestTimeout,
+                ..
+            }
+        )));
+        deliver(&mut rs[b], NodeId::Replica(0), Message::Prepare(p2.clone()));
+        assert_eq!(
+            rs[b].last_executed_by_client(0),
+            0,
+            "stalled behind the hole"
+        );
+    }
+    let t = Instant::ZERO + Duration::from_millis(500);
+    let out1 = timer(&mut rs[1], t, TimerKind::RequestTimeout);
+    assert!(
+        sent(&out1)
+            .iter()
+            .any(|m| matches!(m, Message::ReqViewChange(r) if r.new_view == 1))
+    );
+    assert_eq!(
+        rs[1].view(),
+        0,
+        "one request is not enough: f + 1 are needed"
+    );
+    let out2 = timer(&mut rs[2], t, TimerKind::RequestTimeout);
+    // Replica 2 has its own and replica 1's request once pumped.
+    pump(&mut rs, &[1, 2], t, 1, out1);
+    pump(&mut rs, &[1, 2], t, 2, out2);
+    for b in [1usize, 2] {
+        assert_eq!(rs[b].view(), 1);
+        assert!(!rs[b].is_changing_view(), "NEW-VIEW installed");
+    }
+    // The request is not in S (never prepared validly): the client retransmits to the new
+    // primary, which orders it after its NEW-VIEW.
+    let out = deliver(&mut rs[1], NodeId::Client(0), Message::Request(req.clone()));
+    pump(&mut rs, &[1, 2], t, 1, out);
+    assert_eq!(rs[1].last_executed_by_client(0), 1);
+    assert_eq!(rs[2].last_executed_by_client(0), 1);
+}
+
+#[test]
+fn view_change_timer_expiry_moves_on_with_a_doubled_timeout() {
+    // Paper §4: if T_vc expires before a valid NEW-VIEW, start a view change for v + 2,
+    // multiplying the timer by two.
+    let mut rs = group(1);
+    let t0 = rs[2].view_change_timeout();
+    let out = deliver(
+        &mut rs[2],
+        NodeId::Replica(1),
+        Message::ReqViewChange(Arc::new(ReqViewChange {
+            sender: 1,
+            view: 0,
+            new_view: 1,
+        })),
+    );
+    assert!(
+        sent(&out).is_empty(),
+        "f + 1 = 2 requests are needed, own included"
+    );
+    // A second replica's request makes f + 1.
+    let out = deliver(
+        &mut rs[2],
+        NodeId::Replica(0),
+        Message::ReqViewChange(Arc::new(ReqViewChange {
+            sender: 0,
+            view: 0,
+            new_view: 1,
+        })),
+    );
+    assert_eq!(rs[2].view(), 1);
+    assert!(rs[2].is_changing_view());
+    assert!(
+        sent(&out)
+            .iter()
+            .any(|m| matches!(m, Message::ViewChange(v) if v.new_view == 1))
+    );
+    // No NEW-VIEW from replica 1: T_vc fires.
+    let out = timer(&mut rs[2], Instant(2_000_000_000), TimerKind::ViewChange);
+    assert_eq!(rs[2].view(), 2, "v + 2");
+    assert_eq!(rs[2].view_change_timeout(), t0.doubled());
+    assert!(out.as_slice().iter().any(|o| matches!(
+        o,
+        Output::SetTimer { kind: TimerKind::ViewChange, deadline } if *deadline == Instant(2_000_000_000) + t0.doubled()
+    )));
+    // Replica 2 is the primary of view 2: it has its own VIEW-CHANGE and waits for one more.
+    assert!(rs[2].is_changing_view());
+}
+
+#[test]
+fn a_new_view_with_a_wrong_s_is_rejected_and_the_replica_moves_on() {
+    // Paper §4: backups recompute S; a NEW-VIEW whose S differs is rejected.
+    let mut rs = group(1);
+    // Replica 0 orders one request; everyone executes it.
+    let mut out = Outbox::new();
+    rs[0].on_message(
+        Instant::ZERO,
+        NodeId::Client(0),
+        Message::Request(request(0, 1)),
+        &mut out,
+    );
+    pump(&mut rs, &[0, 1, 2], Instant::ZERO, 0, out);
+    assert!(rs.iter().all(|r| r.last_executed_by_client(0) == 1));
+    // Replicas 1 and 2 move to view 1 (replica 1 is its primary).
+    let rvc = |s| {
+        Message::ReqViewChange(Arc::new(ReqViewChange {
+            sender: s,
+            view: 0,
+            new_view: 1,
+        }))
+    };
+    let out = deliver(&mut rs[2], NodeId::Replica(1), rvc(1));
+    assert!(sent(&out).is_empty());
+    let mut out = Outbox::new();
+    rs[2].on_message(Instant::ZERO, NodeId::Replica(0), rvc(0), &mut out);
+    let vc2 = sent(&out)
+        .into_iter()
+        .find_map(|m| match m {
+            Message::ViewChange(v) => Some(v),
+            _ => None,
+        })
+        .unwrap();
+    // S must hold the executed batch (it is in both O sets).
+    let mut out = Outbox::new();
+    rs[1].on_message(Instant::ZERO, NodeId::Replica(0), rvc(0), &mut out);
+    rs[1].on_message(Instant::ZERO, NodeId::Replica(2), rvc(2), &mut out);
+    let mut o = Outbox::new();
+    rs[1].on_message(
+        Instant::ZERO,
+        NodeId::Replica(2),
+        Message::ViewChange(vc2.clone()),
+        &mut o,
+    );
+    let nv = sent(&o)
+        .into_iter()
+        .find_map(|m| match m {
+            Message::NewView(n) => Some(n),
+            _ => None,
+        })
+        .expect("the new primary sends NEW-VIEW");
+    assert_eq!(nv.prepares.len(), 1, "the accepted batch is in S");
+    // A faulty primary's second NEW-VIEW that drops it: its USIG gives it the next
+    // counter value, which no longer follows its VIEW-CHANGE, and S differs; rejected.
+    let mut forged = (*nv).clone();
+    forged.prepares.clear();
+    let mut u = rs[1].usig().clone();
+    forged.ui = u
+        .create_ui(&super::certify::new_view_bytes(&forged))
+        .unwrap();
+    let out = deliver(
+        &mut rs[2],
+        NodeId::Replica(1),
+        Message::NewView(Arc::new(forged)),
+    );
+    assert_eq!(rejections(&out), vec![RejectReason::InvalidNewView]);
+    assert_eq!(rs[2].view(), 2, "moved on to the next view");
+    assert!(rs[2].is_changing_view());
+}
+
+#[test]
+fn a_new_view_with_a_different_s_at_the_right_counter_is_rejected() {
+    // The same check, with a NEW-VIEW whose UI is right and only S differs.
+    let mut rs = group(1);
+    let rvc = |s| {
+        Message::ReqViewChange(Arc::new(ReqViewChange {
+            sender: s,
+            view: 0,
+            new_view: 1,
+        }))
+    };
+    let mut out = Outbox::new();
+    rs[2].on_message(Instant::ZERO, NodeId::Replica(1), rvc(1), &mut out);
+    rs[2].on_message(Instant::ZERO, NodeId::Replica(0), rvc(0), &mut out);
+    let vc2 = sent(&out)
+        .into_iter()
+        .find_map(|m| match m {
+            Message::ViewChange(v) => Some(v),
+            _ => None,
+        })
+        .unwrap();
+    // Replica 1, faulty, builds its own VIEW-CHANGE and a NEW-VIEW with an invented S.
+    let r1 = &mut rs[1];
+    let mut vc1 = ViewChange {
+        sender: 1,
+        new_view: 1,
+        checkpoint_cert: Vec::new(),
+        log: Vec::new(),
+        adopted: Vec::new(),
+        installed_view: 0,
+        installed_base: (0, 0),
+        ui: vc2.ui.clone(),
+    };
+    vc1.ui = r1.usig_mut().create_ui(&view_change_bytes(&vc1)).unwrap();
+    let mut p_usig = SymbolicUsig::new(0, 3);
+    let batch = vec![request(1, 1)];
+    let d = batch_digest(&batch);
+    let invented = Arc::new(Prepare {
+        view: 0,
+        primary: 0,
+        batch,
+        ui: p_usig.create_ui(&prepare_bytes(0, &d)).unwrap(),
+    });
+    let mut nv = NewView {
+        sender: 1,
+        new_view: 1,
+        view_changes: vec![Arc::new(vc1), vc2],
+        prepares: vec![invented],
+        ui: placeholder_ui(),
+    };
+    nv.ui = r1
+        .usig_mut()
+        .create_ui(&super::certify::new_view_bytes(&nv))
+        .unwrap();
+    let out = deliver(
+        &mut rs[2],
+        NodeId::Replica(1),
+        Message::NewView(Arc::new(nv)),
+    );
+    assert_eq!(rejections(&out), vec![RejectReason::InvalidNewView]);
+    assert_eq!(rs[2].view(), 2);
+}
+
+fn placeholder_ui() -> minlab_usig::Ui {
+    minlab_usig::Ui {
+        counter: 0,
+        cert: minlab_usig::Certificate::Symbolic(0),
+    }
+}
