@@ -8,6 +8,7 @@ mod replay;
 mod run_cmd;
 mod shrink;
 mod sweep;
+mod tpm_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -49,6 +50,8 @@ enum Command {
     Replay(replay::Args),
     /// Make a failing run smaller while it still fails, and write the smaller scenario.
     Shrink(shrink::Args),
+    /// Set up a TPM 2.0 for the USIG and measure it (build with --features tpm).
+    Tpm(tpm_cmd::Args),
     /// Measure building blocks on this machine.
     #[command(subcommand)]
     Bench(Bench),
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::exec(&args),
         Command::Replay(args) => replay::exec(&args),
         Command::Shrink(args) => shrink::exec(&args),
+        Command::Tpm(args) => tpm_cmd::exec(&args),
         Command::Bench(Bench::Usig(args)) => bench_usig::run(&args),
         Command::Bench(Bench::Core(args)) => bench_core::exec(&args),
         Command::Keygen(args) => keygen::run(&args),

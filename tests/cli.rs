@@ -185,3 +185,12 @@ fn replay_writes_the_trace() {
             .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
     );
 }
+
+#[cfg(not(feature = "tpm"))]
+#[test]
+fn tpm_commands_explain_how_to_get_tpm_support() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = minlab(&["tpm", "provision"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--features tpm"), "{}", text(&o));
+}
