@@ -55,11 +55,13 @@ pub enum RejectReason {
     InvalidViewChange,
     /// Paper §4: a NEW-VIEW with an invalid new-view certificate or a wrong `S`.
     InvalidNewView,
+    /// A FILL-HOLE from a replica answered less than `repair_interval` ago.
+    RateLimited,
 }
 
 impl RejectReason {
     /// Number of reasons (size of the per-reason counter table).
-    pub const COUNT: usize = 21;
+    pub const COUNT: usize = 22;
 
     /// Every reason, in declaration order.
     pub const ALL: [RejectReason; Self::COUNT] = [
@@ -84,6 +86,7 @@ impl RejectReason {
         RejectReason::Unsupported,
         RejectReason::InvalidViewChange,
         RejectReason::InvalidNewView,
+        RejectReason::RateLimited,
     ];
 
     /// Index into per-reason tables.

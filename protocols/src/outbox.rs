@@ -15,19 +15,22 @@ pub enum TimerKind {
     /// Primary: the open batch waited long enough, send its PREPARE even if not full.
     Batch,
     /// Backup: `T_exec`, a request it saw was not accepted in time; suspect the primary
-    /// (paper §4, view change). Armed only in phase 2.
+    /// (paper §4, view change).
     RequestTimeout,
-    /// `T_vc`: a VIEW-CHANGE got no NEW-VIEW in time; try the next view. Phase 2.
+    /// `T_vc`: a VIEW-CHANGE got no NEW-VIEW in time; try the next view.
     ViewChange,
+    /// Replica: no progress for a while with messages missing; ask for retransmissions.
+    Repair,
 }
 
 impl TimerKind {
     /// Every timer kind, in a stable order.
-    pub const ALL: [TimerKind; 4] = [
+    pub const ALL: [TimerKind; 5] = [
         TimerKind::Retransmit,
         TimerKind::Batch,
         TimerKind::RequestTimeout,
         TimerKind::ViewChange,
+        TimerKind::Repair,
     ];
 }
 

@@ -174,8 +174,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         let Some((counter, cert)) = best else { return };
         if let Some(own) = cert.iter().find(|c| c.sender == self.id) {
-            // The sent log (O) restarts after our own CHECKPOINT in the certificate.
-            self.sent = self.sent.split_off(&(own.ui.counter + 1));
+            // The sent log restarts at our own CHECKPOINT in the certificate (kept for
+            // retransmission; O is what follows it).
+            self.sent = self.sent.split_off(&own.ui.counter);
             self.adopted = self.adopted.split_off(&(own.view, own.counter + 1));
         }
         self.checkpoints.stable = counter;

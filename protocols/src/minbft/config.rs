@@ -32,6 +32,11 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `T_vc` (phase 2): how long a replica waits for a NEW-VIEW, doubled on each retry.
     pub view_change_timeout: Duration,
+    /// How long a replica waits without progress, with messages missing, before asking
+    /// their senders to resend them; also the rate limit for answering such requests.
+    pub repair_interval: Duration,
+    /// Most UI messages resent in answer to one FILL-HOLE.
+    pub repair_batch_max: usize,
     /// How clients authenticate requests.
     pub client_auth: ClientAuth,
     /// How long a client waits for `f + 1` matching replies before resending.
@@ -53,6 +58,8 @@ impl Config {
             fifo_window: 512,
             request_timeout: Duration::from_millis(500),
             view_change_timeout: Duration::from_secs(1),
+            repair_interval: Duration::from_millis(50),
+            repair_batch_max: 64,
             client_auth: ClientAuth::None,
             retransmit_timeout: Duration::from_millis(100),
         }

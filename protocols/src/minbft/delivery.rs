@@ -23,12 +23,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
     ) {
         if !self.fifo.is_next(sender, counter) {
             self.fifo.park(sender, counter, m);
+            self.arm_repair(now, out);
             return;
         }
         if self.process_next(now, sender, counter, m, out) {
             self.drain_sender(now, sender, out);
         }
         self.settle(now, out);
+        self.arm_repair(now, out);
     }
 
     /// Processes the FIFO-next message from `sender`; true if the sender's position moved.
@@ -93,6 +95,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
     pub(crate) fn settle(&mut self, now: Instant, out: &mut Outbox) {
         while self.checkpoints.advanced {
             self.checkpoints.advanced = false;
+            let (view, h) = (self.view, self.low_water_mark());
+            for s in 0..self.config.replica_count {
+                if s != self.id {
+                    self.fifo.skip_covered(s, view, h);
+                }
+            }
             while self.fifo.any_ready() {
                 let mut moved = false;
                 for s in 0..self.config.replica_count {

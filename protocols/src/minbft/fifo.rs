@@ -97,6 +97,25 @@ impl Fifo {
         }
     }
 
+    /// Skips `s`'s FIFO position past its latest buffered CHECKPOINT of `view` at or below
+    /// the low water mark `h`: what `s` sent before it concerns batches a stable
+    /// checkpoint already covers, and may have been garbage-collected by `s`, so it can
+    /// no longer be retransmitted. True if the position moved.
+    pub(crate) fn skip_covered(&mut self, s: ReplicaId, view: crate::node::View, h: u64) -> bool {
+        let i = s as usize;
+        let covered = self.buffers[i].iter().rev().find_map(|(&c, m)| match m {
+            UiMessage::Checkpoint(cp) if cp.view == view && cp.counter <= h => Some(c),
+            _ => None,
+        });
+        match covered {
+            Some(c) => {
+                self.jump(s, c);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// True when `s`'s next message is buffered.
     pub(crate) fn take_ready(&self, s: ReplicaId) -> bool {
         let next = self.accepted[s as usize] + 1;

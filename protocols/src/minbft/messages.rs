@@ -207,6 +207,16 @@ pub struct NewView {
     pub ui: Ui,
 }
 
+/// Asks replica `to` to resend its UI messages from counter value `from` on (paper §3:
+/// messages are kept in a log to be retransmitted). See [`super::repair`].
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct FillHole {
+    /// The asking replica.
+    pub sender: ReplicaId,
+    /// The first counter value of the receiver's it misses.
+    pub from: u64,
+}
+
 /// Asks a replica for the state at a stable checkpoint (state transfer, phase 2).
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct StateRequest {
@@ -253,6 +263,8 @@ pub enum Message {
     StateRequest(Arc<StateRequest>),
     /// State transfer reply (phase 2).
     StateReply(Arc<StateReply>),
+    /// Replica to replica: resend your UI messages from a counter value on.
+    FillHole(Arc<FillHole>),
 }
 
 /// The type of a message, for counters and events.
@@ -278,11 +290,13 @@ pub enum MessageKind {
     StateRequest,
     /// State transfer reply.
     StateReply,
+    /// Retransmission request.
+    FillHole,
 }
 
 impl MessageKind {
     /// Number of kinds (size of per-kind counter tables).
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
 
     /// Every kind, in declaration order.
     pub const ALL: [MessageKind; Self::COUNT] = [
@@ -296,6 +310,7 @@ impl MessageKind {
         MessageKind::NewView,
         MessageKind::StateRequest,
         MessageKind::StateReply,
+        MessageKind::FillHole,
     ];
 
     /// Index into per-kind tables.
@@ -316,6 +331,7 @@ impl MessageKind {
             MessageKind::NewView => "NEW-VIEW",
             MessageKind::StateRequest => "STATE-REQUEST",
             MessageKind::StateReply => "STATE-REPLY",
+            MessageKind::FillHole => "FILL-HOLE",
         }
     }
 }
@@ -334,6 +350,7 @@ impl Message {
             Message::NewView(_) => MessageKind::NewView,
             Message::StateRequest(_) => MessageKind::StateRequest,
             Message::StateReply(_) => MessageKind::StateReply,
+            Message::FillHole(_) => MessageKind::FillHole,
         }
     }
 

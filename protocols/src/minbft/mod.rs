@@ -16,10 +16,13 @@ mod log;
 pub mod messages;
 mod new_view;
 pub mod normal;
+pub mod repair;
 pub mod replica;
 pub mod vc_check;
 pub mod view_change;
 
+#[cfg(test)]
+mod repair_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -29,7 +32,7 @@ pub use auth::{ClientAuth, ClientDirectory, ClientKeyring};
 pub use codec::{FRAME_BYTES_MAX, decode, encode, encode_into};
 pub use config::Config;
 pub use messages::{
-    Checkpoint, Commit, Digest, LoggedMessage, Message, MessageKind, NewView, Prepare, Reply,
-    ReqViewChange, Request, RequestAuth, StateReply, StateRequest, ViewChange,
+    Checkpoint, Commit, Digest, FillHole, LoggedMessage, Message, MessageKind, NewView, Prepare,
+    Reply, ReqViewChange, Request, RequestAuth, StateReply, StateRequest, ViewChange,
 };
 pub use replica::{Input, Replica};

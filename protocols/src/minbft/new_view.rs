@@ -121,6 +121,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             },
         );
         let nv = Arc::new(nv);
+        self.repair.last_new_view = Some(nv.clone());
         self.metrics.count_sent(MessageKind::NewView);
         out.broadcast(Message::NewView(nv.clone()));
         self.install(now, &nv, out);

@@ -65,6 +65,8 @@ pub struct Replica<U, S> {
     /// `(view, counter)`: reported in VIEW-CHANGEs. Bound: truncated at each stable
     /// checkpoint.
     pub(crate) adopted: BTreeMap<(View, u64), Arc<super::messages::Prepare>>,
+    /// Retransmission state.
+    pub(crate) repair: super::repair::RepairState,
 }
 
 /// Whether a FIFO-next UI message could be processed now.
@@ -111,6 +113,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             vc: ViewChangeState::new(config.replica_count, config.view_change_timeout),
             sent: BTreeMap::new(),
             adopted: BTreeMap::new(),
+            repair: super::repair::RepairState::new(config.replica_count),
             view: 0,
             primary: config.primary_of(0),
             config,
@@ -139,6 +142,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             Message::ReqViewChange(m) => self.on_req_view_change(now, from, m, out),
             Message::ViewChange(m) => self.on_view_change(now, from, m, out),
             Message::NewView(m) => self.on_new_view(now, from, m, out),
+            Message::FillHole(m) => self.on_fill_hole(now, from, m, out),
             Message::StateRequest(_) | Message::StateReply(_) => {
                 self.on_phase_two(now, from, msg, out)
             }
@@ -160,6 +164,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
             TimerKind::RequestTimeout => self.on_request_timeout(now, out),
             TimerKind::ViewChange => self.on_view_change_timeout(now, out),
+            TimerKind::Repair => self.on_repair_timer(now, out),
             TimerKind::Retransmit => out.event(Event::TimerIgnored { kind }),
         }
     }

@@ -131,6 +131,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if !self.vc.exec_timer_armed {
             self.arm_exec_timer(out);
         }
+        self.arm_repair(now, out);
     }
 
     /// Arms `T_exec` for the oldest watched request, or disarms it when none is left.
@@ -243,7 +244,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
             sender: self.id,
             new_view: target,
             checkpoint_cert: self.checkpoints.stable_cert.clone(),
-            log: self.sent.values().cloned().collect(),
+            log: self
+                .sent
+                .range(self.o_start()..)
+                .map(|(_, m)| m.clone())
+                .collect(),
             adopted: self.adopted.values().cloned().collect(),
             installed_view: self.vc.installed,
             installed_base: self.vc.installed_base,
@@ -275,10 +280,22 @@ impl<U: Usig, S: Service> Replica<U, S> {
         );
         let vc = Arc::new(vc);
         self.vc.received.insert(self.id, vc.clone());
+        self.repair.last_view_change = Some(vc.clone());
+        self.arm_repair(now, out);
         self.vc.left_view[me] = target;
         self.metrics.count_sent(MessageKind::ViewChange);
         out.broadcast(Message::ViewChange(vc));
         self.maybe_new_view(now, out);
+    }
+
+    /// The first counter value of `O`: just after our own CHECKPOINT in the stable
+    /// certificate, or 1.
+    fn o_start(&self) -> u64 {
+        self.checkpoints
+            .stable_cert
+            .iter()
+            .find(|c| c.sender == self.id)
+            .map_or(1, |c| c.ui.counter + 1)
     }
 
     /// Switches the view number and drops what belonged to the old primary's role.

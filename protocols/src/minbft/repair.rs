@@ -1,0 +1,163 @@
+//! Retransmission of lost UI messages (paper §3: "messages are kept in a message log in
+//! order to be retransmitted").
+//!
+//! The FIFO rule makes a lost PREPARE, COMMIT or CHECKPOINT fatal without it: the
+//! sender's later messages wait behind the hole forever. So:
+//!
+//! - **Detection.** A replica arms the `Repair` timer whenever a UI message reaches it
+//!   while something is pending (a sender's FIFO buffer is not empty, a batch is logged but
+//!   not executed, a COMMIT waits for its PREPARE, a request is watched, or a view change is
+//!   under way). When the timer fires and nothing progressed since it was armed, the
+//!   replica sends each other replica a FILL-HOLE naming the first counter value it misses
+//!   from it (`V_acc + 1`). A COMMIT whose PREPARE never came is repaired the same way:
+//!   the PREPARE is the primary's next counter value.
+//! - **Answer.** The asked replica resends, from its sent log, its UI messages from that
+//!   counter value on: PREPAREs, COMMITs and CHECKPOINTs as they were, and its latest
+//!   VIEW-CHANGE and NEW-VIEW in full when the range reaches one (their `O` covers every
+//!   earlier counter value, so the receiver jumps over them). Resent messages verify as
+//!   before; duplicates are dropped before any verification.
+//! - **Bounds.** One answer per asking replica per `repair_interval`, at most
+//!   `repair_batch_max` messages each, so a faulty replica cannot make others do unbounded
+//!   work; a correct replica asks at most once per sender per `repair_interval`. What was
+//!   garbage-collected below a stable checkpoint cannot be resent: that is state
+//!   transfer's job.
+
+use super::messages::{FillHole, LoggedMessage, Message, MessageKind, NewView, ViewChange};
+use super::replica::Replica;
+use crate::event::RejectReason;
+use crate::node::{NodeId, ReplicaId};
+use crate::outbox::{Outbox, TimerKind};
+use crate::service::Service;
+use crate::time::Instant;
+use minlab_usig::Usig;
+use std::sync::Arc;
+
+/// Retransmission state. Bound: one entry per replica.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct RepairState {
+    /// Whether the `Repair` timer is armed.
+    pub(crate) armed: bool,
+    /// Progress marker when it was armed.
+    pub(crate) marker: u64,
+    /// When each replica's last FILL-HOLE was answered.
+    pub(crate) answered_at: Vec<Option<Instant>>,
+    /// This replica's latest VIEW-CHANGE and NEW-VIEW, for resending.
+    pub(crate) last_view_change: Option<Arc<ViewChange>>,
+    pub(crate) last_new_view: Option<Arc<NewView>>,
+}
+
+impl RepairState {
+    pub(crate) fn new(replica_count: u32) -> Self {
+        RepairState {
+            armed: false,
+            marker: 0,
+            answered_at: vec![None; replica_count as usize],
+            last_view_change: None,
+            last_new_view: None,
+        }
+    }
+}
+
+impl<U: Usig, S: Service> Replica<U, S> {
+    /// A number that changes whenever anything is processed or executed.
+    fn progress_marker(&self) -> u64 {
+        let mut m = self.log.last_executed.wrapping_add(self.view << 32);
+        for s in 0..self.config.replica_count {
+            m = m.wrapping_add(self.fifo.accepted(s));
+        }
+        m
+    }
+
+    /// True when something waits on messages that may have been lost.
+    fn pending_work(&self) -> bool {
+        self.log.unexecuted > 0
+            || !self.log.early.is_empty()
+            || !self.vc.watched.is_empty()
+            || self.vc.changing
+            || (0..self.config.replica_count).any(|s| self.fifo.buffered(s) > 0)
+    }
+
+    /// Arms the `Repair` timer if something is pending and it is not armed yet.
+    pub(crate) fn arm_repair(&mut self, now: Instant, out: &mut Outbox) {
+        if self.repair.armed || !self.pending_work() {
+            return;
+        }
+        self.repair.armed = true;
+        self.repair.marker = self.progress_marker();
+        out.set_timer(TimerKind::Repair, now + self.config.repair_interval);
+    }
+
+    /// The `Repair` timer fired: without progress since it was armed, ask every other
+    /// replica for what follows its FIFO position here.
+    pub(crate) fn on_repair_timer(&mut self, now: Instant, out: &mut Outbox) {
+        self.repair.armed = false;
+        if !self.pending_work() {
+            return;
+        }
+        if self.progress_marker() == self.repair.marker {
+            for s in 0..self.config.replica_count as ReplicaId {
+                if s != self.id {
+                    let m = FillHole {
+                        sender: self.id,
+                        from: self.fifo.accepted(s) + 1,
+                    };
+                    self.metrics.count_sent(MessageKind::FillHole);
+                    out.send(NodeId::Replica(s), Message::FillHole(Arc::new(m)));
+                }
+            }
+        }
+        self.arm_repair(now, out);
+    }
+
+    /// A FILL-HOLE arrives: resend, within bounds, what the asker misses from us.
+    pub(crate) fn on_fill_hole(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        m: Arc<FillHole>,
+        out: &mut Outbox,
+    ) {
+        let kind = MessageKind::FillHole;
+        if from != NodeId::Replica(m.sender) {
+            return self.reject(from, kind, RejectReason::WrongSender, out);
+        }
+        if m.sender >= self.config.replica_count {
+            return self.reject(from, kind, RejectReason::UnknownReplica, out);
+        }
+        if m.sender == self.id {
+            return self.reject(from, kind, RejectReason::FromSelf, out);
+        }
+        let i = m.sender as usize;
+        if self.repair.answered_at[i].is_some_and(|t| now < t + self.config.repair_interval) {
+            return self.reject(from, kind, RejectReason::RateLimited, out);
+        }
+        self.repair.answered_at[i] = Some(now);
+        let to = NodeId::Replica(m.sender);
+        let mut budget = self.config.repair_batch_max;
+        for (_, logged) in self.sent.range(m.from..) {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            let msg = match logged {
+                LoggedMessage::Prepare(p) => Message::Prepare(p.clone()),
+                LoggedMessage::Commit { commit, .. } => Message::Commit(commit.clone()),
+                LoggedMessage::Checkpoint(c) => Message::Checkpoint(c.clone()),
+                LoggedMessage::ViewChangeRecord { .. } | LoggedMessage::NewViewRecord { .. } => {
+                    // The latest ones cover everything before them.
+                    if let Some(vc) = &self.repair.last_view_change {
+                        self.metrics.count_sent(MessageKind::ViewChange);
+                        out.send(to, Message::ViewChange(vc.clone()));
+                    }
+                    if let Some(nv) = &self.repair.last_new_view {
+                        self.metrics.count_sent(MessageKind::NewView);
+                        out.send(to, Message::NewView(nv.clone()));
+                    }
+                    break;
+                }
+            };
+            self.metrics.count_sent(msg.kind());
+            out.send(to, msg);
+        }
+    }
+}
