@@ -6,13 +6,15 @@ use super::{Adversary, ScriptError, TICK};
 use crate::Dur;
 use minlab_protocols::minbft::ClientDirectory;
 use minlab_protocols::minbft::certify;
-use minlab_protocols::minbft::messages::{Commit, Prepare, Reply, ReqViewChange, Request};
+use minlab_protocols::minbft::messages::{
+    Commit, LoggedMessage, NewView, Prepare, Reply, ReqViewChange, Request, ViewChange,
+};
 use minlab_protocols::service::Service;
-use minlab_protocols::{Instant, Message, NodeId, Outbox, Output, Replica, TimerKind};
+use minlab_protocols::{Instant, Message, NodeId, Outbox, Output, Replica, TimerKind, View};
 use minlab_usig::{Ui, Usig};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// Mints a UI with a chosen counter value for the certified bytes: only a compromised
@@ -45,6 +47,8 @@ enum Script {
     ForgedRequest,
     CommitUnprepared { every: Dur },
     CompromisedUsig,
+    ViewChangeAlteredO,
+    NewViewWrongS,
 }
 
 struct Wrapped<U, S> {
@@ -57,6 +61,10 @@ struct Wrapped<U, S> {
     memory: VecDeque<Message>,
     prepares_sent: u64,
     mint: Option<Mint>,
+    /// VIEW-CHANGEs seen (and sent) per target view, by sender (new-view-wrong-s).
+    view_changes: BTreeMap<View, BTreeMap<u32, Arc<ViewChange>>>,
+    /// Views for which this replica already sent its own (wrong) NEW-VIEW.
+    new_views_forged: BTreeSet<View>,
 }
 
 /// Builds the script `name` around the correct replica `inner`.
@@ -133,10 +141,18 @@ where
             }
             Script::CompromisedUsig
         }
+        "view-change-altered-o" => {
+            p.only(&[])?;
+            Script::ViewChangeAlteredO
+        }
+        "new-view-wrong-s" => {
+            p.only(&[])?;
+            Script::NewViewWrongS
+        }
         other => {
             return Err(ScriptError {
                 script: other.to_string(),
-                reason: "this script is not implemented in the simulator yet".into(),
+                reason: "unknown replica script".into(),
             });
         }
     };
@@ -150,6 +166,8 @@ where
         memory: VecDeque::new(),
         prepares_sent: 0,
         mint: ctx.mint,
+        view_changes: BTreeMap::new(),
+        new_views_forged: BTreeSet::new(),
     }))
 }
 
@@ -285,6 +303,89 @@ impl<U: Usig, S: Service> Wrapped<U, S> {
         }
     }
 
+    /// view-change-altered-o: the genuine VIEW-CHANGE to one half; to the other, a copy
+    /// whose O set lost its newest entry, re-signed. The USIG gives the copy a fresh counter
+    /// value, so that half sees a hole before it and never processes it.
+    fn on_own_view_change(&mut self, vc: &Arc<ViewChange>, out: &mut Outbox) {
+        let (a, b) = self.halves();
+        for r in a {
+            out.send(NodeId::Replica(r), Message::ViewChange(vc.clone()));
+        }
+        let mut altered = (**vc).clone();
+        altered.log.pop();
+        if let Ok(ui) = self
+            .inner
+            .usig_mut()
+            .create_ui(&certify::view_change_bytes(&altered))
+        {
+            altered.ui = ui;
+            let altered = Arc::new(altered);
+            for r in b {
+                out.send(NodeId::Replica(r), Message::ViewChange(altered.clone()));
+            }
+        }
+    }
+
+    /// new-view-wrong-s: once `f + 1` VIEW-CHANGEs for a view this replica leads are in,
+    /// and before the inner replica builds its NEW-VIEW, send a NEW-VIEW of its own whose S
+    /// lacks the newest PREPARE. It takes the next counter value, so it passes the FIFO rule;
+    /// backups must recompute S and reject it. The inner replica's genuine NEW-VIEW is
+    /// suppressed.
+    fn maybe_forge_new_view(&mut self, out: &mut Outbox) {
+        let me = self.inner.id();
+        let quorum = self.inner.config().quorum() as usize;
+        let ready: Vec<View> = self
+            .view_changes
+            .iter()
+            .filter(|(v, vcs)| {
+                self.inner.config().primary_of(**v) == me
+                    && vcs.len() >= quorum
+                    && vcs.contains_key(&me)
+                    && !self.new_views_forged.contains(v)
+            })
+            .map(|(v, _)| *v)
+            .collect();
+        for v in ready {
+            self.new_views_forged.insert(v);
+            let vcs: Vec<Arc<ViewChange>> = self.view_changes[&v]
+                .values()
+                .take(quorum)
+                .cloned()
+                .collect();
+            let mut prepares: BTreeMap<(View, u64), Arc<Prepare>> = BTreeMap::new();
+            for vc in &vcs {
+                for entry in &vc.log {
+                    match entry {
+                        LoggedMessage::Prepare(p) | LoggedMessage::Commit { prepare: p, .. } => {
+                            prepares.insert((p.view, p.ui.counter), p.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let mut wrong_s: Vec<Arc<Prepare>> = prepares.into_values().collect();
+            wrong_s.pop();
+            let mut nv = NewView {
+                sender: me,
+                new_view: v,
+                view_changes: vcs,
+                prepares: wrong_s,
+                ui: Ui {
+                    counter: 0,
+                    cert: minlab_usig::Certificate::Symbolic(0),
+                },
+            };
+            if let Ok(ui) = self
+                .inner
+                .usig_mut()
+                .create_ui(&certify::new_view_bytes(&nv))
+            {
+                nv.ui = ui;
+                out.broadcast(Message::NewView(Arc::new(nv)));
+            }
+        }
+    }
+
     /// Passes the inner replica's outputs through the script.
     fn distort(&mut self, now: Instant, out: &mut Outbox) {
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -294,6 +395,33 @@ impl<U: Usig, S: Service> Wrapped<U, S> {
             } = &o
                 && !matches!(self.script, Script::Silent)
                 && self.on_own_prepare(p, out)
+            {
+                continue;
+            }
+            if let Output::Broadcast {
+                msg: Message::ViewChange(vc),
+            } = &o
+            {
+                match self.script {
+                    Script::ViewChangeAlteredO => {
+                        self.on_own_view_change(vc, out);
+                        continue;
+                    }
+                    Script::NewViewWrongS => {
+                        self.view_changes
+                            .entry(vc.new_view)
+                            .or_default()
+                            .insert(vc.sender, vc.clone());
+                    }
+                    _ => {}
+                }
+            }
+            if let (
+                Script::NewViewWrongS,
+                Output::Broadcast {
+                    msg: Message::NewView(_),
+                },
+            ) = (&self.script, &o)
             {
                 continue;
             }
@@ -363,6 +491,16 @@ impl<U: Usig, S: Service> Adversary for Wrapped<U, S> {
             return;
         }
         self.remember(&msg);
+        if let (Script::NewViewWrongS, Message::ViewChange(vc)) = (&self.script, &msg)
+            && from == NodeId::Replica(vc.sender)
+            && vc.sender < self.n
+        {
+            self.view_changes
+                .entry(vc.new_view)
+                .or_default()
+                .insert(vc.sender, vc.clone());
+            self.maybe_forge_new_view(out);
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         self.inner.on_message(now, from, msg, &mut scratch);
         self.scratch = scratch;

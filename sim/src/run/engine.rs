@@ -148,7 +148,7 @@ impl<'s> Simulation<'s> {
         }
         let network = world.network(s);
         let trace = opts.trace.map(Trace::new);
-        let obs = Observer::new(s, &world, trace);
+        let obs = Observer::new(s, &world, trace)?;
         let correct_clients = s.workload.clients as usize;
         Ok(Simulation {
             s,
@@ -352,8 +352,8 @@ impl<'s> Simulation<'s> {
     fn execute(&mut self, i: usize, input: Input) {
         let now = Instant(self.now);
         let mut out = std::mem::take(&mut self.outbox);
-        let from_msg = match &input {
-            Input::Message { from, msg } => Some((*from, msg.clone())),
+        let received = match &input {
+            Input::Message { msg, .. } => Some(msg.clone()),
             Input::Timer(_) => None,
         };
         let mut work = Work::default();
@@ -375,7 +375,7 @@ impl<'s> Simulation<'s> {
         // Clients are not modelled as servers: their cost is zero.
         let base = match (&self.cpu, i < self.world.replica_count as usize) {
             (Some(model), true) => {
-                model.cost_ns(from_msg.as_ref().map(|(_, m)| m), work)
+                model.cost_ns(received.as_ref(), work)
                     + model.output_cost_ns(out.as_slice(), self.world.replica_count - 1)
             }
             _ => 0,
@@ -390,8 +390,8 @@ impl<'s> Simulation<'s> {
         self.slots[i].available_at = done;
         let me = self.node_id(i);
         let correct_replica = matches!(self.slots[i].node, Node::Replica(_));
-        if let (true, NodeId::Replica(r), Some((from, msg))) = (correct_replica, me, from_msg) {
-            self.obs.on_replica_input(self.now, r, from, &msg, &out);
+        if let (true, NodeId::Replica(r), Some(msg)) = (correct_replica, me, received) {
+            self.obs.on_replica_input(self.now, r, &msg);
         }
         for o in out.drain() {
             self.dispatch(i, me, done, o);

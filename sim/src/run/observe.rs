@@ -4,7 +4,7 @@
 use super::report::{LatencySummary, RunReport};
 use super::service::{KvSpec, kv_key_of};
 use super::trace::Trace;
-use super::world::World;
+use super::world::{BuildError, World};
 use crate::oracle::{
     Agreement, CheckpointAgreement, ExactlyOnce, History, Liveness, Property, UsigMonitor,
     Violation,
@@ -12,8 +12,9 @@ use crate::oracle::{
 use hdrhistogram::Histogram;
 use minlab_protocols::minbft::certify;
 use minlab_protocols::minbft::messages::{MessageKind, Request};
-use minlab_protocols::{Event, Message, Metrics, NodeId, Output, RejectReason};
+use minlab_protocols::{Event, Message, Metrics, NodeId, RejectReason};
 use minlab_scenarios::{FaultKind, SafetyExpectation, Scenario, ServiceKind};
+use minlab_usig::{AnyUsig, Ui, Usig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ const TIMELINE_BUCKET_NS: u64 = 100_000_000;
 /// Oracles and measurements of one run.
 pub struct Observer {
     pub(super) trace: Option<Trace>,
+    /// Verifies UIs for the USIG monitor (the simulator holds every key).
+    verifier: AnyUsig,
     byzantine: BTreeSet<u32>,
     agreement: Agreement<Executed>,
     exactly_once: ExactlyOnce,
@@ -73,8 +76,13 @@ fn healed_at(s: &Scenario) -> u64 {
 
 impl Observer {
     /// Oracles for `s`, optionally tracing.
-    pub fn new(s: &Scenario, _world: &World, trace: Option<Trace>) -> Self {
-        Observer {
+    pub fn new(s: &Scenario, world: &World, trace: Option<Trace>) -> Result<Self, BuildError> {
+        let verifier = AnyUsig::new(s.usig, 0, &world.keys).map_err(|e| BuildError::Config {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Observer {
+            verifier,
             trace,
             byzantine: s.byzantine.iter().map(|b| b.get_ref().replica).collect(),
             agreement: Agreement::default(),
@@ -102,7 +110,7 @@ impl Observer {
             dropped: 0,
             dropped_at_crashed: 0,
             corrupted_delivered: 0,
-        }
+        })
     }
 
     fn violation(&mut self, v: Violation) {
@@ -147,30 +155,20 @@ impl Observer {
         self.exactly_once.forget_after_restart(replica);
     }
 
-    /// Correct replica `r` handled a message from `from` and produced `out`: if the message
-    /// carries a UI and was not rejected for a bad one, the USIG monitor records it.
-    pub fn on_replica_input(
-        &mut self,
-        at: u64,
-        r: u32,
-        from: NodeId,
-        msg: &Message,
-        out: &minlab_protocols::Outbox,
-    ) {
+    /// Correct replica `r` received `msg`: if it carries a UI, the USIG monitor checks it.
+    pub fn on_replica_input(&mut self, at: u64, r: u32, msg: &Message) {
         if self.byzantine.contains(&r) {
             return;
         }
-        let Some((signer, counter, bytes)) = certified(msg) else {
+        let Some((signer, counter, ui, bytes)) = certified(msg) else {
             return;
         };
-        let bad_ui = out.as_slice().iter().any(|o| {
-            matches!(o, Output::Event(Event::MessageRejected { from: f, reason: RejectReason::BadUi, .. }) if *f == from)
+        let digest = certify::sha256(&bytes);
+        let verifier = &self.verifier;
+        let res = self.usig.on_delivered(at, r, signer, counter, digest, || {
+            verifier.verify_ui(signer, ui, &bytes).is_ok()
         });
-        if !bad_ui {
-            let digest = certify::sha256(&bytes);
-            let res = self.usig.on_accept(at, r, signer, counter, digest);
-            self.check(res);
-        }
+        self.check(res);
     }
 
     /// Node `me` reported event `e` at `at`. Returns the client whose request completed,
@@ -414,30 +412,39 @@ impl Observer {
     }
 }
 
-/// The signer, counter value and certified bytes of a UI-carrying message.
-fn certified(msg: &Message) -> Option<(u32, u64, Vec<u8>)> {
+/// The signer, counter value, UI and certified bytes of a UI-carrying message.
+fn certified(msg: &Message) -> Option<(u32, u64, &Ui, Vec<u8>)> {
     Some(match msg {
         Message::Prepare(p) => (
             p.primary,
             p.ui.counter,
+            &p.ui,
             certify::prepare_bytes(p.view, &certify::batch_digest(&p.batch)).to_vec(),
         ),
         Message::Commit(c) => (
             c.sender,
             c.ui.counter,
+            &c.ui,
             certify::commit_bytes(c.view, c.prepare_ui.counter, &c.digest).to_vec(),
         ),
         Message::Checkpoint(c) => (
             c.sender,
             c.ui.counter,
+            &c.ui,
             certify::checkpoint_bytes(c.view, c.counter, &c.state_digest).to_vec(),
         ),
         Message::ViewChange(v) => (
             v.sender,
             v.ui.counter,
+            &v.ui,
             certify::view_change_bytes(v).to_vec(),
         ),
-        Message::NewView(v) => (v.sender, v.ui.counter, certify::new_view_bytes(v).to_vec()),
+        Message::NewView(v) => (
+            v.sender,
+            v.ui.counter,
+            &v.ui,
+            certify::new_view_bytes(v).to_vec(),
+        ),
         _ => return None,
     })
 }
