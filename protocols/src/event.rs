@@ -55,13 +55,16 @@ pub enum RejectReason {
     InvalidViewChange,
     /// Paper §4: a NEW-VIEW with an invalid new-view certificate or a wrong `S`.
     InvalidNewView,
-    /// A FILL-HOLE from a replica answered less than `repair_interval` ago.
+    /// A FILL-HOLE or STATE-REQUEST from a replica answered less than `repair_interval`
+    /// ago.
     RateLimited,
+    /// A STATE-REPLY whose certificate, snapshot or client table does not check out.
+    InvalidStateReply,
 }
 
 impl RejectReason {
     /// Number of reasons (size of the per-reason counter table).
-    pub const COUNT: usize = 22;
+    pub const COUNT: usize = 23;
 
     /// Every reason, in declaration order.
     pub const ALL: [RejectReason; Self::COUNT] = [
@@ -87,6 +90,7 @@ impl RejectReason {
         RejectReason::InvalidViewChange,
         RejectReason::InvalidNewView,
         RejectReason::RateLimited,
+        RejectReason::InvalidStateReply,
     ];
 
     /// Index into per-reason tables.
@@ -140,6 +144,13 @@ pub enum Event {
     /// state transfer.
     StateTransferNeeded {
         /// Counter value of that checkpoint.
+        counter: u64,
+    },
+    /// The replica restored the state of a stable checkpoint by state transfer.
+    StateTransferred {
+        /// View of the checkpoint.
+        view: View,
+        /// Its counter value.
         counter: u64,
     },
     /// The replica installed a new view (NEW-VIEW accepted and `S` executed).

@@ -61,6 +61,27 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Takes a checkpoint after executing the PREPARE with counter value `counter`.
     pub(crate) fn take_checkpoint(&mut self, counter: u64, out: &mut Outbox) {
+        let view = self.view;
+        if let Some(cp) = self.own_checkpoint(view, counter, out) {
+            self.checkpoints
+                .votes
+                .entry(counter)
+                .or_default()
+                .insert(self.id, cp);
+            // A PREPARE held behind this checkpoint may go now.
+            self.checkpoints.advanced = true;
+            self.check_stable(out);
+        }
+    }
+
+    /// Creates, logs and multicasts this replica's CHECKPOINT of its current state, as
+    /// the state after the batch `(view, counter)`; keeps the snapshot for state transfer.
+    pub(crate) fn own_checkpoint(
+        &mut self,
+        view: crate::node::View,
+        counter: u64,
+        out: &mut Outbox,
+    ) -> Option<Arc<Checkpoint>> {
         let state_digest = self.state_digest();
         out.event(Event::CheckpointTaken {
             counter,
@@ -69,33 +90,28 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.metrics.usig_creates += 1;
         let ui = match self
             .usig
-            .create_ui(&checkpoint_bytes(self.view, counter, &state_digest))
+            .create_ui(&checkpoint_bytes(view, counter, &state_digest))
         {
             Ok(ui) => ui,
             Err(error) => {
-                return out.event(Event::UsigFailed {
+                out.event(Event::UsigFailed {
                     error: Box::new(error),
                 });
+                return None;
             }
         };
         let cp = Arc::new(Checkpoint {
             sender: self.id,
-            view: self.view,
+            view,
             counter,
             state_digest,
             ui,
         });
-        self.checkpoints
-            .votes
-            .entry(counter)
-            .or_default()
-            .insert(self.id, cp.clone());
         self.log_sent(cp.ui.counter, LoggedMessage::Checkpoint(cp.clone()));
-        // A PREPARE held behind this checkpoint may go now.
-        self.checkpoints.advanced = true;
+        self.keep_snapshot(view, counter);
         self.metrics.count_sent(MessageKind::Checkpoint);
-        out.broadcast(Message::Checkpoint(cp));
-        self.check_stable(out);
+        out.broadcast(Message::Checkpoint(cp.clone()));
+        Some(cp)
     }
 
     /// A CHECKPOINT arrives: checked and verified here, counted when FIFO-next.
@@ -109,6 +125,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let checked = self
             .check_peer(from, c.sender, c.view)
             .and_then(|()| self.fifo.admit(c.sender, c.ui.counter));
+        if checked == Err(RejectReason::AboveHighWaterMark) {
+            // Too far ahead to buffer, but evidence that this replica may be behind.
+            return self.note_far_checkpoint(c, out);
+        }
         if let Err(reason) = checked {
             return self.reject(from, MessageKind::Checkpoint, reason, out);
         }
@@ -146,9 +166,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
     pub(crate) fn check_stable(&mut self, out: &mut Outbox) {
         let quorum = self.config.quorum() as usize;
         let mut best: Option<(u64, Vec<Arc<Checkpoint>>)> = None;
+        let mut wanted = None;
         for (&counter, votes) in &self.checkpoints.votes {
             let Some(own) = votes.get(&self.id) else {
-                if counter > self.log.last_executed && counter > self.checkpoints.transfer_hint {
+                // Behind it with no PREPARE logged to get there: only a state transfer helps.
+                if counter > self.log.last_executed
+                    && counter > self.checkpoints.transfer_hint
+                    && !self.log.entries.contains_key(&counter)
+                {
                     for v in votes.values() {
                         let same = votes
                             .values()
@@ -157,6 +182,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
                         if same >= quorum {
                             self.checkpoints.transfer_hint = counter;
                             out.event(Event::StateTransferNeeded { counter });
+                            wanted = Some(
+                                votes
+                                    .values()
+                                    .filter(|o| o.state_digest == v.state_digest)
+                                    .cloned()
+                                    .collect::<Vec<_>>(),
+                            );
                             break;
                         }
                     }
@@ -172,12 +204,16 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 best = Some((counter, matching));
             }
         }
+        if let Some(cert) = wanted {
+            self.want_state(cert, out);
+        }
         let Some((counter, cert)) = best else { return };
         if let Some(own) = cert.iter().find(|c| c.sender == self.id) {
             // The sent log restarts at our own CHECKPOINT in the certificate (kept for
             // retransmission; O is what follows it).
             self.sent = self.sent.split_off(&own.ui.counter);
             self.adopted = self.adopted.split_off(&(own.view, own.counter + 1));
+            self.prune_snapshots((own.view, own.counter));
         }
         self.checkpoints.stable = counter;
         self.checkpoints.stable_cert = cert;

@@ -4,10 +4,11 @@
 
 use super::messages::Digest;
 use crate::node::ClientId;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 /// What a replica remembers about one client.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct ClientRecord {
     /// `V_req[c]`: the last request number executed (0 = none).
     pub(crate) last_seq: u64,
@@ -18,7 +19,7 @@ pub(crate) struct ClientRecord {
 }
 
 /// One record per client. Bound: `client_count` records, one cached result each.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub(crate) struct ClientTable {
     pub(crate) records: Vec<ClientRecord>,
     /// Requests executed so far: the position of the next one in the agreed order. It is

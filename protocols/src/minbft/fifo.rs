@@ -116,6 +116,17 @@ impl Fifo {
         }
     }
 
+    /// `s`'s latest buffered CHECKPOINT, if any.
+    pub(crate) fn latest_buffered_checkpoint(&self, s: ReplicaId) -> Option<Arc<Checkpoint>> {
+        self.buffers[s as usize]
+            .values()
+            .rev()
+            .find_map(|m| match m {
+                UiMessage::Checkpoint(c) => Some(c.clone()),
+                _ => None,
+            })
+    }
+
     /// True when `s`'s next message is buffered.
     pub(crate) fn take_ready(&self, s: ReplicaId) -> bool {
         let next = self.accepted[s as usize] + 1;

@@ -1,7 +1,8 @@
 //! MinBFT (paper §4): the replica state machine, its messages, and what their UIs certify.
 //!
-//! Implemented: the normal case, batching, checkpoints and garbage collection, and the
-//! view change ([`view_change`]); state transfer messages are defined but not handled yet.
+//! Implemented: the normal case, batching, checkpoints and garbage collection, the view
+//! change ([`view_change`]), retransmission of lost messages ([`repair`]) and state
+//! transfer (module `transfer`).
 
 pub mod auth;
 pub mod certify;
@@ -18,6 +19,7 @@ mod new_view;
 pub mod normal;
 pub mod repair;
 pub mod replica;
+mod transfer;
 pub mod vc_check;
 pub mod view_change;
 

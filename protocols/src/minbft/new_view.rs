@@ -6,7 +6,7 @@
 use super::certify::{TAG_NEW_VIEW, new_view_bytes, new_view_digest, tagged_view_digest};
 use super::messages::{LoggedMessage, Message, MessageKind, NewView, ViewChange};
 use super::replica::Replica;
-use super::vc_check::{compute_s, s_base};
+use super::vc_check::{cert_key, compute_s, s_base};
 use crate::event::{Event, RejectReason};
 use crate::node::{NodeId, ReplicaId};
 use crate::outbox::{Outbox, TimerKind};
@@ -229,9 +229,25 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let mine = (self.log.last_executed_view, self.log.last_executed);
         if self.log.behind || mine < base {
             // A hole between what we executed and S: our state is behind the most recent
-            // stable checkpoint; only a state transfer can bring it there.
+            // stable checkpoint; only a state transfer can bring it there. S is executed
+            // after it.
             self.log.behind = true;
             out.event(Event::StateTransferNeeded { counter: base.1 });
+            self.transfer.resume = Some(super::transfer::Resume {
+                view: nv.new_view,
+                start: nv.ui.counter,
+                base,
+                s: nv.prepares.clone(),
+            });
+            if let Some(cert) = nv
+                .view_changes
+                .iter()
+                .map(|vc| &vc.checkpoint_cert)
+                .max_by_key(|c| cert_key(c))
+                .filter(|c| cert_key(c) > mine)
+            {
+                self.want_state(cert.clone(), out);
+            }
         } else {
             for p in &nv.prepares {
                 if (p.view, p.ui.counter) > (self.log.last_executed_view, self.log.last_executed) {

@@ -41,6 +41,8 @@ pub(crate) struct RepairState {
     pub(crate) marker: u64,
     /// When each replica's last FILL-HOLE was answered.
     pub(crate) answered_at: Vec<Option<Instant>>,
+    /// When each replica's last STATE-REQUEST was answered.
+    pub(crate) state_answered_at: Vec<Option<Instant>>,
     /// This replica's latest VIEW-CHANGE and NEW-VIEW, for resending.
     pub(crate) last_view_change: Option<Arc<ViewChange>>,
     pub(crate) last_new_view: Option<Arc<NewView>>,
@@ -52,6 +54,7 @@ impl RepairState {
             armed: false,
             marker: 0,
             answered_at: vec![None; replica_count as usize],
+            state_answered_at: vec![None; replica_count as usize],
             last_view_change: None,
             last_new_view: None,
         }
@@ -71,6 +74,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// True when something waits on messages that may have been lost.
     fn pending_work(&self) -> bool {
         self.log.unexecuted > 0
+            || self.log.behind
             || !self.log.early.is_empty()
             || !self.vc.watched.is_empty()
             || self.vc.changing
@@ -93,6 +97,20 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.repair.armed = false;
         if !self.pending_work() {
             return;
+        }
+        if self.log.behind {
+            self.ask_state(out);
+        } else if self.progress_marker() == self.repair.marker {
+            // Stuck behind holes that may have been garbage-collected: CHECKPOINTs waiting
+            // in the FIFO buffers are evidence for a state transfer too.
+            for s in 0..self.config.replica_count as ReplicaId {
+                if s != self.id
+                    && let Some(c) = self.fifo.latest_buffered_checkpoint(s)
+                    && !self.log.entries.contains_key(&c.counter)
+                {
+                    self.note_far_checkpoint(c, out);
+                }
+            }
         }
         if self.progress_marker() == self.repair.marker {
             for s in 0..self.config.replica_count as ReplicaId {

@@ -67,6 +67,8 @@ pub struct Replica<U, S> {
     pub(crate) adopted: BTreeMap<(View, u64), Arc<super::messages::Prepare>>,
     /// Retransmission state.
     pub(crate) repair: super::repair::RepairState,
+    /// State-transfer state.
+    pub(crate) transfer: super::transfer::TransferState,
 }
 
 /// Whether a FIFO-next UI message could be processed now.
@@ -114,6 +116,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             sent: BTreeMap::new(),
             adopted: BTreeMap::new(),
             repair: super::repair::RepairState::new(config.replica_count),
+            transfer: super::transfer::TransferState::default(),
             view: 0,
             primary: config.primary_of(0),
             config,
@@ -143,9 +146,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             Message::ViewChange(m) => self.on_view_change(now, from, m, out),
             Message::NewView(m) => self.on_new_view(now, from, m, out),
             Message::FillHole(m) => self.on_fill_hole(now, from, m, out),
-            Message::StateRequest(_) | Message::StateReply(_) => {
-                self.on_phase_two(now, from, msg, out)
-            }
+            Message::StateRequest(m) => self.on_state_request(now, from, m, out),
+            Message::StateReply(m) => self.on_state_reply(now, from, m, out),
             Message::Reply(_) => self.reject(
                 from,
                 MessageKind::Reply,
@@ -274,11 +276,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 .clients
                 .reply_auth(client, rec.last_seq, &rec.last_result),
         }
-    }
-
-    /// State transfer messages: defined, not handled yet.
-    fn on_phase_two(&mut self, _now: Instant, from: NodeId, msg: Message, out: &mut Outbox) {
-        self.reject(from, msg.kind(), RejectReason::Unsupported, out);
     }
 
     // ---- accessors -------------------------------------------------------------------

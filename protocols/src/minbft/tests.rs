@@ -517,7 +517,9 @@ fn water_marks_bound_what_is_buffered_and_logged() {
 }
 
 #[test]
-fn state_transfer_messages_are_rejected_as_unsupported() {
+fn state_transfer_messages_need_a_reason() {
+    // A STATE-REQUEST before any stable checkpoint gets nothing; a STATE-REPLY to a
+    // replica that is not behind is refused and changes nothing.
     let c = config(1, |_| {});
     let mut b = replica(&c, 1);
     let out = deliver(
@@ -528,8 +530,19 @@ fn state_transfer_messages_are_rejected_as_unsupported() {
             counter: 0,
         })),
     );
-    assert_eq!(rejections(&out), vec![RejectReason::Unsupported]);
-    assert_eq!(b.view(), 0);
+    assert!(out.is_empty());
+    let out = deliver(
+        &mut b,
+        2,
+        Message::StateReply(Arc::new(StateReply {
+            sender: 2,
+            checkpoint_cert: Vec::new(),
+            snapshot: Vec::new(),
+            client_table: Vec::new(),
+        })),
+    );
+    assert_eq!(rejections(&out), vec![RejectReason::InvalidStateReply]);
+    assert_eq!(b.last_executed(), 0);
 }
 
 #[test]

@@ -52,8 +52,8 @@
 //! **Known limit.** `installed_view`, `installed_base` and `adopted` are not covered by
 //! the sender's earlier UIs, so a faulty replica in `V_vc` could misreport them; the
 //! paper closes this by putting whole NEW-VIEW messages in `O`. A replica whose state is
-//! behind `S`'s start stops executing and reports `StateTransferNeeded` (state transfer
-//! is not implemented yet).
+//! behind `S`'s start stops executing, reports `StateTransferNeeded`, fetches the
+//! checkpoint's state, and executes `S` after it.
 
 use super::messages::{LoggedMessage, Message, MessageKind, ReqViewChange, ViewChange};
 use super::replica::Replica;

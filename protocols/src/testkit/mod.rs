@@ -56,6 +56,8 @@ pub struct Cluster<U, S> {
     pub clients: Vec<Client>,
     /// Replicas whose every output is dropped (crashed or silent).
     pub silenced: BTreeSet<ReplicaId>,
+    /// Replicas to which every message is dropped (cut off from the network).
+    pub deaf: BTreeSet<ReplicaId>,
     /// Executions per replica, in order (when recording).
     pub executions: Vec<Vec<Execution>>,
     /// Completed operations, in completion order (when recording).
@@ -110,6 +112,7 @@ impl<U: Usig, S: Service> Cluster<U, S> {
             replicas,
             clients,
             silenced: BTreeSet::new(),
+            deaf: BTreeSet::new(),
             executions: vec![Vec::new(); n as usize],
             completions: Vec::new(),
             events: Vec::new(),
@@ -280,6 +283,9 @@ impl<U: Usig, S: Service> Cluster<U, S> {
             });
             return;
         };
+        if matches!(to, NodeId::Replica(r) if self.deaf.contains(&r)) {
+            return;
+        }
         self.deliveries += 1;
         let now = self.now;
         match to {

@@ -1,0 +1,314 @@
+//! State transfer (paper §4, last paragraphs): a replica behind a stable checkpoint —
+//! `f + 1` matching CHECKPOINTs above what it executed, or a NEW-VIEW whose `S` starts
+//! above it — fetches a snapshot of the service and the client table (`V_req`, the reply
+//! cache, the execution position) and checks it against the certificate's state digest.
+//!
+//! Every replica keeps the snapshot of its latest stable checkpoint (and of the
+//! checkpoints it took above it, until one becomes stable; bounded by `L / cp + 1`). A
+//! STATE-REQUEST is answered with the latest stable snapshot and its certificate, at most
+//! once per asker per `repair_interval`. The asker restores it only if the certificate
+//! holds `f + 1` valid matching CHECKPOINTs, is above its own execution point, and the
+//! restored state digests to the certified value; otherwise nothing changes.
+
+use super::certify::checkpoint_bytes;
+use super::clients::ClientTable;
+use super::messages::{Checkpoint, Message, MessageKind, Prepare, StateReply, StateRequest};
+use super::replica::Replica;
+use crate::event::{Event, RejectReason};
+use crate::node::{NodeId, View};
+use crate::outbox::Outbox;
+use crate::service::Service;
+use crate::time::Instant;
+use minlab_usig::Usig;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A checkpoint's state: the service snapshot and the encoded client table.
+pub(crate) type Snapshot = (Arc<Vec<u8>>, Arc<Vec<u8>>);
+
+/// A NEW-VIEW installed while behind: executed once the state reaches `base`.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Resume {
+    /// The view installed.
+    pub(crate) view: View,
+    /// Its first counter value (the NEW-VIEW's).
+    pub(crate) start: u64,
+    /// Where its `S` starts.
+    pub(crate) base: (View, u64),
+    /// Its `S`.
+    pub(crate) s: Vec<Arc<Prepare>>,
+}
+
+/// State-transfer state.
+///
+/// Bound: snapshots for checkpoints in `[h, H]`, one target certificate, one saved `S`.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub(crate) struct TransferState {
+    /// Snapshots (service, client table) by checkpoint `(view, counter)`.
+    pub(crate) snapshots: BTreeMap<(View, u64), Snapshot>,
+    /// The certificate of the checkpoint this replica wants, if behind.
+    pub(crate) wanted: Option<Vec<Arc<Checkpoint>>>,
+    /// The `S` of a NEW-VIEW installed while behind, with the view's first counter value:
+    /// executed after the transfer.
+    pub(crate) resume: Option<Resume>,
+    /// Per replica, its latest verified CHECKPOINT that was too far ahead to buffer.
+    pub(crate) evidence: BTreeMap<crate::node::ReplicaId, Arc<Checkpoint>>,
+}
+
+impl<U: Usig, S: Service> Replica<U, S> {
+    /// Keeps the snapshot of the checkpoint just taken.
+    pub(crate) fn keep_snapshot(&mut self, view: View, counter: u64) {
+        let table = postcard::to_allocvec(&self.table).unwrap_or_default();
+        self.transfer.snapshots.insert(
+            (view, counter),
+            (Arc::new(self.service.snapshot()), Arc::new(table)),
+        );
+    }
+
+    /// Drops snapshots below the stable checkpoint `key`.
+    pub(crate) fn prune_snapshots(&mut self, key: (View, u64)) {
+        self.transfer.snapshots = self.transfer.snapshots.split_off(&key);
+    }
+
+    /// A CHECKPOINT beyond the FIFO window: verified and kept as evidence (one per
+    /// sender); `f + 1` matching ones above our execution point start a state transfer.
+    pub(crate) fn note_far_checkpoint(&mut self, c: Arc<Checkpoint>, out: &mut Outbox) {
+        let bytes = checkpoint_bytes(c.view, c.counter, &c.state_digest);
+        self.metrics.usig_verifies += 1;
+        if self.usig.verify_ui(c.sender, &c.ui, &bytes).is_err() {
+            return self.reject(
+                NodeId::Replica(c.sender),
+                MessageKind::Checkpoint,
+                RejectReason::BadUi,
+                out,
+            );
+        }
+        if self
+            .transfer
+            .evidence
+            .get(&c.sender)
+            .is_some_and(|o| o.ui.counter >= c.ui.counter)
+        {
+            return;
+        }
+        let key = (c.view, c.counter);
+        let digest = c.state_digest;
+        self.transfer.evidence.insert(c.sender, c);
+        let matching: Vec<Arc<Checkpoint>> = self
+            .transfer
+            .evidence
+            .values()
+            .filter(|o| (o.view, o.counter, o.state_digest) == (key.0, key.1, digest))
+            .cloned()
+            .collect();
+        let mine = (self.log.last_executed_view, self.log.last_executed);
+        if matching.len() >= self.config.quorum() as usize && key > mine {
+            self.want_state(matching, out);
+        }
+    }
+
+    /// This replica is behind the checkpoint certified by `cert`: ask its signers.
+    pub(crate) fn want_state(&mut self, cert: Vec<Arc<Checkpoint>>, out: &mut Outbox) {
+        let Some(first) = cert.first() else { return };
+        let key = (first.view, first.counter);
+        if self
+            .transfer
+            .wanted
+            .as_ref()
+            .and_then(|w| w.first())
+            .is_some_and(|w| (w.view, w.counter) >= key)
+        {
+            return;
+        }
+        self.log.behind = true;
+        self.transfer.wanted = Some(cert);
+        self.ask_state(out);
+    }
+
+    /// Sends STATE-REQUEST to the signers of the wanted certificate (re-sent by the
+    /// repair timer while behind).
+    pub(crate) fn ask_state(&mut self, out: &mut Outbox) {
+        let Some(cert) = &self.transfer.wanted else {
+            return;
+        };
+        let counter = cert[0].counter;
+        let signers: Vec<_> = cert.iter().map(|c| c.sender).collect();
+        for s in signers {
+            if s != self.id {
+                self.metrics.count_sent(MessageKind::StateRequest);
+                out.send(
+                    NodeId::Replica(s),
+                    Message::StateRequest(Arc::new(StateRequest {
+                        sender: self.id,
+                        counter,
+                    })),
+                );
+            }
+        }
+    }
+
+    /// A STATE-REQUEST: answer with the latest stable snapshot, rate-limited.
+    pub(crate) fn on_state_request(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        m: Arc<StateRequest>,
+        out: &mut Outbox,
+    ) {
+        let kind = MessageKind::StateRequest;
+        if from != NodeId::Replica(m.sender) || m.sender >= self.config.replica_count {
+            return self.reject(from, kind, RejectReason::WrongSender, out);
+        }
+        let i = m.sender as usize;
+        if self.repair.state_answered_at[i].is_some_and(|t| now < t + self.config.repair_interval) {
+            return self.reject(from, kind, RejectReason::RateLimited, out);
+        }
+        let Some(first) = self.checkpoints.stable_cert.first() else {
+            return;
+        };
+        let Some((snapshot, table)) = self.transfer.snapshots.get(&(first.view, first.counter))
+        else {
+            return;
+        };
+        self.repair.state_answered_at[i] = Some(now);
+        let reply = StateReply {
+            sender: self.id,
+            checkpoint_cert: self.checkpoints.stable_cert.clone(),
+            snapshot: (**snapshot).clone(),
+            client_table: (**table).clone(),
+        };
+        self.metrics.count_sent(MessageKind::StateReply);
+        out.send(from, Message::StateReply(Arc::new(reply)));
+    }
+
+    /// `f + 1` valid matching CHECKPOINTs from different replicas.
+    fn valid_cert(&self, cert: &[Arc<Checkpoint>]) -> bool {
+        let Some(first) = cert.first() else {
+            return false;
+        };
+        let mut signers = 0u64;
+        for c in cert {
+            if c.sender >= self.config.replica_count
+                || signers & (1 << c.sender) != 0
+                || (c.view, c.counter, c.state_digest)
+                    != (first.view, first.counter, first.state_digest)
+            {
+                return false;
+            }
+            signers |= 1 << c.sender;
+            let bytes = checkpoint_bytes(c.view, c.counter, &c.state_digest);
+            if c.sender != self.id && self.usig.verify_ui(c.sender, &c.ui, &bytes).is_err() {
+                return false;
+            }
+        }
+        cert.len() >= self.config.quorum() as usize
+    }
+
+    /// A STATE-REPLY: verify, restore, and continue from the checkpoint.
+    pub(crate) fn on_state_reply(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        m: Arc<StateReply>,
+        out: &mut Outbox,
+    ) {
+        let kind = MessageKind::StateReply;
+        if from != NodeId::Replica(m.sender) || m.sender >= self.config.replica_count {
+            return self.reject(from, kind, RejectReason::WrongSender, out);
+        }
+        let mine = (self.log.last_executed_view, self.log.last_executed);
+        let Some(first) = m.checkpoint_cert.first().cloned() else {
+            return self.reject(from, kind, RejectReason::InvalidStateReply, out);
+        };
+        let key = (first.view, first.counter);
+        if !self.log.behind || key <= mine {
+            return self.reject(from, kind, RejectReason::StaleRequest, out);
+        }
+        if !self.valid_cert(&m.checkpoint_cert) {
+            return self.reject(from, kind, RejectReason::InvalidStateReply, out);
+        }
+        let Ok(table) = postcard::from_bytes::<ClientTable>(&m.client_table) else {
+            return self.reject(from, kind, RejectReason::InvalidStateReply, out);
+        };
+        if table.records.len() != self.table.records.len() {
+            return self.reject(from, kind, RejectReason::InvalidStateReply, out);
+        }
+        let saved = self.service.snapshot();
+        if self.service.restore(&m.snapshot).is_err() {
+            let _ = self.service.restore(&saved);
+            return self.reject(from, kind, RejectReason::InvalidStateReply, out);
+        }
+        let old_table = std::mem::replace(&mut self.table, table);
+        if self.state_digest() != first.state_digest {
+            self.table = old_table;
+            let _ = self.service.restore(&saved);
+            return self.reject(from, kind, RejectReason::InvalidStateReply, out);
+        }
+        // Restored: the state is the certified checkpoint's.
+        for r in &mut self.table.records {
+            r.in_flight = 0;
+        }
+        self.vc.watched.clear();
+        self.log.behind = false;
+        self.transfer.wanted = None;
+        self.transfer.evidence.clear();
+        for c in &m.checkpoint_cert {
+            if c.sender != self.id {
+                self.fifo.jump(c.sender, c.ui.counter);
+            }
+        }
+        self.log.last_executed_view = first.view;
+        self.log.last_executed = first.counter;
+        out.event(Event::StateTransferred {
+            view: first.view,
+            counter: first.counter,
+        });
+        // Our own CHECKPOINT of this state, so our certificate holds it (paper §4: O starts
+        // after it) and peers can count it.
+        let mut cert = m.checkpoint_cert.clone();
+        self.checkpoints.stable_cert.clear();
+        if let Some(own) = self.own_checkpoint(first.view, first.counter, out) {
+            cert.retain(|c| c.sender != self.id);
+            cert.push(own.clone());
+            self.sent = self.sent.split_off(&own.ui.counter);
+        }
+        self.keep_snapshot(first.view, first.counter);
+        self.checkpoints.stable_cert = cert;
+        self.adopted = self.adopted.split_off(&(first.view, first.counter + 1));
+        self.prune_snapshots(key);
+        match self.transfer.resume.take() {
+            Some(r) if key < r.base => {
+                // Still short of where that view's S starts: wait for a later checkpoint.
+                self.transfer.resume = Some(r);
+                self.log.behind = true;
+            }
+            Some(Resume { view, start, s, .. }) => {
+                for p in &s {
+                    if (p.view, p.ui.counter)
+                        > (self.log.last_executed_view, self.log.last_executed)
+                    {
+                        self.execute_batch(p, out);
+                        self.log.last_executed_view = p.view;
+                    }
+                }
+                if (view, start) > (self.log.last_executed_view, self.log.last_executed) {
+                    self.log.last_executed_view = view;
+                    self.log.last_executed = start;
+                }
+            }
+            None => {}
+        }
+        if self.log.last_executed_view == self.view {
+            let h = self.log.last_executed;
+            if h > self.checkpoints.stable {
+                self.checkpoints.stable = h;
+                self.checkpoints.votes = self.checkpoints.votes.split_off(&(h + 1));
+                self.log.truncate(h);
+            }
+        }
+        self.log.unexecuted = self.log.entries.range(self.log.last_executed + 1..).count() as u64;
+        self.checkpoints.advanced = true;
+        self.try_execute(now, out);
+        self.settle(now, out);
+    }
+}
