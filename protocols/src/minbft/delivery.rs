@@ -89,18 +89,26 @@ impl<U: Usig, S: Service> Replica<U, S> {
         moved
     }
 
+    /// Skips FIFO holes that only hide messages about batches this replica executed.
+    pub(crate) fn skip_executed(&mut self) {
+        if self.log.behind || self.log.last_executed_view != self.view {
+            return;
+        }
+        let (view, executed) = (self.view, self.log.last_executed);
+        for s in 0..self.config.replica_count {
+            if s != self.id {
+                self.fifo.skip_covered(s, view, executed);
+            }
+        }
+    }
+
     /// After the low water mark moved, messages held above the old high water mark may be
     /// ready, and the primary may order more. Each round consumes buffered messages, so
     /// this ends.
     pub(crate) fn settle(&mut self, now: Instant, out: &mut Outbox) {
         while self.checkpoints.advanced {
             self.checkpoints.advanced = false;
-            let (view, h) = (self.view, self.low_water_mark());
-            for s in 0..self.config.replica_count {
-                if s != self.id {
-                    self.fifo.skip_covered(s, view, h);
-                }
-            }
+            self.skip_executed();
             while self.fifo.any_ready() {
                 let mut moved = false;
                 for s in 0..self.config.replica_count {

@@ -97,22 +97,28 @@ impl Fifo {
         }
     }
 
-    /// Skips `s`'s FIFO position past its latest buffered CHECKPOINT of `view` at or below
-    /// the low water mark `h`: what `s` sent before it concerns batches a stable
-    /// checkpoint already covers, and may have been garbage-collected by `s`, so it can
-    /// no longer be retransmitted. True if the position moved.
-    pub(crate) fn skip_covered(&mut self, s: ReplicaId, view: crate::node::View, h: u64) -> bool {
+    /// Moves `s`'s FIFO position to just before its latest buffered CHECKPOINT of `view`
+    /// at or below `executed` (this replica's last executed batch), so that CHECKPOINT is
+    /// processed next: what `s` sent before it concerns batches this replica already
+    /// executed, and may have been garbage-collected by `s`, so it can no longer be
+    /// retransmitted. True if the position moved.
+    pub(crate) fn skip_covered(
+        &mut self,
+        s: ReplicaId,
+        view: crate::node::View,
+        executed: u64,
+    ) -> bool {
         let i = s as usize;
         let covered = self.buffers[i].iter().rev().find_map(|(&c, m)| match m {
-            UiMessage::Checkpoint(cp) if cp.view == view && cp.counter <= h => Some(c),
+            UiMessage::Checkpoint(cp) if cp.view == view && cp.counter <= executed => Some(c),
             _ => None,
         });
         match covered {
-            Some(c) => {
-                self.jump(s, c);
+            Some(c) if c - 1 > self.accepted[i] => {
+                self.jump(s, c - 1);
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 

@@ -101,6 +101,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if self.log.behind {
             self.ask_state(out);
         } else if self.progress_marker() == self.repair.marker {
+            self.skip_executed();
+            for s in 0..self.config.replica_count as ReplicaId {
+                if s != self.id {
+                    self.drain_sender(now, s, out);
+                }
+            }
+            self.settle(now, out);
             // Stuck behind holes that may have been garbage-collected: CHECKPOINTs waiting
             // in the FIFO buffers are evidence for a state transfer too.
             for s in 0..self.config.replica_count as ReplicaId {

@@ -1,7 +1,7 @@
 //! The view change of paper §4: `T_exec` on backups, REQ-VIEW-CHANGE, moving to a new view
 //! on `f + 1` of them, VIEW-CHANGE with `C_latest` and `O`, and `T_vc` with exponential
 //! backoff. Validity checks and `S` live in [`super::vc_check`], NEW-VIEW in
-//! [`super::new_view`].
+//! the `new_view` module.
 //!
 //! **Execution order across views.** Sequence numbers are counter values of each view's
 //! primary, so a batch is identified by `(view, counter)` and batches execute in that
