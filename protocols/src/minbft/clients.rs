@@ -16,6 +16,11 @@ pub(crate) struct ClientRecord {
     pub(crate) last_result: Vec<u8>,
     /// Primary only: a request number queued or prepared but not executed (0 = none).
     pub(crate) in_flight: u64,
+    /// Primary only: the client's next request, received while `in_flight` was being
+    /// processed; queued for ordering once it executes. Bound: one per client. Not
+    /// replicated state (not digested, not transferred).
+    #[serde(skip)]
+    pub(crate) next: Option<std::sync::Arc<super::messages::Request>>,
 }
 
 /// One record per client. Bound: `client_count` records, one cached result each.

@@ -72,6 +72,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
             rec.last_seq = req.seq;
             if rec.in_flight <= req.seq {
                 rec.in_flight = 0;
+                if let Some(n) = rec.next.take()
+                    && n.seq > req.seq
+                    && self.primary == self.id
+                    && !self.vc.changing
+                {
+                    rec.in_flight = n.seq;
+                    self.pending.push_back(n);
+                }
             }
             self.metrics.requests_executed += 1;
             let position = self.table.executed_count;

@@ -249,11 +249,21 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.metrics.stale += 1;
             return;
         }
-        if primary && rec.in_flight != 0 {
-            return self.reject(from, kind, RejectReason::ClientBusy, out);
+        if primary && rec.in_flight != 0 && rec.next.as_ref().is_some_and(|n| n.seq >= req.seq) {
+            // Already kept as the client's next request.
+            self.metrics.stale += 1;
+            return;
         }
         if !self.clients.verify_request(&req) {
             return self.reject(from, kind, RejectReason::BadClientAuth, out);
+        }
+        if primary && rec.in_flight != 0 {
+            // Paper §4 discards it; we keep it (one per client) and order it as soon as
+            // the previous one executes, so a closed-loop client whose reply quorum ran
+            // ahead of the primary does not wait for a retransmission.
+            let client = req.client;
+            self.table.get_mut(client).next = Some(req);
+            return;
         }
         if primary {
             self.table.get_mut(req.client).in_flight = req.seq;

@@ -388,7 +388,10 @@ fn exactly_once_and_the_reply_cache() {
 }
 
 #[test]
-fn primary_discards_new_requests_while_one_is_in_flight() {
+fn primary_keeps_one_next_request_while_one_is_in_flight() {
+    // Paper §4 discards requests received while the client's previous one is being
+    // processed; the primary keeps the newest one (one per client) and orders it once the
+    // previous one executes.
     let c = config(1, |_| {});
     let mut p = replica(&c, 0);
     let mut out = Outbox::new();
@@ -415,7 +418,27 @@ fn primary_discards_new_requests_while_one_is_in_flight() {
         Message::Request(request(0, 2)),
         &mut out,
     );
-    assert_eq!(rejections(&out), vec![RejectReason::ClientBusy]);
+    assert!(rejections(&out).is_empty());
+    assert!(broadcasts(&out).is_empty(), "not ordered yet");
+    assert_eq!(p.pending_requests(), 0);
+    // A backup's COMMIT executes request 1; request 2 is prepared right away.
+    let mut b = replica(&c, 1);
+    let mut b_out = Outbox::new();
+    let prep = p.log.entries.values().next().unwrap().prepare.clone();
+    b.on_message(T0, NodeId::Replica(0), Message::Prepare(prep), &mut b_out);
+    let commit = b_out
+        .as_slice()
+        .iter()
+        .find_map(|o| match o {
+            Output::Broadcast {
+                msg: Message::Commit(c),
+            } => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let out = deliver(&mut p, 1, Message::Commit(commit));
+    assert_eq!(executed(&out), vec![(0, 1)]);
+    assert_eq!(broadcasts(&out), vec![MessageKind::Prepare]);
 }
 
 #[test]

@@ -247,6 +247,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         // Restored: the state is the certified checkpoint's.
         for r in &mut self.table.records {
             r.in_flight = 0;
+            r.next = None;
         }
         self.vc.watched.clear();
         self.log.behind = false;

@@ -306,6 +306,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.batch_timer_armed = false;
         for r in &mut self.table.records {
             r.in_flight = 0;
+            r.next = None;
         }
     }
 
