@@ -276,9 +276,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.log.last_executed = start;
             self.log.last_executed_view = nv.new_view;
         }
-        for w in self.vc.watched.values_mut() {
-            w.1 = now;
-        }
+        self.vc.watched.restart(now);
         self.arm_exec_timer(out);
         out.event(Event::ViewChanged { view: nv.new_view });
         if !self.log.behind {

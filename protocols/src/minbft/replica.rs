@@ -112,7 +112,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
             batch_timer_armed: false,
             checkpoints: Checkpoints::default(),
             metrics: Metrics::default(),
-            vc: ViewChangeState::new(config.replica_count, config.view_change_timeout),
+            vc: ViewChangeState::new(
+                config.replica_count,
+                config.client_count,
+                config.view_change_timeout,
+            ),
             sent: BTreeMap::new(),
             adopted: BTreeMap::new(),
             repair: super::repair::RepairState::new(config.replica_count),

@@ -85,7 +85,7 @@ pub(crate) struct ViewChangeState {
     /// Current `T_vc`, doubled on each expiry, reset when a view is installed.
     pub(crate) timeout: Duration,
     /// `T_exec`: requests this backup saw and has not executed, with when it saw them.
-    pub(crate) watched: BTreeMap<ClientId, (u64, Instant)>,
+    pub(crate) watched: Watched,
     /// Whether the `T_exec` timer is armed.
     pub(crate) exec_timer_armed: bool,
     /// The last view whose NEW-VIEW this replica installed (0 initially).
@@ -94,15 +94,82 @@ pub(crate) struct ViewChangeState {
     pub(crate) installed_base: (View, u64),
 }
 
+/// `T_exec` bookkeeping: per client, the request seen and not executed, with when it was
+/// seen. A flat table (touched on every request at every backup). Bound: one per client.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Watched {
+    slots: Vec<Option<(u64, Instant)>>,
+    count: usize,
+}
+
+impl Watched {
+    fn new(client_count: u32) -> Self {
+        Watched {
+            slots: vec![None; client_count as usize],
+            count: 0,
+        }
+    }
+
+    /// Watches `client`'s request `seq` seen at `now` (a newer one replaces an older one).
+    fn insert(&mut self, client: ClientId, seq: u64, now: Instant) {
+        let Some(slot) = self.slots.get_mut(client as usize) else {
+            return;
+        };
+        match slot {
+            Some((s, _)) if *s >= seq => {}
+            Some(_) => *slot = Some((seq, now)),
+            None => {
+                *slot = Some((seq, now));
+                self.count += 1;
+            }
+        }
+    }
+
+    /// Stops watching `client` if its watched request is at most `seq`; true if it did.
+    fn remove_up_to(&mut self, client: ClientId, seq: u64) -> bool {
+        match self.slots.get_mut(client as usize) {
+            Some(slot @ Some(_)) if slot.is_some_and(|(s, _)| s <= seq) => {
+                *slot = None;
+                self.count -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn oldest(&self) -> Option<Instant> {
+        if self.count == 0 {
+            return None;
+        }
+        self.slots.iter().flatten().map(|&(_, t)| t).min()
+    }
+
+    /// Restarts every watch at `now` (a new view gives its primary a full `T_exec`).
+    pub(crate) fn restart(&mut self, now: Instant) {
+        for (_, t) in self.slots.iter_mut().flatten() {
+            *t = now;
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|s| *s = None);
+        self.count = 0;
+    }
+}
+
 impl ViewChangeState {
-    pub(crate) fn new(replica_count: u32, timeout: Duration) -> Self {
+    pub(crate) fn new(replica_count: u32, client_count: u32, timeout: Duration) -> Self {
         ViewChangeState {
             changing: false,
             requested: vec![0; replica_count as usize],
             left_view: vec![0; replica_count as usize],
             received: BTreeMap::new(),
             timeout,
-            watched: BTreeMap::new(),
+            watched: Watched::new(client_count),
             exec_timer_armed: false,
             installed: 0,
             installed_base: (0, 0),
@@ -124,10 +191,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         seq: u64,
         out: &mut Outbox,
     ) {
-        let entry = self.vc.watched.entry(client).or_insert((seq, now));
-        if entry.0 < seq {
-            *entry = (seq, now);
-        }
+        self.vc.watched.insert(client, seq, now);
         if !self.vc.exec_timer_armed {
             self.arm_exec_timer(out);
         }
@@ -136,7 +200,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Arms `T_exec` for the oldest watched request, or disarms it when none is left.
     pub(crate) fn arm_exec_timer(&mut self, out: &mut Outbox) {
-        let oldest = self.vc.watched.values().map(|&(_, t)| t).min();
+        let oldest = self.vc.watched.oldest();
         match oldest {
             Some(t) if !self.vc.changing && !self.is_primary() => {
                 self.vc.exec_timer_armed = true;
@@ -153,12 +217,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// A request executed: stop watching it; disarm `T_exec` when nothing is watched (a
     /// deadline left for a removed request is re-evaluated when it fires).
     pub(crate) fn unwatch(&mut self, client: ClientId, seq: u64, out: &mut Outbox) {
-        if self.vc.watched.get(&client).is_some_and(|&(s, _)| s <= seq) {
-            self.vc.watched.remove(&client);
-            if self.vc.watched.is_empty() && self.vc.exec_timer_armed {
-                self.vc.exec_timer_armed = false;
-                out.cancel_timer(TimerKind::RequestTimeout);
-            }
+        if self.vc.watched.remove_up_to(client, seq)
+            && self.vc.watched.is_empty()
+            && self.vc.exec_timer_armed
+        {
+            self.vc.exec_timer_armed = false;
+            out.cancel_timer(TimerKind::RequestTimeout);
         }
     }
 
@@ -169,8 +233,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let expired = self
             .vc
             .watched
-            .values()
-            .any(|&(_, t)| t + self.config.request_timeout <= now);
+            .oldest()
+            .is_some_and(|t| t + self.config.request_timeout <= now);
         if !expired || self.vc.changing || self.is_primary() {
             return self.arm_exec_timer(out);
         }
