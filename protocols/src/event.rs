@@ -129,6 +129,8 @@ pub enum Event {
     CheckpointTaken {
         /// Counter value of the last executed PREPARE.
         counter: u64,
+        /// Requests executed before this state (its position in the agreed order).
+        position: u64,
         /// Digest of the replicated state (service and client table).
         state_digest: [u8; 32],
     },
@@ -152,6 +154,8 @@ pub enum Event {
         view: View,
         /// Its counter value.
         counter: u64,
+        /// Requests executed before the restored state (its position in the agreed order).
+        position: u64,
     },
     /// The replica installed a new view (NEW-VIEW accepted and `S` executed).
     ViewChanged {

@@ -85,6 +85,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let state_digest = self.state_digest();
         out.event(Event::CheckpointTaken {
             counter,
+            position: self.table.executed_count,
             state_digest,
         });
         self.metrics.usig_creates += 1;

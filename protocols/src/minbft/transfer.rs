@@ -263,6 +263,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         out.event(Event::StateTransferred {
             view: first.view,
             counter: first.counter,
+            position: self.table.executed_count,
         });
         // Our own CHECKPOINT of this state, so our certificate holds it (paper §4: O starts
         // after it) and peers can count it.

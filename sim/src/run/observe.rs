@@ -15,7 +15,7 @@ use minlab_protocols::minbft::messages::{MessageKind, Request};
 use minlab_protocols::{Event, Message, Metrics, NodeId, RejectReason};
 use minlab_scenarios::{FaultKind, SafetyExpectation, Scenario, ServiceKind};
 use minlab_usig::{AnyUsig, Ui, Usig};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// One agreed execution: client, request number, and fingerprints of the operation and of
@@ -37,8 +37,6 @@ pub struct Observer {
     usig: UsigMonitor,
     history: Option<History<KvSpec>>,
     liveness: Option<Liveness>,
-    /// Per replica, the position after its last execution (as the replica reports it).
-    executed: BTreeMap<u32, u64>,
     /// The request executed at each position of the agreed order, for replaying it.
     agreed_requests: Vec<Option<Arc<Request>>>,
     violations: Vec<Violation>,
@@ -95,7 +93,6 @@ impl Observer {
                 .expect
                 .liveness_bound
                 .map(|b| Liveness::new(healed_at(s), b.ns())),
-            executed: BTreeMap::new(),
             agreed_requests: Vec::new(),
             violations: Vec::new(),
             violated: BTreeSet::new(),
@@ -151,7 +148,6 @@ impl Observer {
     /// A correct replica restarted from its initial state: it will execute from position
     /// 0 again.
     pub fn on_restart(&mut self, replica: u32) {
-        self.executed.remove(&replica);
         self.exactly_once.forget_after_restart(replica);
     }
 
@@ -187,7 +183,6 @@ impl Observer {
                     ..
                 },
             ) => {
-                self.executed.insert(r, position + 1);
                 if let Ok(slot) = usize::try_from(position) {
                     if slot >= self.agreed_requests.len() {
                         self.agreed_requests.resize(slot + 1, None);
@@ -221,12 +216,28 @@ impl Observer {
                 }
                 None
             }
-            (NodeId::Replica(r), Event::CheckpointTaken { state_digest, .. }) => {
-                let position = self.executed.get(&r).copied().unwrap_or(0);
+            (
+                NodeId::Replica(r),
+                Event::CheckpointTaken {
+                    position,
+                    state_digest,
+                    ..
+                },
+            ) => {
                 let res = self
                     .checkpoints
                     .on_checkpoint(at, r, position, state_digest);
                 self.check(res);
+                None
+            }
+            (NodeId::Replica(r), Event::StateTransferred { position, .. }) => {
+                if let Some(t) = self.trace.as_mut() {
+                    t.line(
+                        at,
+                        "state-transfer",
+                        format_args!("\"replica\":{r},\"position\":{position}"),
+                    );
+                }
                 None
             }
             (NodeId::Replica(_), Event::CheckpointStable { .. }) => {
