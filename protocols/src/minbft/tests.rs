@@ -589,6 +589,7 @@ fn a_stable_checkpoint_moves_the_water_marks_and_releases_held_messages() {
             if let Event::CheckpointTaken {
                 counter: 2,
                 state_digest,
+                ..
             } = e
             {
                 digest_at_2 = Some(*state_digest);
