@@ -1,0 +1,669 @@
+//! The stateright actors: a replica actor that wraps the unchanged `protocols` MinBFT
+//! replica (optionally Byzantine, with a bounded menu of moves), and a client actor that
+//! wraps the `protocols` client. They translate each `Outbox` into stateright sends and
+//! timers and keep what the properties observe (executions, views, completions).
+
+use crate::config::{ByzMove, CheckConfig};
+use crate::msg::{KvOpKey, Msg, Observation, Timer};
+use minlab_protocols::minbft::certify::{batch_digest, prepare_bytes, view_change_bytes};
+use minlab_protocols::minbft::{
+    ClientDirectory, ClientKeyring, Config, Prepare, ReqViewChange, Request, ViewChange,
+};
+use minlab_protocols::service::kv::{KvOp, KvStore};
+use minlab_protocols::{
+    Client, ClientId, Event, Instant, Message, NodeId, Outbox, Output, Replica, TimerKind, View,
+};
+use minlab_usig::{SymbolicUsig, Usig};
+use stateright::actor::{Actor, Id, Out, model_timeout};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The seed of the client keys (unused without client authentication, but fixed).
+const KEY_SEED: u64 = 7;
+
+/// The model's replica type: production code over the symbolic USIG and the KV store.
+pub type ModelReplica = Replica<SymbolicUsig, KvStore>;
+
+/// The address observations are sent to: no actor lives there, so they stay in the
+/// network (never delivered) and reach the history through `record_msg_out`.
+pub fn observer_id() -> Id {
+    Id::from(1usize << 20)
+}
+
+/// One request a replica executed, as the properties compare it.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Executed {
+    /// The client.
+    pub client: ClientId,
+    /// The client's request number.
+    pub seq: u64,
+    /// The operation bytes.
+    pub op: Vec<u8>,
+    /// The view of the PREPARE that ordered it.
+    pub view: View,
+}
+
+/// What a Byzantine replica remembers to make its moves.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct ByzState {
+    /// One-shot moves not made yet.
+    pub pending: Vec<ByzMove>,
+    /// Requests it saw (kept only while a move needs them; bound: clients x requests).
+    pub seen: Vec<Arc<Request>>,
+    /// The last message it received from another replica (only while `Replay` pends).
+    pub last_received: Option<Message>,
+    /// `CompromisedUsig` only: a copy of its USIG taken at the start, to mint counter
+    /// values a second time.
+    pub rewound: Option<SymbolicUsig>,
+}
+
+/// A replica actor's state.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct ReplicaState {
+    /// The production replica.
+    pub replica: ModelReplica,
+    /// Requests executed, by position in the agreed order.
+    pub executed: BTreeMap<u64, Executed>,
+    /// The highest view this replica installed (`Event::ViewChanged`).
+    pub view_installed: View,
+    /// `(view, timer)` pairs that already fired: every timer but the batch timer fires at
+    /// most once per view (the bound that keeps the space finite).
+    pub fired: Vec<(View, TimerKind)>,
+    /// `Some` for the Byzantine replica.
+    pub byz: Option<ByzState>,
+}
+
+/// A client actor's state.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct ClientState {
+    /// The production client.
+    pub client: Client,
+    /// Requests submitted so far.
+    pub issued: u32,
+    /// Retransmissions still allowed.
+    pub retransmits_left: u32,
+    /// Completed requests: `(seq, result)`.
+    pub completed: Vec<(u64, Vec<u8>)>,
+}
+
+/// A node's state.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum NodeState {
+    /// A replica.
+    Replica(Box<ReplicaState>),
+    /// A client.
+    Client(Box<ClientState>),
+}
+
+/// A node of the model: what it is and the shared, immutable parts it is built from.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// Replica `id`; `byzantine` when it follows the Byzantine menu.
+    Replica {
+        /// Its id.
+        id: u32,
+        /// Whether it is the Byzantine replica.
+        byzantine: bool,
+        /// The run's configuration.
+        cfg: Arc<CheckConfig>,
+        /// The group configuration.
+        config: Arc<Config>,
+    },
+    /// Client `id`.
+    Client {
+        /// Its id.
+        id: ClientId,
+        /// The run's configuration.
+        cfg: Arc<CheckConfig>,
+        /// The group configuration.
+        config: Arc<Config>,
+    },
+}
+
+/// The group configuration of a check: `f = (replicas - 1) / 2`, the given clients.
+pub fn group_config(cfg: &CheckConfig) -> Config {
+    Config::new((cfg.replicas - 1) / 2, cfg.clients)
+}
+
+/// The operation client `c` issues as its `i`-th request (from 0): on one key, clients
+/// alternate PUTs of distinct values and GETs, so histories can be non-linearizable.
+pub fn op_for(c: ClientId, i: u32, requests: u32) -> KvOp {
+    if (c + i).is_multiple_of(2) {
+        KvOp::Put {
+            key: 0,
+            value: vec![(c * requests.max(1) + i + 1) as u8],
+        }
+    } else {
+        KvOp::Get { key: 0 }
+    }
+}
+
+/// Maps a protocol address to the model's actor id: replicas first, then clients.
+pub fn actor_id(n: u32, node: NodeId) -> Id {
+    match node {
+        NodeId::Replica(r) => Id::from(r as usize),
+        NodeId::Client(c) => Id::from((n + c) as usize),
+    }
+}
+
+/// Maps an actor id back to a protocol address.
+pub fn node_id(n: u32, id: Id) -> NodeId {
+    let i = usize::from(id) as u32;
+    if i < n {
+        NodeId::Replica(i)
+    } else {
+        NodeId::Client(i - n)
+    }
+}
+
+fn replicas_except(n: u32, me: u32) -> impl Iterator<Item = Id> {
+    (0..n)
+        .filter(move |r| *r != me)
+        .map(|r| Id::from(r as usize))
+}
+
+impl Node {
+    fn n(&self) -> u32 {
+        match self {
+            Node::Replica { cfg, .. } | Node::Client { cfg, .. } => cfg.replicas,
+        }
+    }
+}
+
+impl Actor for Node {
+    type Msg = Msg;
+    type State = NodeState;
+    type Timer = Timer;
+    type Random = ByzMove;
+    type Storage = ();
+
+    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> NodeState {
+        match self {
+            Node::Replica {
+                id,
+                byzantine,
+                cfg,
+                config,
+            } => {
+                let clients = Arc::new(ClientDirectory::from_seed(
+                    config.client_auth,
+                    *id,
+                    config.client_count,
+                    KEY_SEED,
+                ));
+                let replica = Replica::new(
+                    config.clone(),
+                    clients,
+                    SymbolicUsig::new(*id, config.replica_count),
+                    KvStore::new(),
+                )
+                .expect("a validated configuration builds replicas");
+                let byz = byzantine.then(|| ByzState {
+                    pending: cfg
+                        .byzantine_moves
+                        .iter()
+                        .copied()
+                        .filter(|m| m.is_one_shot())
+                        .collect(),
+                    ..ByzState::default()
+                });
+                let mut byz = byz;
+                if let Some(b) = &mut byz
+                    && b.pending.contains(&ByzMove::CompromisedUsig)
+                {
+                    b.rewound = Some(replica.usig().clone());
+                }
+                let st = ReplicaState {
+                    replica,
+                    executed: BTreeMap::new(),
+                    view_installed: 0,
+                    fired: Vec::new(),
+                    byz,
+                };
+                if let Some(b) = &st.byz {
+                    offer_moves(b, o);
+                }
+                NodeState::Replica(Box::new(st))
+            }
+            Node::Client { id, cfg, config } => {
+                let keys = Arc::new(ClientKeyring::from_seed(
+                    config.client_auth,
+                    *id,
+                    config.replica_count,
+                    KEY_SEED,
+                ));
+                let mut st = ClientState {
+                    client: Client::new(*id, config.clone(), keys),
+                    issued: 0,
+                    retransmits_left: cfg.retransmits,
+                    completed: Vec::new(),
+                };
+                submit_next(&mut st, cfg, o);
+                NodeState::Client(Box::new(st))
+            }
+        }
+    }
+
+    fn on_msg(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        let Msg::Protocol(msg) = msg else { return };
+        let n = self.n();
+        let from = node_id(n, src);
+        match self {
+            Node::Replica { cfg, .. } => {
+                if self.is_silent() {
+                    return;
+                }
+                let NodeState::Replica(st) = state.to_mut() else {
+                    return;
+                };
+                let mut out = Outbox::new();
+                if let Some(b) = &mut st.byz {
+                    remember(b, cfg, from, &msg);
+                }
+                st.replica.on_message(Instant::ZERO, from, msg, &mut out);
+                self.emit_replica(st, out, o);
+                if let Some(b) = &st.byz {
+                    offer_moves(b, o);
+                }
+            }
+            Node::Client { cfg, .. } => {
+                let NodeState::Client(st) = state.to_mut() else {
+                    return;
+                };
+                let mut out = Outbox::new();
+                st.client.on_message(Instant::ZERO, from, msg, &mut out);
+                emit_client(st, cfg, out, o);
+            }
+        }
+        let _ = id;
+    }
+
+    fn on_timeout(&self, _id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
+        let kind = timer.0;
+        match self {
+            Node::Replica { cfg, .. } => {
+                let NodeState::Replica(st) = &**state else {
+                    return;
+                };
+                let view = st.replica.view();
+                // `T_exec` and `T_vc` start view changes: only below the view bound. Every
+                // timer but the batch timer (which only flushes what is queued) fires at
+                // most once per view, so retransmission and repair stay finite.
+                let starts_view_change =
+                    matches!(kind, TimerKind::RequestTimeout | TimerKind::ViewChange);
+                let bounded = kind != TimerKind::Batch;
+                if self.is_silent()
+                    || (starts_view_change && view >= cfg.view_changes)
+                    || (bounded && st.fired.contains(&(view, kind)))
+                {
+                    // The firing is consumed without effect: beyond the view bound, or a
+                    // second firing in the same view.
+                    return;
+                }
+                let NodeState::Replica(st) = state.to_mut() else {
+                    return;
+                };
+                if bounded {
+                    st.fired.push((view, kind));
+                }
+                let mut out = Outbox::new();
+                st.replica.on_timer(Instant::ZERO, kind, &mut out);
+                self.emit_replica(st, out, o);
+            }
+            Node::Client { cfg, .. } => {
+                let NodeState::Client(st) = &**state else {
+                    return;
+                };
+                if kind == TimerKind::Retransmit && st.retransmits_left == 0 {
+                    return;
+                }
+                let NodeState::Client(st) = state.to_mut() else {
+                    return;
+                };
+                if kind == TimerKind::Retransmit {
+                    st.retransmits_left -= 1;
+                }
+                let mut out = Outbox::new();
+                st.client.on_timer(Instant::ZERO, kind, &mut out);
+                emit_client(st, cfg, out, o);
+            }
+        }
+    }
+
+    fn on_random(&self, _id: Id, state: &mut Cow<NodeState>, random: &ByzMove, o: &mut Out<Self>) {
+        let Node::Replica { id, cfg, .. } = self else {
+            return;
+        };
+        let NodeState::Replica(st) = state.to_mut() else {
+            return;
+        };
+        let Some(b) = &mut st.byz else { return };
+        b.pending.retain(|m| m != random);
+        make_move(*id, cfg, &mut st.replica, b, *random, o);
+        if !b.pending.contains(&ByzMove::Replay) {
+            b.last_received = None;
+        }
+        if !b.pending.contains(&ByzMove::Equivocate)
+            && !b.pending.contains(&ByzMove::CompromisedUsig)
+        {
+            b.seen.clear();
+        }
+        offer_moves(b, o);
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Node::Replica { id, byzantine, .. } => {
+                format!("r{id}{}", if *byzantine { " (byzantine)" } else { "" })
+            }
+            Node::Client { id, .. } => format!("c{id}"),
+        }
+    }
+}
+
+impl Node {
+    fn is_silent(&self) -> bool {
+        matches!(self, Node::Replica { byzantine: true, cfg, .. } if cfg.has_move(ByzMove::Silent))
+    }
+
+    /// Routes a replica's outputs: sends and broadcasts (filtered for a Byzantine
+    /// replica), timers, and the events the properties observe.
+    fn emit_replica(&self, st: &mut ReplicaState, mut out: Outbox, o: &mut Out<Self>) {
+        let Node::Replica {
+            id, byzantine, cfg, ..
+        } = self
+        else {
+            return;
+        };
+        let n = cfg.replicas;
+        let subset = *byzantine && cfg.has_move(ByzMove::Subset);
+        let alter = *byzantine && cfg.has_move(ByzMove::AlterViewChange);
+        for output in out.drain() {
+            match output {
+                Output::Send { to, msg } => o.send(actor_id(n, to), Msg::Protocol(msg)),
+                Output::Broadcast { msg } => {
+                    let next = Id::from(((id + 1) % n) as usize);
+                    if let (true, Message::ViewChange(vc)) = (alter, &msg) {
+                        o.send(next, Msg::Protocol(msg.clone()));
+                        if let Some(altered) = alter_view_change(&mut st.replica, vc) {
+                            for to in replicas_except(n, *id).filter(|to| *to != next) {
+                                o.send(to, Msg::Protocol(altered.clone()));
+                            }
+                        }
+                    } else if subset {
+                        o.send(next, Msg::Protocol(msg));
+                    } else {
+                        for to in replicas_except(n, *id) {
+                            o.send(to, Msg::Protocol(msg.clone()));
+                        }
+                    }
+                }
+                Output::SetTimer { kind, .. } if arms(cfg, st, kind) => {
+                    o.set_timer(Timer(kind), model_timeout())
+                }
+                Output::SetTimer { .. } => {}
+                Output::CancelTimer { kind } => o.cancel_timer(Timer(kind)),
+                Output::Event(e) => observe_replica(st, e),
+            }
+        }
+    }
+}
+
+/// Whether a replica timer is armed in the model at all. A timer that could only fire to
+/// no effect is left out (it would only multiply states): `T_exec`/`T_vc` at or beyond
+/// the view bound, and the repair (FILL-HOLE) timer on a network that loses nothing, where
+/// every message is delivered eventually anyway.
+fn arms(cfg: &CheckConfig, st: &ReplicaState, kind: TimerKind) -> bool {
+    match kind {
+        TimerKind::RequestTimeout | TimerKind::ViewChange => st.replica.view() < cfg.view_changes,
+        TimerKind::Repair => cfg.lossy,
+        _ => true,
+    }
+}
+
+fn observe_replica(st: &mut ReplicaState, e: Event) {
+    match e {
+        Event::RequestExecuted {
+            position,
+            request,
+            view,
+            ..
+        } => {
+            st.executed.insert(
+                position,
+                Executed {
+                    client: request.client,
+                    seq: request.seq,
+                    op: request.op.clone(),
+                    view,
+                },
+            );
+        }
+        Event::ViewChanged { view } => st.view_installed = st.view_installed.max(view),
+        _ => {}
+    }
+}
+
+/// A VIEW-CHANGE with the last entry of its `O` set dropped, under a fresh UI of the
+/// sender's own USIG (`None` when `O` is empty or the USIG fails).
+fn alter_view_change(replica: &mut ModelReplica, vc: &Arc<ViewChange>) -> Option<Message> {
+    if vc.log.is_empty() {
+        return None;
+    }
+    let mut altered = (**vc).clone();
+    altered.log.pop();
+    let ui = replica
+        .usig_mut()
+        .create_ui(&view_change_bytes(&altered))
+        .ok()?;
+    altered.ui = ui;
+    Some(Message::ViewChange(Arc::new(altered)))
+}
+
+fn remember(b: &mut ByzState, cfg: &CheckConfig, from: NodeId, msg: &Message) {
+    let wants_requests =
+        b.pending.contains(&ByzMove::Equivocate) || b.pending.contains(&ByzMove::CompromisedUsig);
+    match (msg, from) {
+        (Message::Request(r), NodeId::Client(_))
+            if wants_requests
+                && !b
+                    .seen
+                    .iter()
+                    .any(|s| s.client == r.client && s.seq == r.seq)
+                && b.seen.len() < (cfg.clients * cfg.requests.max(1)) as usize =>
+        {
+            b.seen.push(r.clone());
+        }
+        (m, NodeId::Replica(_)) if b.pending.contains(&ByzMove::Replay) => {
+            b.last_received = Some(m.clone());
+        }
+        _ => {}
+    }
+}
+
+/// Offers the one-shot moves whose preconditions hold as one nondeterministic choice.
+fn offer_moves(b: &ByzState, o: &mut Out<Node>) {
+    let two_clients = b
+        .seen
+        .iter()
+        .any(|r| b.seen.first().is_some_and(|f| f.client != r.client));
+    let available: Vec<ByzMove> = b
+        .pending
+        .iter()
+        .copied()
+        .filter(|m| match m {
+            ByzMove::Equivocate => !b.seen.is_empty(),
+            ByzMove::CompromisedUsig => two_clients,
+            ByzMove::Replay => b.last_received.is_some(),
+            _ => true,
+        })
+        .collect();
+    if available.is_empty() {
+        o.remove_random("byzantine");
+    } else {
+        o.choose_random("byzantine", available);
+    }
+}
+
+fn signed_prepare(
+    usig: &mut SymbolicUsig,
+    id: u32,
+    view: View,
+    req: &Arc<Request>,
+) -> Option<Message> {
+    let batch = vec![req.clone()];
+    let ui = usig
+        .create_ui(&prepare_bytes(view, &batch_digest(&batch)))
+        .ok()?;
+    Some(Message::Prepare(Arc::new(Prepare {
+        view,
+        primary: id,
+        batch,
+        ui,
+    })))
+}
+
+fn make_move(
+    id: u32,
+    cfg: &CheckConfig,
+    replica: &mut ModelReplica,
+    b: &mut ByzState,
+    mv: ByzMove,
+    o: &mut Out<Node>,
+) {
+    let n = cfg.replicas;
+    let view = replica.view();
+    match mv {
+        ByzMove::BurnCounter => {
+            let _ = replica.usig_mut().create_ui(b"burned");
+        }
+        ByzMove::Equivocate => {
+            if let Some(req) = b.seen.last().cloned()
+                && let Some(p) = signed_prepare(replica.usig_mut(), id, view, &req)
+            {
+                for to in replicas_except(n, id) {
+                    o.send(to, Msg::Protocol(p.clone()));
+                }
+            }
+        }
+        ByzMove::CompromisedUsig => {
+            let (Some(a), Some(c)) = (
+                b.seen.first().cloned(),
+                b.seen
+                    .iter()
+                    .find(|r| r.client != b.seen[0].client)
+                    .cloned(),
+            ) else {
+                return;
+            };
+            // The rewound USIG: two copies of the initial USIG mint the same counter
+            // value for two different PREPAREs.
+            let Some(rewound) = b.rewound.take() else {
+                return;
+            };
+            let first = signed_prepare(&mut rewound.clone(), id, view, &a);
+            let second = signed_prepare(&mut rewound.clone(), id, view, &c);
+            let mut others = replicas_except(n, id);
+            if let (Some(p), Some(q), Some(x), Some(y)) =
+                (first, second, others.next(), others.next())
+            {
+                o.send(x, Msg::Protocol(p));
+                o.send(y, Msg::Protocol(q));
+            }
+        }
+        ByzMove::Replay => {
+            if let Some(m) = b.last_received.take() {
+                for to in replicas_except(n, id) {
+                    o.send(to, Msg::Protocol(m.clone()));
+                }
+            }
+        }
+        ByzMove::ReqViewChange => {
+            let m = Message::ReqViewChange(Arc::new(ReqViewChange {
+                sender: id,
+                view,
+                new_view: view + 1,
+            }));
+            for to in replicas_except(n, id) {
+                o.send(to, Msg::Protocol(m.clone()));
+            }
+        }
+        ByzMove::Silent | ByzMove::Subset | ByzMove::AlterViewChange => {}
+    }
+}
+
+/// Submits the client's next request, if any are left, and reports the invocation.
+fn submit_next(st: &mut ClientState, cfg: &CheckConfig, o: &mut Out<Node>) {
+    if st.issued >= cfg.requests || !st.client.is_idle() {
+        return;
+    }
+    let op = op_for(st.client.id(), st.issued, cfg.requests);
+    let mut out = Outbox::new();
+    if st
+        .client
+        .submit(Instant::ZERO, op.encode(), &mut out)
+        .is_err()
+    {
+        return;
+    }
+    st.issued += 1;
+    o.send(
+        observer_id(),
+        Msg::Observe(Observation::Invoke {
+            client: st.client.id(),
+            op: KvOpKey(op),
+        }),
+    );
+    emit_client_outputs(st, cfg, out, o);
+}
+
+fn emit_client(st: &mut ClientState, cfg: &CheckConfig, out: Outbox, o: &mut Out<Node>) {
+    if emit_client_outputs(st, cfg, out, o) {
+        submit_next(st, cfg, o);
+    }
+}
+
+/// Routes a client's outputs; true when its outstanding request completed.
+fn emit_client_outputs(
+    st: &mut ClientState,
+    cfg: &CheckConfig,
+    mut out: Outbox,
+    o: &mut Out<Node>,
+) -> bool {
+    let n = cfg.replicas;
+    let mut completed = false;
+    for output in out.drain() {
+        match output {
+            Output::Send { to, msg } => o.send(actor_id(n, to), Msg::Protocol(msg)),
+            Output::Broadcast { msg } => {
+                for r in 0..n {
+                    o.send(Id::from(r as usize), Msg::Protocol(msg.clone()));
+                }
+            }
+            // Without retransmissions left the timer could only fire to no effect.
+            Output::SetTimer { kind, .. }
+                if !(kind == TimerKind::Retransmit && st.retransmits_left == 0) =>
+            {
+                o.set_timer(Timer(kind), model_timeout())
+            }
+            Output::SetTimer { .. } => {}
+            Output::CancelTimer { kind } => o.cancel_timer(Timer(kind)),
+            Output::Event(Event::Completed {
+                client,
+                seq,
+                result,
+                ..
+            }) => {
+                st.completed.push((seq, result.clone()));
+                o.send(
+                    observer_id(),
+                    Msg::Observe(Observation::Return { client, result }),
+                );
+                completed = true;
+            }
+            Output::Event(_) => {}
+        }
+    }
+    completed
+}

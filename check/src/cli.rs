@@ -1,0 +1,109 @@
+//! A ready-made `clap` argument set for `minlab check minbft`, so the binary only parses,
+//! calls [`crate::check_minbft`] with its clock, and prints.
+
+use crate::config::{ByzMove, ByzantineRole, CheckConfig, ConfigError, Mode};
+use clap::{Args, ValueEnum};
+
+/// Which replica is Byzantine, on the command line.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum ByzantineArg {
+    /// All replicas correct.
+    None,
+    /// The primary of view 0.
+    Primary,
+    /// A backup of view 0.
+    Backup,
+}
+
+/// `minlab check minbft` options.
+///
+/// Example: `minlab check minbft --clients 2 --requests 1 --byzantine primary --moves silent`
+#[derive(Clone, Debug, Args)]
+pub struct MinbftArgs {
+    /// Replicas (2f + 1).
+    #[arg(long, default_value_t = 3)]
+    pub replicas: u32,
+    /// Clients.
+    #[arg(long, default_value_t = 1)]
+    pub clients: u32,
+    /// Requests per client, one outstanding at a time.
+    #[arg(long, default_value_t = 1)]
+    pub requests: u32,
+    /// Bound on views: view-change timers fire only below this view (0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub view_changes: u64,
+    /// Retransmissions each client may make.
+    #[arg(long, default_value_t = 0)]
+    pub retransmits: u32,
+    /// Which replica is Byzantine.
+    #[arg(long, value_enum, default_value_t = ByzantineArg::None)]
+    pub byzantine: ByzantineArg,
+    /// The Byzantine menu, comma-separated: silent, subset, burn-counter, equivocate,
+    /// replay, req-view-change, alter-view-change (compromised-usig breaks the fault
+    /// model on purpose).
+    #[arg(long, value_delimiter = ',', default_value = "silent")]
+    pub moves: Vec<String>,
+    /// The network may drop messages.
+    #[arg(long)]
+    pub lossy: bool,
+    /// The network may deliver messages more than once.
+    #[arg(long)]
+    pub duplicating: bool,
+    /// Depth-first instead of breadth-first.
+    #[arg(long, conflicts_with = "simulation")]
+    pub dfs: bool,
+    /// Random walks with this seed instead of exhaustive search (needs --states-max).
+    #[arg(long)]
+    pub simulation: Option<u64>,
+    /// Checker threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Stop exploring below this depth.
+    #[arg(long)]
+    pub depth_max: Option<usize>,
+    /// Stop after this many states.
+    #[arg(long)]
+    pub states_max: Option<usize>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl MinbftArgs {
+    /// The check these arguments describe.
+    pub fn to_config(&self) -> Result<CheckConfig, ConfigError> {
+        let byzantine_moves = self
+            .moves
+            .iter()
+            .map(|m| {
+                ByzMove::from_name(m.trim())
+                    .ok_or_else(|| ConfigError(format!("unknown Byzantine move {m:?}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cfg = CheckConfig {
+            replicas: self.replicas,
+            clients: self.clients,
+            requests: self.requests,
+            view_changes: self.view_changes,
+            retransmits: self.retransmits,
+            byzantine: match self.byzantine {
+                ByzantineArg::None => ByzantineRole::None,
+                ByzantineArg::Primary => ByzantineRole::Primary,
+                ByzantineArg::Backup => ByzantineRole::Backup,
+            },
+            byzantine_moves,
+            lossy: self.lossy,
+            duplicating: self.duplicating,
+            mode: match (self.simulation, self.dfs) {
+                (Some(seed), _) => Mode::Simulation { seed },
+                (None, true) => Mode::Dfs,
+                (None, false) => Mode::Bfs,
+            },
+            threads: self.threads,
+            depth_max: self.depth_max,
+            states_max: self.states_max,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}

@@ -1,0 +1,210 @@
+//! What to check: the size of the MinBFT group, the workload, the adversary, the network
+//! and the search strategy, with the bounds that keep the state space finite.
+
+/// Which replica, if any, is Byzantine.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ByzantineRole {
+    /// Every replica is correct.
+    None,
+    /// The primary of view 0 (replica 0) is Byzantine.
+    Primary,
+    /// A backup of view 0 (the last replica) is Byzantine.
+    Backup,
+}
+
+/// One move of the Byzantine replica's menu. It runs the real replica code and deviates
+/// only through these moves, with its own symbolic USIG: it can never mint a UI of another
+/// replica.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub enum ByzMove {
+    /// Sends nothing at all (and processes nothing): a crashed or mute replica.
+    Silent,
+    /// Its broadcasts reach only the next replica (`id + 1 mod n`); the others never see
+    /// them.
+    Subset,
+    /// Once, at any moment: calls `create_ui` on junk, leaving a hole in its own counter
+    /// sequence that correct replicas' FIFO rule must cope with.
+    BurnCounter,
+    /// Once, after it saw a request: sends every other replica a PREPARE of that request
+    /// under a fresh UI (rejected from a backup; ordering a request twice from a primary).
+    Equivocate,
+    /// Once: resends the last message it received from another replica to every other
+    /// replica, as itself.
+    Replay,
+    /// Once: sends a spurious REQ-VIEW-CHANGE for the next view to every other replica.
+    ReqViewChange,
+    /// Each VIEW-CHANGE it sends goes unaltered to the next replica and, to the others,
+    /// with its `O` set missing the last entry, under a fresh UI.
+    AlterViewChange,
+    /// NOT a legal move: a rewound USIG (outside the hybrid fault model). Once the primary
+    /// saw requests of two clients, it prepares them under the *same* counter value (its
+    /// first), one to each backup. It exists to show that the properties bite: it must
+    /// break agreement.
+    CompromisedUsig,
+}
+
+impl ByzMove {
+    /// Every move, in a stable order.
+    pub const ALL: [ByzMove; 8] = [
+        ByzMove::Silent,
+        ByzMove::Subset,
+        ByzMove::BurnCounter,
+        ByzMove::Equivocate,
+        ByzMove::Replay,
+        ByzMove::ReqViewChange,
+        ByzMove::AlterViewChange,
+        ByzMove::CompromisedUsig,
+    ];
+
+    /// True for moves made once, at a moment the checker chooses (a branch per moment).
+    pub fn is_one_shot(self) -> bool {
+        matches!(
+            self,
+            ByzMove::BurnCounter
+                | ByzMove::Equivocate
+                | ByzMove::Replay
+                | ByzMove::ReqViewChange
+                | ByzMove::CompromisedUsig
+        )
+    }
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ByzMove::Silent => "silent",
+            ByzMove::Subset => "subset",
+            ByzMove::BurnCounter => "burn-counter",
+            ByzMove::Equivocate => "equivocate",
+            ByzMove::Replay => "replay",
+            ByzMove::ReqViewChange => "req-view-change",
+            ByzMove::AlterViewChange => "alter-view-change",
+            ByzMove::CompromisedUsig => "compromised-usig",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn from_name(s: &str) -> Option<ByzMove> {
+        ByzMove::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+/// How the checker explores.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Mode {
+    /// Breadth-first, exhaustive (within the bounds): shortest counterexamples.
+    Bfs,
+    /// Depth-first, exhaustive (within the bounds): less memory.
+    Dfs,
+    /// Random walks from the initial state, seeded; needs `states_max`.
+    Simulation {
+        /// The seed of the walks.
+        seed: u64,
+    },
+}
+
+/// A model-checking run of MinBFT.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct CheckConfig {
+    /// `n = 2f + 1` replicas.
+    pub replicas: u32,
+    /// Client actors.
+    pub clients: u32,
+    /// Requests each client issues, one outstanding at a time.
+    pub requests: u32,
+    /// Bound on views: a correct replica's `T_exec`/`T_vc` timers fire only while its view
+    /// is below this, so at most this many view changes start. 0 = no view change.
+    pub view_changes: u64,
+    /// Retransmissions each client may make over the whole run (its retransmission timer
+    /// fires at most this often).
+    pub retransmits: u32,
+    /// Which replica is Byzantine.
+    pub byzantine: ByzantineRole,
+    /// The Byzantine replica's menu (ignored when `byzantine` is `None`).
+    pub byzantine_moves: Vec<ByzMove>,
+    /// The network may drop any message.
+    pub lossy: bool,
+    /// The network may deliver any message more than once.
+    pub duplicating: bool,
+    /// Search strategy.
+    pub mode: Mode,
+    /// Checker threads.
+    pub threads: usize,
+    /// Stop exploring below this depth (`None`: unbounded).
+    pub depth_max: Option<usize>,
+    /// Stop after this many states (`None`: unbounded; required by simulation).
+    pub states_max: Option<usize>,
+}
+
+impl Default for CheckConfig {
+    /// 3 replicas, 1 client with 1 request, no view change or retransmission, all correct,
+    /// a reliable non-duplicating network, BFS on one thread.
+    fn default() -> Self {
+        CheckConfig {
+            replicas: 3,
+            clients: 1,
+            requests: 1,
+            view_changes: 0,
+            retransmits: 0,
+            byzantine: ByzantineRole::None,
+            byzantine_moves: vec![ByzMove::Silent],
+            lossy: false,
+            duplicating: false,
+            mode: Mode::Bfs,
+            threads: 1,
+            depth_max: None,
+            states_max: None,
+        }
+    }
+}
+
+/// A configuration the checker cannot run.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid check configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl CheckConfig {
+    /// Checks the bounds the model relies on.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError(m.to_string()));
+        if self.replicas < 3 || self.replicas.is_multiple_of(2) || self.replicas > 7 {
+            return bad("replicas must be 2f + 1 with 1 <= f <= 3");
+        }
+        if self.clients == 0 || self.clients > 8 {
+            return bad("clients must be between 1 and 8");
+        }
+        if self.requests > 16 {
+            return bad("requests must be at most 16 per client");
+        }
+        if self.threads == 0 {
+            return bad("threads must be at least 1");
+        }
+        if matches!(self.mode, Mode::Simulation { .. }) && self.states_max.is_none() {
+            return bad("simulation needs a state bound (states_max)");
+        }
+        if self.byzantine != ByzantineRole::None && self.byzantine_moves.is_empty() {
+            return bad("a Byzantine replica needs at least one move");
+        }
+        Ok(())
+    }
+
+    /// The Byzantine replica's id, if any.
+    pub fn byzantine_replica(&self) -> Option<u32> {
+        match self.byzantine {
+            ByzantineRole::None => None,
+            ByzantineRole::Primary => Some(0),
+            ByzantineRole::Backup => Some(self.replicas - 1),
+        }
+    }
+
+    /// True when `m` is on the Byzantine replica's menu.
+    pub fn has_move(&self, m: ByzMove) -> bool {
+        self.byzantine != ByzantineRole::None && self.byzantine_moves.contains(&m)
+    }
+}

@@ -1,0 +1,250 @@
+//! The stateright `ActorModel` of a MinBFT group: actors, network, the linearizability
+//! history, and the properties, all read from public actor state (no private replica
+//! state is needed).
+
+use crate::actor::{ClientState, Node, NodeState, ReplicaState, group_config};
+use crate::config::{CheckConfig, ConfigError};
+use crate::msg::{KvOpKey, Msg, Observation};
+use minlab_protocols::ClientId;
+use minlab_protocols::service::kv::KvStore;
+use stateright::Expectation;
+use stateright::actor::{ActorModel, ActorModelState, Envelope, LossyNetwork, Network};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The reference object of the linearizability check: the very KV store the replicas run.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct KvSpec(pub KvStore);
+
+impl SequentialSpec for KvSpec {
+    type Op = KvOpKey;
+    type Ret = Vec<u8>;
+    fn invoke(&mut self, op: &KvOpKey) -> Vec<u8> {
+        self.0.apply(&op.0)
+    }
+}
+
+/// The auxiliary history: every client invocation and return, in the order they happened.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct History {
+    /// Invocations and returns per client.
+    pub linearizability: LinearizabilityTester<ClientId, KvSpec>,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            linearizability: LinearizabilityTester::new(KvSpec::default()),
+        }
+    }
+}
+
+/// The model type.
+pub type MinbftModel = ActorModel<Node, CheckConfig, History>;
+
+/// A state of the model.
+pub type MinbftState = ActorModelState<Node, History>;
+
+/// Property names, as reported.
+pub mod names {
+    /// `always`: correct replicas' executed sequences agree position by position.
+    pub const AGREEMENT: &str = "agreement";
+    /// `always`: no correct replica executes a request twice.
+    pub const NO_DUPLICATE: &str = "no duplicate execution";
+    /// `always`: the client history is linearizable against the KV store.
+    pub const LINEARIZABLE: &str = "linearizable";
+    /// `always`: a completed request is at its position at every correct replica that
+    /// executed past it (or, with view changes, that installed a later view).
+    pub const COMPLETED_DURABLE: &str = "completed requests are durable";
+    /// `sometimes`: a client request completes.
+    pub const REQUEST_COMPLETES: &str = "a request completes";
+    /// `sometimes`: a correct replica installs a new view.
+    pub const VIEW_CHANGE_COMPLETES: &str = "a view change completes";
+    /// `sometimes`: a request ordered in a later view completes.
+    pub const COMPLETES_AFTER_VIEW_CHANGE: &str = "a request completes after a view change";
+}
+
+fn record_out(_: &CheckConfig, h: &History, env: Envelope<&Msg>) -> Option<History> {
+    let Msg::Observe(obs) = env.msg else {
+        return None;
+    };
+    let mut h = h.clone();
+    // An invalid history (e.g. a second invocation in flight) makes the tester
+    // inconsistent, which the `linearizable` property reports.
+    let _ = match obs {
+        Observation::Invoke { client, op } => h.linearizability.on_invoke(*client, op.clone()),
+        Observation::Return { client, result } => {
+            h.linearizability.on_return(*client, result.clone())
+        }
+    };
+    Some(h)
+}
+
+/// Correct replicas' states.
+pub fn correct_replicas<'a>(
+    cfg: &'a CheckConfig,
+    state: &'a MinbftState,
+) -> impl Iterator<Item = &'a ReplicaState> + 'a {
+    let byz = cfg.byzantine_replica();
+    state
+        .actor_states
+        .iter()
+        .take(cfg.replicas as usize)
+        .enumerate()
+        .filter(move |(i, _)| byz != Some(*i as u32))
+        .filter_map(|(_, s)| match &**s {
+            NodeState::Replica(r) => Some(&**r),
+            NodeState::Client(_) => None,
+        })
+}
+
+/// Client states, by client id.
+pub fn clients<'a>(
+    cfg: &'a CheckConfig,
+    state: &'a MinbftState,
+) -> impl Iterator<Item = (ClientId, &'a ClientState)> + 'a {
+    state
+        .actor_states
+        .iter()
+        .skip(cfg.replicas as usize)
+        .filter_map(|s| match &**s {
+            NodeState::Client(c) => Some((c.client.id(), &**c)),
+            NodeState::Replica(_) => None,
+        })
+}
+
+fn agreement(m: &MinbftModel, s: &MinbftState) -> bool {
+    let rs: Vec<&ReplicaState> = correct_replicas(&m.cfg, s).collect();
+    rs.iter().enumerate().all(|(i, a)| {
+        rs[i + 1..].iter().all(|b| {
+            a.executed.iter().all(|(p, x)| {
+                b.executed
+                    .get(p)
+                    .is_none_or(|y| (x.client, x.seq, &x.op) == (y.client, y.seq, &y.op))
+            })
+        })
+    })
+}
+
+fn no_duplicate(m: &MinbftModel, s: &MinbftState) -> bool {
+    correct_replicas(&m.cfg, s).all(|r| {
+        let mut seen = BTreeSet::new();
+        r.executed.values().all(|e| seen.insert((e.client, e.seq)))
+    })
+}
+
+fn linearizable(_: &MinbftModel, s: &MinbftState) -> bool {
+    s.history.linearizability.serialized_history().is_some()
+}
+
+fn completed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
+    let rs: Vec<&ReplicaState> = correct_replicas(&m.cfg, s).collect();
+    clients(&m.cfg, s).all(|(c, st)| {
+        st.completed.iter().all(|(seq, _)| {
+            // f + 1 matching replies include a correct replica's: someone executed it.
+            let Some((pos, view)) = rs.iter().find_map(|r| {
+                r.executed
+                    .iter()
+                    .find(|(_, e)| e.client == c && e.seq == *seq)
+                    .map(|(p, e)| (*p, e.view))
+            }) else {
+                return false;
+            };
+            rs.iter().all(|r| {
+                let past = r
+                    .executed
+                    .keys()
+                    .next_back()
+                    .is_some_and(|last| *last >= pos);
+                let later_view = m.cfg.view_changes > 0 && r.view_installed > view;
+                !(past || later_view)
+                    || r.executed
+                        .get(&pos)
+                        .is_some_and(|e| e.client == c && e.seq == *seq)
+            })
+        })
+    })
+}
+
+fn request_completes(m: &MinbftModel, s: &MinbftState) -> bool {
+    clients(&m.cfg, s).any(|(_, c)| !c.completed.is_empty())
+}
+
+fn view_change_completes(m: &MinbftModel, s: &MinbftState) -> bool {
+    correct_replicas(&m.cfg, s).any(|r| r.view_installed > 0)
+}
+
+fn completes_after_view_change(m: &MinbftModel, s: &MinbftState) -> bool {
+    let rs: Vec<&ReplicaState> = correct_replicas(&m.cfg, s).collect();
+    clients(&m.cfg, s).any(|(c, st)| {
+        st.completed.iter().any(|(seq, _)| {
+            rs.iter().any(|r| {
+                r.executed
+                    .values()
+                    .any(|e| e.client == c && e.seq == *seq && e.view > 0)
+            })
+        })
+    })
+}
+
+/// Builds the model of `cfg`: `replicas` replica actors (ids `0..n`, the Byzantine one
+/// following its menu), then `clients` client actors (ids `n..n + C`).
+pub fn minbft_model(cfg: &CheckConfig) -> Result<MinbftModel, ConfigError> {
+    cfg.validate()?;
+    let shared = Arc::new(cfg.clone());
+    let config = Arc::new(group_config(cfg));
+    let byz = cfg.byzantine_replica();
+    let mut model = ActorModel::new(cfg.clone(), History::default())
+        .actors((0..cfg.replicas).map(|id| Node::Replica {
+            id,
+            byzantine: byz == Some(id),
+            cfg: shared.clone(),
+            config: config.clone(),
+        }))
+        .actors((0..cfg.clients).map(|id| Node::Client {
+            id,
+            cfg: shared.clone(),
+            config: config.clone(),
+        }))
+        .init_network(if cfg.duplicating {
+            Network::new_unordered_duplicating([])
+        } else {
+            Network::new_unordered_nonduplicating([])
+        })
+        .lossy_network(if cfg.lossy {
+            LossyNetwork::Yes
+        } else {
+            LossyNetwork::No
+        })
+        .record_msg_out(record_out)
+        .property(Expectation::Always, names::AGREEMENT, agreement)
+        .property(Expectation::Always, names::NO_DUPLICATE, no_duplicate)
+        .property(Expectation::Always, names::LINEARIZABLE, linearizable)
+        .property(
+            Expectation::Always,
+            names::COMPLETED_DURABLE,
+            completed_durable,
+        )
+        .property(
+            Expectation::Sometimes,
+            names::REQUEST_COMPLETES,
+            request_completes,
+        );
+    if cfg.view_changes > 0 {
+        // Only satisfiable once the protocols crate implements the view change; until
+        // then the checker reports them "not found".
+        model = model
+            .property(
+                Expectation::Sometimes,
+                names::VIEW_CHANGE_COMPLETES,
+                view_change_completes,
+            )
+            .property(
+                Expectation::Sometimes,
+                names::COMPLETES_AFTER_VIEW_CHANGE,
+                completes_after_view_change,
+            );
+    }
+    Ok(model)
+}

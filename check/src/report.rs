@@ -1,0 +1,279 @@
+//! Runs a check and turns the checker's result into a plain report: counts, each
+//! property's outcome, and counterexamples as readable step listings.
+
+use crate::actor::node_id;
+use crate::config::{ByzMove, CheckConfig, ConfigError, Mode};
+use crate::model::{MinbftModel, MinbftState, minbft_model};
+use crate::msg::{Msg, Observation, Timer};
+use minlab_protocols::Message;
+use minlab_protocols::service::kv::KvOp;
+use serde::Serialize;
+use stateright::actor::ActorModelAction;
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, UniformChooser};
+use std::time::Duration;
+
+/// What a property is expected to do.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub enum Kind {
+    /// Holds in every reachable state.
+    Always,
+    /// Holds in some reachable state (so the check is not vacuous).
+    Sometimes,
+}
+
+/// What the checker found for one property.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub enum Outcome {
+    /// `always`: no counterexample in the explored space.
+    Holds,
+    /// `always`: a counterexample, as the steps that lead to it.
+    Violated {
+        /// The steps, one line each.
+        path: Vec<String>,
+    },
+    /// `sometimes`: an example, as the steps that lead to it.
+    Found {
+        /// The steps, one line each.
+        path: Vec<String>,
+    },
+    /// `sometimes`: no example in the explored space.
+    NotFound,
+}
+
+/// One property's result.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct PropertyResult {
+    /// Its name (see [`crate::model::names`]).
+    pub name: &'static str,
+    /// `always` or `sometimes`.
+    pub kind: Kind,
+    /// What was found.
+    pub outcome: Outcome,
+}
+
+/// The result of a check.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct CheckReport {
+    /// States generated (with repeats).
+    pub states: usize,
+    /// Distinct states.
+    pub unique_states: usize,
+    /// The deepest state's depth.
+    pub max_depth: usize,
+    /// True when the whole (bounded) space was explored: BFS or DFS that hit neither
+    /// `depth_max` nor `states_max` and found no violation (the search stops at the first
+    /// one, so other `always` properties reported as holding were checked only so far).
+    pub exhaustive: bool,
+    /// Time the check took, as measured by the caller's clock.
+    pub elapsed: Duration,
+    /// Each property, in declaration order.
+    pub properties: Vec<PropertyResult>,
+}
+
+impl CheckReport {
+    /// No `always` property was violated.
+    pub fn safety_holds(&self) -> bool {
+        !self
+            .properties
+            .iter()
+            .any(|p| matches!(p.outcome, Outcome::Violated { .. }))
+    }
+
+    /// Every expectation held: no violation, and every `sometimes` was found.
+    pub fn all_hold(&self) -> bool {
+        self.safety_holds()
+            && !self
+                .properties
+                .iter()
+                .any(|p| matches!(p.outcome, Outcome::NotFound))
+    }
+
+    /// The result of property `name`.
+    pub fn property(&self, name: &str) -> Option<&PropertyResult> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+
+    /// States generated per second (0 when no time elapsed).
+    pub fn states_per_second(&self) -> u64 {
+        let ns = self.elapsed.as_nanos();
+        (self.states as u128 * 1_000_000_000)
+            .checked_div(ns)
+            .map_or(0, |r| r as u64)
+    }
+}
+
+/// Model-checks MinBFT as configured. `clock` returns the time elapsed since any fixed
+/// moment (the library reads no clock itself); it is called once before and once after.
+pub fn check_minbft(
+    cfg: &CheckConfig,
+    mut clock: impl FnMut() -> Duration,
+) -> Result<CheckReport, ConfigError> {
+    let model = minbft_model(cfg)?;
+    // Stop at the first safety violation: the rest of the space is then moot.
+    let mut builder = model
+        .checker()
+        .threads(cfg.threads)
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(d) = cfg.depth_max {
+        builder = builder.target_max_depth(d.max(1));
+    }
+    if let Some(s) = cfg.states_max {
+        builder = builder.target_state_count(s.max(1));
+    }
+    let start = clock();
+    let report = match cfg.mode {
+        Mode::Bfs => summarize(cfg, builder.spawn_bfs().join()),
+        Mode::Dfs => summarize(cfg, builder.spawn_dfs().join()),
+        Mode::Simulation { seed } => {
+            summarize(cfg, builder.spawn_simulation(seed, UniformChooser).join())
+        }
+    };
+    let elapsed = clock().saturating_sub(start);
+    Ok(CheckReport { elapsed, ..report })
+}
+
+fn summarize(cfg: &CheckConfig, checker: impl Checker<MinbftModel>) -> CheckReport {
+    let model = checker.model();
+    let mut discoveries = checker.discoveries();
+    let properties: Vec<PropertyResult> = model
+        .properties()
+        .into_iter()
+        .map(|p| {
+            let path = discoveries
+                .remove(p.name)
+                .map(|path| format_path(model, path));
+            let (kind, outcome) = match (p.expectation, path) {
+                (Expectation::Sometimes, Some(path)) => (Kind::Sometimes, Outcome::Found { path }),
+                (Expectation::Sometimes, None) => (Kind::Sometimes, Outcome::NotFound),
+                (_, Some(path)) => (Kind::Always, Outcome::Violated { path }),
+                (_, None) => (Kind::Always, Outcome::Holds),
+            };
+            PropertyResult {
+                name: p.name,
+                kind,
+                outcome,
+            }
+        })
+        .collect();
+    let (states, unique_states, max_depth) = (
+        checker.state_count(),
+        checker.unique_state_count(),
+        checker.max_depth(),
+    );
+    let bounded = cfg.states_max.is_some_and(|m| states >= m)
+        || cfg.depth_max.is_some_and(|d| max_depth >= d);
+    let stopped_early = properties
+        .iter()
+        .any(|p: &PropertyResult| matches!(p.outcome, Outcome::Violated { .. }));
+    CheckReport {
+        states,
+        unique_states,
+        max_depth,
+        exhaustive: !matches!(cfg.mode, Mode::Simulation { .. }) && !bounded && !stopped_early,
+        elapsed: Duration::ZERO,
+        properties,
+    }
+}
+
+/// A path as readable steps: `r0 -> r1: PREPARE v0 cv1 [c0#1]`.
+pub fn format_path(
+    model: &MinbftModel,
+    path: Path<MinbftState, <MinbftModel as Model>::Action>,
+) -> Vec<String> {
+    let n = model.cfg.replicas;
+    let name = |id| node_id(n, id).to_string();
+    path.into_actions()
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let step = match a {
+                ActorModelAction::Deliver { src, dst, msg } => {
+                    format!("{} -> {}: {}", name(src), name(dst), describe(&msg))
+                }
+                ActorModelAction::Drop(env) => format!(
+                    "lost {} -> {}: {}",
+                    name(env.src),
+                    name(env.dst),
+                    describe(&env.msg)
+                ),
+                ActorModelAction::Timeout(id, Timer(kind)) => {
+                    format!("{}: timer {kind:?} fires", name(id))
+                }
+                ActorModelAction::SelectRandom { actor, random, .. } => {
+                    format!("{} (byzantine): {}", name(actor), move_name(random))
+                }
+                ActorModelAction::Crash(id) => format!("{} crashes", name(id)),
+                ActorModelAction::Recover(id) => format!("{} recovers", name(id)),
+            };
+            format!("{:>3}. {step}", i + 1)
+        })
+        .collect()
+}
+
+fn move_name(m: ByzMove) -> &'static str {
+    m.name()
+}
+
+/// A one-line description of a model message, in the paper's words.
+pub fn describe(msg: &Msg) -> String {
+    match msg {
+        Msg::Observe(Observation::Invoke { client, op }) => format!("c{client} invokes {:?}", op.0),
+        Msg::Observe(Observation::Return { client, result }) => {
+            format!("c{client} returns {result:?}")
+        }
+        Msg::Protocol(m) => describe_message(m),
+    }
+}
+
+fn describe_message(m: &Message) -> String {
+    let reqs = |b: &[std::sync::Arc<minlab_protocols::minbft::Request>]| {
+        b.iter()
+            .map(|r| format!("c{}#{}", r.client, r.seq))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    match m {
+        Message::Request(r) => match KvOp::decode(&r.op) {
+            Some(op) => format!("REQUEST c{}#{} {op:?}", r.client, r.seq),
+            None => format!("REQUEST c{}#{} op {:?}", r.client, r.seq, r.op),
+        },
+        Message::Reply(r) => format!(
+            "REPLY r{} c{}#{} = {:?}",
+            r.replica, r.client, r.seq, r.result
+        ),
+        Message::Prepare(p) => format!(
+            "PREPARE v{} r{} cv{} [{}]",
+            p.view,
+            p.primary,
+            p.ui.counter,
+            reqs(&p.batch)
+        ),
+        Message::Commit(c) => format!(
+            "COMMIT v{} r{} for cv{} (ui cv{})",
+            c.view, c.sender, c.prepare_ui.counter, c.ui.counter
+        ),
+        Message::Checkpoint(c) => format!(
+            "CHECKPOINT r{} v{} cv{} (ui cv{})",
+            c.sender, c.view, c.counter, c.ui.counter
+        ),
+        Message::ReqViewChange(r) => format!(
+            "REQ-VIEW-CHANGE r{} v{} -> v{}",
+            r.sender, r.view, r.new_view
+        ),
+        Message::ViewChange(v) => format!(
+            "VIEW-CHANGE r{} to v{} |O|={} (ui cv{})",
+            v.sender,
+            v.new_view,
+            v.log.len(),
+            v.ui.counter
+        ),
+        Message::NewView(v) => format!(
+            "NEW-VIEW r{} v{} |S|={} (ui cv{})",
+            v.sender,
+            v.new_view,
+            v.prepares.len(),
+            v.ui.counter
+        ),
+        other => other.kind().name().to_string(),
+    }
+}

@@ -1,0 +1,61 @@
+//! The ready-made `clap` arguments parse into the configuration they describe.
+
+use clap::Parser;
+use minlab_check::cli::MinbftArgs;
+use minlab_check::{ByzMove, ByzantineRole, Mode};
+
+#[derive(Parser)]
+struct Cmd {
+    #[command(flatten)]
+    args: MinbftArgs,
+}
+
+fn parse(args: &[&str]) -> Result<minlab_check::CheckConfig, String> {
+    let cmd = Cmd::try_parse_from(std::iter::once("check").chain(args.iter().copied()))
+        .map_err(|e| e.to_string())?;
+    cmd.args.to_config().map_err(|e| e.to_string())
+}
+
+#[test]
+fn arguments_map_to_the_configuration() {
+    let cfg = parse(&[
+        "--clients",
+        "2",
+        "--requests",
+        "1",
+        "--view-changes",
+        "1",
+        "--byzantine",
+        "primary",
+        "--moves",
+        "subset,burn-counter",
+        "--lossy",
+        "--dfs",
+        "--threads",
+        "2",
+    ])
+    .unwrap();
+    assert_eq!(
+        (cfg.replicas, cfg.clients, cfg.requests, cfg.view_changes),
+        (3, 2, 1, 1)
+    );
+    assert_eq!(cfg.byzantine, ByzantineRole::Primary);
+    assert_eq!(
+        cfg.byzantine_moves,
+        vec![ByzMove::Subset, ByzMove::BurnCounter]
+    );
+    assert!(cfg.lossy && !cfg.duplicating);
+    assert_eq!((cfg.mode, cfg.threads), (Mode::Dfs, 2));
+    let sim = parse(&["--simulation", "9", "--states-max", "100"]).unwrap();
+    assert_eq!(sim.mode, Mode::Simulation { seed: 9 });
+}
+
+#[test]
+fn bad_arguments_are_refused() {
+    assert!(parse(&["--moves", "teleport"]).is_err());
+    assert!(
+        parse(&["--simulation", "9"]).is_err(),
+        "simulation needs a state bound"
+    );
+    assert!(parse(&["--replicas", "4"]).is_err());
+}
