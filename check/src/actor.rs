@@ -72,6 +72,12 @@ pub struct ReplicaState {
     pub fired: Vec<(View, TimerKind)>,
     /// `Some` for the Byzantine replica.
     pub byz: Option<ByzState>,
+    /// This replica's local clock. It advances only when a timer fires (to that timer's
+    /// deadline), so the replica sees every firing as expired, as in a real run where
+    /// the timer fired on time; messages arrive at the current local time.
+    pub now: Instant,
+    /// Deadlines of the armed timers, by kind (bound: one per kind).
+    pub deadlines: BTreeMap<TimerKind, Instant>,
 }
 
 /// A client actor's state.
@@ -220,6 +226,8 @@ impl Actor for Node {
                     view_installed: 0,
                     fired: Vec::new(),
                     byz,
+                    now: Instant::ZERO,
+                    deadlines: BTreeMap::new(),
                 };
                 if let Some(b) = &st.byz {
                     offer_moves(b, o);
@@ -261,7 +269,7 @@ impl Actor for Node {
                 if let Some(b) = &mut st.byz {
                     remember(b, cfg, from, &msg);
                 }
-                st.replica.on_message(Instant::ZERO, from, msg, &mut out);
+                st.replica.on_message(st.now, from, msg, &mut out);
                 self.emit_replica(st, out, o);
                 if let Some(b) = &st.byz {
                     offer_moves(b, o);
@@ -307,8 +315,11 @@ impl Actor for Node {
                 if bounded {
                     st.fired.push((view, kind));
                 }
+                if let Some(deadline) = st.deadlines.remove(&kind) {
+                    st.now = st.now.max(deadline);
+                }
                 let mut out = Outbox::new();
-                st.replica.on_timer(Instant::ZERO, kind, &mut out);
+                st.replica.on_timer(st.now, kind, &mut out);
                 self.emit_replica(st, out, o);
             }
             Node::Client { cfg, .. } => {
@@ -399,11 +410,15 @@ impl Node {
                         }
                     }
                 }
-                Output::SetTimer { kind, .. } if arms(cfg, st, kind) => {
+                Output::SetTimer { kind, deadline } if arms(cfg, st, kind) => {
+                    st.deadlines.insert(kind, deadline);
                     o.set_timer(Timer(kind), model_timeout())
                 }
                 Output::SetTimer { .. } => {}
-                Output::CancelTimer { kind } => o.cancel_timer(Timer(kind)),
+                Output::CancelTimer { kind } => {
+                    st.deadlines.remove(&kind);
+                    o.cancel_timer(Timer(kind))
+                }
                 Output::Event(e) => observe_replica(st, e),
             }
         }
