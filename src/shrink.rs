@@ -48,8 +48,16 @@ fn reductions(s: &Scenario) -> Vec<Scenario> {
         f(&mut c);
         out.push(c);
     };
-    if s.workload.requests_per_client > 1 {
+    let r = s.workload.requests_per_client;
+    if r > 1 {
         push(&|c| c.workload.requests_per_client /= 2);
+        if r >= 4 {
+            push(&|c| c.workload.requests_per_client = r * 3 / 4);
+        }
+        if r >= 10 {
+            push(&|c| c.workload.requests_per_client = r * 9 / 10);
+        }
+        push(&|c| c.workload.requests_per_client = r - 1);
     }
     if s.workload.clients > 1 {
         push(&|c| c.workload.clients /= 2);
@@ -77,6 +85,7 @@ fn reductions(s: &Scenario) -> Vec<Scenario> {
     }
     if s.run.duration.ns() > 2_000_000 {
         push(&|c| c.run.duration = Dur(c.run.duration.ns() / 2));
+        push(&|c| c.run.duration = Dur(c.run.duration.ns() / 4 * 3));
     }
     if s.network.loss > 0.0 {
         push(&|c| c.network.loss = 0.0);
