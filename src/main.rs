@@ -3,6 +3,7 @@
 
 mod bench_core;
 mod bench_usig;
+mod check_cmd;
 mod keygen;
 mod replay;
 mod run_cmd;
@@ -25,6 +26,7 @@ Examples:
   minlab sweep scenarios/catalog/*.toml --seeds 1..1001   many seeds, in parallel
   minlab replay scenarios/catalog/lossy-lan.toml --seed 7 trace and events before a violation
   minlab shrink scenarios/catalog/lossy-lan.toml --seed 7 a smaller scenario that still fails
+  minlab check minbft --clients 1 --requests 1 --view-changes 1 --byzantine primary
   minlab bench core --clients 100 --batch-size 100 --json
   minlab bench usig                        USIG createUI/verifyUI per backend vs the paper
   minlab bench usig --json --backend hmac-sha1 ed25519
@@ -50,6 +52,8 @@ enum Command {
     Replay(replay::Args),
     /// Make a failing run smaller while it still fails, and write the smaller scenario.
     Shrink(shrink::Args),
+    /// Model-check MinBFT with stateright over the unchanged protocol code.
+    Check(check_cmd::Args),
     /// Set up a TPM 2.0 for the USIG and measure it (build with --features tpm).
     Tpm(tpm_cmd::Args),
     /// Measure building blocks on this machine.
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::exec(&args),
         Command::Replay(args) => replay::exec(&args),
         Command::Shrink(args) => shrink::exec(&args),
+        Command::Check(args) => check_cmd::exec(&args),
         Command::Tpm(args) => tpm_cmd::exec(&args),
         Command::Bench(Bench::Usig(args)) => bench_usig::run(&args),
         Command::Bench(Bench::Core(args)) => bench_core::exec(&args),

@@ -194,3 +194,26 @@ fn tpm_commands_explain_how_to_get_tpm_support() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("--features tpm"), "{}", text(&o));
 }
+
+#[test]
+fn check_explores_the_tiny_model_and_rejects_bad_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = minlab(&["check", "minbft", "--json"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["unique_states"].as_u64().unwrap() > 100);
+    assert_eq!(v["exhaustive"], true);
+    let o = minlab(
+        &[
+            "check",
+            "minbft",
+            "--moves",
+            "teleport",
+            "--byzantine",
+            "backup",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("teleport"), "{}", text(&o));
+}

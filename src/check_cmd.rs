@@ -1,0 +1,63 @@
+//! `minlab check`: exhaustive (or random-walk) model checking of MinBFT with stateright,
+//! over the unchanged protocol code.
+
+use crate::Outcome;
+use minlab_check::cli::MinbftArgs;
+use minlab_check::{Outcome as PropOutcome, check_minbft};
+
+/// Arguments of `minlab check`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum What {
+    /// MinBFT with 2f + 1 replicas, bounded clients, requests and view changes.
+    Minbft(MinbftArgs),
+}
+
+/// Runs `minlab check`.
+pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
+    let What::Minbft(a) = &args.what;
+    let cfg = a.to_config().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let start = crate::run_cmd::now();
+    let report = check_minbft(&cfg, || start.elapsed()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} states ({} unique), depth {}, {:.2} s, {} states/s, {}",
+            report.states,
+            report.unique_states,
+            report.max_depth,
+            report.elapsed.as_secs_f64(),
+            report.states_per_second(),
+            if report.exhaustive {
+                "whole bounded space explored"
+            } else {
+                "search bounded or stopped at a violation"
+            }
+        );
+        for p in &report.properties {
+            let (word, path) = match &p.outcome {
+                PropOutcome::Holds => ("holds", None),
+                PropOutcome::Violated { path } => ("VIOLATED", Some(path)),
+                PropOutcome::Found { path } => ("found", Some(path)),
+                PropOutcome::NotFound => ("NOT FOUND", None),
+            };
+            println!("  {:?} {:<45} {word}", p.kind, p.name);
+            if let (PropOutcome::Violated { .. }, Some(path)) = (&p.outcome, path) {
+                for step in path {
+                    println!("      {step}");
+                }
+            }
+        }
+    }
+    Ok(if report.all_hold() {
+        Outcome::Held
+    } else {
+        Outcome::Violated
+    })
+}
