@@ -7,7 +7,7 @@ use crate::config::{ByzMove, CheckConfig};
 use crate::msg::{KvOpKey, Msg, Observation, Timer};
 use minlab_protocols::minbft::certify::{batch_digest, prepare_bytes, view_change_bytes};
 use minlab_protocols::minbft::{
-    ClientDirectory, ClientKeyring, Config, Prepare, ReqViewChange, Request, ViewChange,
+    ClientDirectory, ClientKeyring, Config, Prepare, Reply, ReqViewChange, Request, ViewChange,
 };
 use minlab_protocols::service::kv::{KvOp, KvStore};
 use minlab_protocols::{
@@ -268,6 +268,21 @@ impl Actor for Node {
                 let mut out = Outbox::new();
                 if let Some(b) = &mut st.byz {
                     remember(b, cfg, from, &msg);
+                }
+                if let (true, Message::Request(r), NodeId::Client(_)) = (
+                    cfg.has_move(ByzMove::EagerReply) && st.byz.is_some(),
+                    &msg,
+                    from,
+                ) && let Some(op) = KvOp::decode(&r.op)
+                {
+                    let reply = Reply {
+                        replica: st.replica.id(),
+                        client: r.client,
+                        seq: r.seq,
+                        result: KvStore::new().apply(&op),
+                        auth: None,
+                    };
+                    o.send(src, Msg::Protocol(Message::Reply(Box::new(reply))));
                 }
                 st.replica.on_message(st.now, from, msg, &mut out);
                 self.emit_replica(st, out, o);
@@ -604,7 +619,7 @@ fn make_move(
                 o.send(to, Msg::Protocol(m.clone()));
             }
         }
-        ByzMove::Silent | ByzMove::Subset | ByzMove::AlterViewChange => {}
+        ByzMove::Silent | ByzMove::Subset | ByzMove::AlterViewChange | ByzMove::EagerReply => {}
     }
 }
 

@@ -39,7 +39,7 @@ pub struct MinbftArgs {
     #[arg(long, value_enum, default_value_t = ByzantineArg::None)]
     pub byzantine: ByzantineArg,
     /// The Byzantine menu, comma-separated: silent, subset, burn-counter, equivocate,
-    /// replay, req-view-change, alter-view-change (compromised-usig breaks the fault
+    /// replay, req-view-change, alter-view-change, eager-reply (compromised-usig breaks the fault
     /// model on purpose).
     #[arg(long, value_delimiter = ',', default_value = "silent")]
     pub moves: Vec<String>,

@@ -36,6 +36,9 @@ pub enum ByzMove {
     /// Each VIEW-CHANGE it sends goes unaltered to the next replica and, to the others,
     /// with its `O` set missing the last entry, under a fresh UI.
     AlterViewChange,
+    /// Replies to every client request at once, with the result a fresh KV store would
+    /// give, without waiting for it to be ordered (a lying reply: one of the `f + 1`).
+    EagerReply,
     /// NOT a legal move: a rewound USIG (outside the hybrid fault model). Once the primary
     /// saw requests of two clients, it prepares them under the *same* counter value (its
     /// first), one to each backup. It exists to show that the properties bite: it must
@@ -45,7 +48,7 @@ pub enum ByzMove {
 
 impl ByzMove {
     /// Every move, in a stable order.
-    pub const ALL: [ByzMove; 8] = [
+    pub const ALL: [ByzMove; 9] = [
         ByzMove::Silent,
         ByzMove::Subset,
         ByzMove::BurnCounter,
@@ -53,6 +56,7 @@ impl ByzMove {
         ByzMove::Replay,
         ByzMove::ReqViewChange,
         ByzMove::AlterViewChange,
+        ByzMove::EagerReply,
         ByzMove::CompromisedUsig,
     ];
 
@@ -78,6 +82,7 @@ impl ByzMove {
             ByzMove::Replay => "replay",
             ByzMove::ReqViewChange => "req-view-change",
             ByzMove::AlterViewChange => "alter-view-change",
+            ByzMove::EagerReply => "eager-reply",
             ByzMove::CompromisedUsig => "compromised-usig",
         }
     }
