@@ -160,3 +160,18 @@ fn a_compromised_usig_breaks_safety_and_the_oracles_show_it() {
         assert!(props.contains(&"agreement".to_string()), "{props:?}");
     }
 }
+
+/// Regression: corrupt-network seed 63 broke agreement. Replica 0, still in view 1 (it
+/// never installed view 2), restored by state transfer a stable checkpoint of view 2 at
+/// counter 64. Its log still held accepted view-1 PREPAREs at counters 66 and 67, whose
+/// requests it had executed long before; the log is keyed by counter value alone, so
+/// `try_execute` took them for the batches after the checkpoint, "executed" them (every
+/// request skipped as already executed) and moved its execution point to (2, 67) without
+/// executing view 2's batches 66 and 67. When it then installed view 3 as its primary, `S`
+/// skipped those two batches and it executed (client 2, seq 45) at the position where the
+/// others executed (client 0, seq 53).
+#[test]
+fn corrupt_network_seed_63_keeps_agreement() {
+    let r = run(&catalog("corrupt-network"), 63, RunOptions::default()).unwrap();
+    assert!(r.passed, "{:?}", r.failures);
+}

@@ -38,8 +38,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let mut executed_any = false;
         loop {
             let next = self.log.last_executed + 1;
+            // Only a batch of the view of the execution point follows it: counter values
+            // of different views are not comparable.
             let prepare = match self.log.entries.range(next..).next() {
-                Some((_, e)) if e.vote_count() >= quorum => e.prepare.clone(),
+                Some((_, e))
+                    if e.vote_count() >= quorum
+                        && e.prepare.view == self.log.last_executed_view =>
+                {
+                    e.prepare.clone()
+                }
                 _ => break,
             };
             let previous = self.log.last_executed;

@@ -260,6 +260,19 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         self.log.last_executed_view = first.view;
         self.log.last_executed = first.counter;
+        // The log is keyed by counter value alone, but batches execute in `(view, counter)`
+        // order: entries and early COMMITs at or below the restored checkpoint are covered
+        // by it, whatever their counter value. A replica still in an older view than the
+        // checkpoint's holds entries of that view with counter values above the
+        // checkpoint's; left in the log, `try_execute` would take them for the batches
+        // that follow the checkpoint and advance the execution point past batches of the
+        // checkpoint's view it never executed, which a later `S` then skips.
+        self.log
+            .entries
+            .retain(|_, e| (e.prepare.view, e.prepare.ui.counter) > key);
+        self.log
+            .early
+            .retain(|_, c| (c.view, c.prepare_ui.counter) > key);
         out.event(Event::StateTransferred {
             view: first.view,
             counter: first.counter,
