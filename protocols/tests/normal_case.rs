@@ -2,15 +2,15 @@
 //! safety of the normal case (paper §4) under random delivery orders, drops and
 //! duplicates, for f = 1, 2, 3.
 
+mod common;
+
 use minlab_protocols::Instant;
 use minlab_protocols::event::Event;
-use minlab_protocols::minbft::certify::fnv1a;
 use minlab_protocols::minbft::{Config, MessageKind};
 use minlab_protocols::service::{KvOp, KvStore};
-use minlab_protocols::testkit::{Cluster, ClusterOptions, NetworkFaults};
+use minlab_protocols::testkit::{Cluster, NetworkFaults};
 use minlab_usig::SymbolicUsig;
 use proptest::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// The operation client `c` submits as its request `seq`: a mix of gets, puts and CASes
 /// on three keys, so that results depend on the order of execution.
@@ -35,61 +35,11 @@ fn cluster(
     seed: u64,
     ops: u64,
 ) -> Cluster<SymbolicUsig, KvStore> {
-    let n = config.replica_count;
-    let opts = ClusterOptions {
-        config,
-        seed,
-        faults,
-        record: true,
-        operations: ops,
-    };
-    Cluster::new(
-        opts,
-        |r| SymbolicUsig::new(r, n),
-        |_| KvStore::new(),
-        Box::new(op_for),
-    )
-    .unwrap()
+    common::cluster(config, faults, seed, ops, op_for)
 }
 
-/// Safety: executions agree by position in the agreed order, nothing executes twice, and
-/// every completed operation got the result of the sequential execution in that order.
 fn check_safety(c: &Cluster<SymbolicUsig, KvStore>) -> Result<(), TestCaseError> {
-    // Executions by position in the agreed order (a replica that restored a snapshot by
-    // state transfer has no executions for the positions it skipped).
-    let mut agreed = BTreeMap::new();
-    for (r, ex) in c.executions.iter().enumerate() {
-        let mut last = None;
-        for e in ex {
-            prop_assert!(last < Some(e.position), "replica {} went back", r);
-            last = Some(e.position);
-            let first = agreed.entry(e.position).or_insert(*e);
-            prop_assert_eq!(&*first, e, "replica {} diverged at {}", r, e.position);
-        }
-        let distinct: BTreeSet<_> = ex.iter().map(|e| (e.client, e.seq)).collect();
-        prop_assert_eq!(
-            distinct.len(),
-            ex.len(),
-            "replica {} executed a request twice",
-            r
-        );
-    }
-    let mut model = KvStore::new();
-    let mut results = BTreeMap::new();
-    for (expected, (&position, e)) in (0u64..).zip(&agreed) {
-        if position != expected {
-            break; // a gap nobody recorded: the sequential check stops there
-        }
-        let result = model.apply(&KvOp::decode(&op_for(e.client, e.seq)).unwrap());
-        prop_assert_eq!(fnv1a(&result), e.result_digest);
-        results.insert((e.client, e.seq), result);
-    }
-    for done in &c.completions {
-        if let Some(r) = results.get(&(done.client, done.seq)) {
-            prop_assert_eq!(&done.result, r);
-        }
-    }
-    Ok(())
+    common::check_safety(c, op_for)
 }
 
 #[test]
