@@ -143,14 +143,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
         out: &mut Outbox,
     ) {
         let kind = MessageKind::FillHole;
-        if from != NodeId::Replica(m.sender) {
-            return self.reject(from, kind, RejectReason::WrongSender, out);
-        }
-        if m.sender >= self.config.replica_count {
-            return self.reject(from, kind, RejectReason::UnknownReplica, out);
-        }
-        if m.sender == self.id {
-            return self.reject(from, kind, RejectReason::FromSelf, out);
+        if let Some(reason) = self.peer_rejection(from, m.sender) {
+            return self.reject(from, kind, reason, out);
         }
         let i = m.sender as usize;
         if self.repair.answered_at[i].is_some_and(|t| now < t + self.config.repair_interval) {

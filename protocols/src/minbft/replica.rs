@@ -176,6 +176,20 @@ impl<U: Usig, S: Service> Replica<U, S> {
     }
 
     /// Records a rejection: counted, reported, and nothing else.
+    /// Why a message from transport sender `from` naming replica `sender` must be refused
+    /// before anything else: a wrong sender, an unknown replica, or ourselves.
+    pub(crate) fn peer_rejection(&self, from: NodeId, sender: ReplicaId) -> Option<RejectReason> {
+        if from != NodeId::Replica(sender) {
+            Some(RejectReason::WrongSender)
+        } else if sender >= self.config.replica_count {
+            Some(RejectReason::UnknownReplica)
+        } else if sender == self.id {
+            Some(RejectReason::FromSelf)
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn reject(
         &mut self,
         from: NodeId,

@@ -244,6 +244,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Sends REQ-VIEW-CHANGE for `target` and counts our own.
     fn request_view_change(&mut self, now: Instant, target: View, out: &mut Outbox) {
+        self.broadcast_req_view_change(target, out);
+        self.check_move(now, out);
+    }
+
+    /// Multicasts REQ-VIEW-CHANGE(v, `target`) and records our own request.
+    fn broadcast_req_view_change(&mut self, target: View, out: &mut Outbox) {
         let me = self.id as usize;
         self.vc.requested[me] = self.vc.requested[me].max(target);
         let m = ReqViewChange {
@@ -253,7 +259,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
         };
         self.metrics.count_sent(MessageKind::ReqViewChange);
         out.broadcast(Message::ReqViewChange(Arc::new(m)));
-        self.check_move(now, out);
     }
 
     /// A REQ-VIEW-CHANGE arrives (it carries no UI).
@@ -265,14 +270,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
         out: &mut Outbox,
     ) {
         let kind = MessageKind::ReqViewChange;
-        if from != NodeId::Replica(m.sender) {
-            return self.reject(from, kind, RejectReason::WrongSender, out);
-        }
-        if m.sender >= self.config.replica_count {
-            return self.reject(from, kind, RejectReason::UnknownReplica, out);
-        }
-        if m.sender == self.id {
-            return self.reject(from, kind, RejectReason::FromSelf, out);
+        if let Some(reason) = self.peer_rejection(from, m.sender) {
+            return self.reject(from, kind, reason, out);
         }
         if m.new_view <= self.view || m.new_view <= m.view {
             return self.reject(from, kind, RejectReason::StaleView, out);
@@ -382,15 +381,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         self.vc.timeout = Duration(self.vc.timeout.0.saturating_mul(2));
         let target = self.view + 1;
-        let me = self.id as usize;
-        self.vc.requested[me] = self.vc.requested[me].max(target);
-        let m = ReqViewChange {
-            sender: self.id,
-            view: self.view,
-            new_view: target,
-        };
-        self.metrics.count_sent(MessageKind::ReqViewChange);
-        out.broadcast(Message::ReqViewChange(Arc::new(m)));
+        self.broadcast_req_view_change(target, out);
         self.start_view_change(now, target, out);
     }
 
