@@ -5,10 +5,11 @@
 // Wall-clock deadlines for a real process, not simulated time.
 #![allow(clippy::disallowed_methods)]
 
+use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// A running `swtpm socket`; killed (and its state directory removed) on drop.
@@ -18,12 +19,23 @@ pub struct Swtpm {
     state: tempfile::TempDir,
 }
 
-/// Two consecutive free localhost ports (server, control).
+/// Ports already handed to a swtpm of this test process: tests run in parallel, and a
+/// pair freed by the probe listeners could otherwise be handed out twice.
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// Two consecutive free localhost ports (server, control), never handed out before.
 fn free_ports() -> u16 {
+    let mut used = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..100 {
         let a = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
         let port = a.local_addr().expect("local address").port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+        if port < u16::MAX
+            && !used.contains(&port)
+            && !used.contains(&(port + 1))
+            && TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
+        {
+            used.insert(port);
+            used.insert(port + 1);
             return port;
         }
     }
@@ -49,7 +61,10 @@ fn spawn(state: &Path) -> (Child, u16) {
         .expect("start swtpm (install it with scripts/setup)");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        // Ready when both the command and the control port accept connections.
+        if TcpStream::connect(("127.0.0.1", port + 1)).is_ok()
+            && TcpStream::connect(("127.0.0.1", port)).is_ok()
+        {
             return (child, port);
         }
         if let Ok(Some(status)) = child.try_wait() {
