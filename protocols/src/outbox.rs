@@ -34,21 +34,22 @@ impl TimerKind {
     ];
 }
 
-/// One effect requested by a replica or a client.
+/// One effect requested by a replica or a client. `M` is the protocol's message type
+/// (MinBFT's [`Message`] unless said otherwise; PBFT and MinZyzyva have their own).
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub enum Output {
+pub enum Output<M = Message> {
     /// Send `msg` to one node (replies to clients are sends to a client node).
     Send {
         /// Destination.
         to: NodeId,
         /// The message; large messages share their body through an `Arc`.
-        msg: Message,
+        msg: M,
     },
     /// Send `msg` to every replica except the sender (for a client: to every replica).
     /// Cloning the message for each recipient is cheap (an `Arc` increment).
     Broadcast {
         /// The message.
-        msg: Message,
+        msg: M,
     },
     /// Arm (or re-arm) the timer `kind` to fire at `deadline`.
     SetTimer {
@@ -70,12 +71,20 @@ pub enum Output {
 ///
 /// Keeping it outside the state machine lets a caller reuse one allocation for a whole
 /// run, and keeps the state machine free of I/O.
-#[derive(Clone, Default, Debug)]
-pub struct Outbox {
-    outputs: Vec<Output>,
+#[derive(Clone, Debug)]
+pub struct Outbox<M = Message> {
+    outputs: Vec<Output<M>>,
 }
 
-impl Outbox {
+impl<M> Default for Outbox<M> {
+    fn default() -> Self {
+        Outbox {
+            outputs: Vec::new(),
+        }
+    }
+}
+
+impl<M> Outbox<M> {
     /// An empty outbox.
     pub fn new() -> Self {
         Outbox::default()
@@ -83,19 +92,19 @@ impl Outbox {
 
     /// Appends one output.
     #[inline]
-    pub fn push(&mut self, o: Output) {
+    pub fn push(&mut self, o: Output<M>) {
         self.outputs.push(o);
     }
 
     /// Sends `msg` to `to`.
     #[inline]
-    pub fn send(&mut self, to: NodeId, msg: Message) {
+    pub fn send(&mut self, to: NodeId, msg: M) {
         self.push(Output::Send { to, msg });
     }
 
     /// Sends `msg` to every other replica.
     #[inline]
-    pub fn broadcast(&mut self, msg: Message) {
+    pub fn broadcast(&mut self, msg: M) {
         self.push(Output::Broadcast { msg });
     }
 
@@ -119,13 +128,13 @@ impl Outbox {
 
     /// Removes and yields every output, in the order they were produced.
     #[inline]
-    pub fn drain(&mut self) -> std::vec::Drain<'_, Output> {
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Output<M>> {
         self.outputs.drain(..)
     }
 
     /// The outputs produced so far.
     #[inline]
-    pub fn as_slice(&self) -> &[Output] {
+    pub fn as_slice(&self) -> &[Output<M>] {
         &self.outputs
     }
 
