@@ -6,7 +6,7 @@ use crate::event::{Event, RejectReason};
 use crate::metrics::Metrics;
 use crate::minbft::auth::ClientKeyring;
 use crate::minbft::config::Config;
-use crate::minbft::messages::{Message, MessageKind, Request};
+use crate::minbft::messages::{Message, MessageKind, Request, RequestAuth};
 use crate::node::{ClientId, NodeId, ReplicaId};
 use crate::outbox::{Outbox, TimerKind};
 use crate::time::Instant;
@@ -83,6 +83,11 @@ impl Client {
         let seq = self.next_seq;
         self.next_seq += 1;
         let auth = self.keys.authenticate_parts(self.id, seq, &op);
+        match &auth {
+            RequestAuth::None => {}
+            RequestAuth::Macs(tags) => self.metrics.mac_ops += tags.len() as u64,
+            RequestAuth::Ed25519(_) => self.metrics.signature_ops += 1,
+        }
         let request = Arc::new(Request {
             client: self.id,
             seq,
@@ -125,6 +130,7 @@ impl Client {
             self.metrics.stale += 1;
             return;
         }
+        self.metrics.mac_ops += u64::from(reply.auth.is_some());
         if !self.keys.verify_reply(&reply) {
             return self.reject(from, kind, RejectReason::BadReplyAuth, out);
         }

@@ -18,6 +18,12 @@ pub struct Metrics {
     pub usig_creates: u64,
     /// `verify_ui` calls.
     pub usig_verifies: u64,
+    /// MACs computed or checked outside the USIG (client request authenticators, reply
+    /// MACs, PBFT's replica authenticators): one per MAC, so an authenticator of `k` MACs
+    /// created counts `k`, checking the one entry addressed to this node counts 1.
+    pub mac_ops: u64,
+    /// Signatures created or verified outside the USIG (Ed25519 client requests).
+    pub signature_ops: u64,
     /// Rejected inputs, by reason.
     pub rejected: [u64; RejectReason::COUNT],
     /// Valid messages that arrived too late to matter (e.g. a COMMIT for a PREPARE already
@@ -81,6 +87,8 @@ impl Metrics {
         }
         self.usig_creates += other.usig_creates;
         self.usig_verifies += other.usig_verifies;
+        self.mac_ops += other.mac_ops;
+        self.signature_ops += other.signature_ops;
         self.stale += other.stale;
         self.requests_executed += other.requests_executed;
         self.batches_executed += other.batches_executed;

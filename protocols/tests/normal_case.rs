@@ -183,3 +183,36 @@ fn every_client_authentication_mode_completes_operations() {
         check_safety(&c).unwrap();
     }
 }
+
+// Paper Table 1: besides its USIG calls, a MinBFT replica does two MAC operations per
+// request, checking the client's authenticator entry and MACing its reply, whatever b is.
+#[test]
+fn each_replica_does_two_client_macs_per_request() {
+    use minlab_protocols::minbft::ClientAuth;
+    for batch in [1, 10] {
+        let mut config = Config::new(1, 10);
+        config.client_auth = ClientAuth::MacAuthenticator;
+        config.batch_size_max = batch;
+        let mut c = cluster(config, NetworkFaults::default(), 3, 200);
+        c.start();
+        assert!(c.run_until_completed(200, 1_000_000));
+        c.run_until_quiet(
+            c.now() + minlab_protocols::Duration::from_millis(1),
+            100_000,
+        );
+        for r in &c.replicas {
+            let m = r.metrics();
+            assert_eq!(m.requests_executed, 200);
+            assert_eq!(m.mac_ops, 2 * 200, "replica {} at b = {batch}", r.id());
+            assert_eq!(m.signature_ops, 0);
+        }
+        for cl in &c.clients {
+            // n MACs in each authenticator, one check per reply that was not late.
+            assert!(
+                cl.metrics().mac_ops >= 20 * 3 + 20 * 2,
+                "{}",
+                cl.metrics().mac_ops
+            );
+        }
+    }
+}

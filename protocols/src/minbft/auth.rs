@@ -22,6 +22,7 @@
 //! Keys are derived from a seed with SHA-256 for simulation and tests.
 
 use super::messages::{Ed25519Signature, MacTag, Request, RequestAuth};
+use crate::metrics::Metrics;
 use crate::node::{ClientId, ReplicaId};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use hmac::{Hmac, KeyInit, Mac};
@@ -109,6 +110,18 @@ impl ClientDirectory {
     /// True when `client` is known.
     pub fn knows(&self, client: ClientId) -> bool {
         client < self.client_count
+    }
+
+    /// Checks the request's authenticator for this replica (paper §4, condition 2), and
+    /// counts the MAC or signature check in `metrics`.
+    #[inline]
+    pub fn verify_request_counted(&self, req: &Request, metrics: &mut Metrics) -> bool {
+        match self.mode {
+            ClientAuth::None => {}
+            ClientAuth::Ed25519 => metrics.signature_ops += 1,
+            ClientAuth::MacAuthenticator => metrics.mac_ops += 1,
+        }
+        self.verify_request(req)
     }
 
     /// Checks the request's authenticator for this replica (paper §4, condition 2).

@@ -21,6 +21,13 @@ pub(crate) struct ClientRecord {
     /// replicated state (not digested, not transferred).
     #[serde(skip)]
     pub(crate) next: Option<std::sync::Arc<super::messages::Request>>,
+    /// The client's latest request whose authenticator this replica checked itself when
+    /// the client sent it. A PREPARE carrying the same `(seq, op)` needs no second check:
+    /// this saves a MAC (or signature) per request at backups, and lets a backup order a
+    /// request whose authenticator entry for it was corrupted on the way to the primary
+    /// (PBFT's authenticator problem). Bound: one per client. Not replicated state.
+    #[serde(skip)]
+    pub(crate) verified: Option<std::sync::Arc<super::messages::Request>>,
 }
 
 /// One record per client. Bound: `client_count` records, one cached result each.

@@ -102,6 +102,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 result_digest: fnv1a(&result),
             });
             let auth = self.clients.reply_auth(req.client, req.seq, &result);
+            self.metrics.mac_ops += u64::from(auth.is_some());
             let reply = Reply {
                 replica: self.id,
                 client: req.client,

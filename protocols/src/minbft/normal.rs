@@ -153,7 +153,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
                     if !self.clients.knows(r.client) {
                         return Err(RejectReason::UnknownClient);
                     }
-                    if !self.clients.verify_request(r) {
+                    let seen = self.table.get(r.client).verified.as_ref();
+                    let verified = seen.is_some_and(|v| v.seq == r.seq && v.op == r.op);
+                    if !verified && !self.clients.verify_request_counted(r, &mut self.metrics) {
                         return Err(RejectReason::BadClientAuth);
                     }
                 }

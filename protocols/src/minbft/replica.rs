@@ -257,6 +257,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             // A retransmission of an executed request: resend the cached reply.
             self.metrics.replies_resent += 1;
             let reply = self.reply_for(req.client);
+            self.metrics.mac_ops += u64::from(reply.auth.is_some());
             self.metrics.count_sent(MessageKind::Reply);
             out.send(from, Message::Reply(Box::new(reply)));
             return;
@@ -272,10 +273,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.metrics.stale += 1;
             return;
         }
-        if !self.clients.verify_request(&req) {
+        if !self.clients.verify_request_counted(&req, &mut self.metrics) {
             return self.reject(from, kind, RejectReason::BadClientAuth, out);
         }
-        if primary && rec.in_flight != 0 {
+        let in_flight = rec.in_flight;
+        self.table.get_mut(req.client).verified = Some(req.clone());
+        if primary && in_flight != 0 {
             // Paper §4 discards it; we keep it (one per client) and order it as soon as
             // the previous one executes, so a closed-loop client whose reply quorum ran
             // ahead of the primary does not wait for a retransmission.
