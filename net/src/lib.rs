@@ -1,1 +1,44 @@
-//! placeholder
+//! The thin real-network adapter: the unchanged Sans-IO MinBFT [`Replica`] and [`Client`]
+//! of `minlab-protocols`, driven over TCP by tokio.
+//!
+//! The adapter owns the sockets and the clock and nothing else: a [`node`] runs one replica
+//! in a single task that turns its outputs into frames ([`frame`], [`link`]) and its timer
+//! deadlines into tokio sleeps ([`timers`]); [`accept`] checks and decodes what arrives.
+//! Replica-to-replica channels are authenticated ([`channel`]): a handshake proves each
+//! side's identity from the key files, and every frame carries a MAC. [`load`] is a
+//! closed-loop load generator. [`config`] reads the cluster file; [`wan`] delays frames to
+//! emulate a wide-area network.
+//!
+//! [`Replica`]: minlab_protocols::Replica
+//! [`Client`]: minlab_protocols::Client
+//!
+//! ```
+//! use minlab_net::wan::WanDelay;
+//! let wan = WanDelay::parse("10ms", Some("10%")).unwrap();
+//! assert_eq!(wan.jitter, std::time::Duration::from_millis(1));
+//! ```
+#![warn(missing_docs)]
+// The adapter maps the wall clock onto protocol time and draws nonces from the OS: the
+// one crate (with the binary) allowed to.
+#![allow(clippy::disallowed_methods)]
+
+pub mod accept;
+pub mod channel;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod frame;
+pub mod link;
+pub mod load;
+pub mod metrics;
+pub mod node;
+pub mod service;
+pub mod status;
+pub mod timers;
+pub mod wan;
+
+pub use config::{ClusterConfig, ServiceKind};
+pub use error::NetError;
+pub use load::{LoadOptions, LoadReport, run_load};
+pub use node::{NodeHandle, NodeOptions, start_node};
+pub use status::NodeStatus;

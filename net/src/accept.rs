@@ -1,0 +1,236 @@
+//! Incoming connections of a replica: the handshake, then a reader that checks frame
+//! limits and MACs, decodes messages and hands them to the replica task (waiting when its
+//! queue is full, which pushes back on the sender through TCP flow control). A client
+//! connection also gets a writer for the replies.
+
+use crate::channel::{Accepted, ChannelKeys, HANDSHAKE_BYTES_MAX, TAG_BYTES, accept};
+use crate::error::NetError;
+use crate::frame::read_frame;
+use crate::link::{Frame, QUEUE_FRAMES, pump};
+use crate::metrics::NetMetrics;
+use crate::wan::WanDelay;
+use minlab_protocols::minbft::{FRAME_BYTES_MAX, codec};
+use minlab_protocols::{ClientId, Message, NodeId};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncRead, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+/// Most connections a replica keeps open at once (replicas and client processes); more
+/// are refused, so connections cannot exhaust memory.
+pub const CONNECTIONS_MAX: usize = 256;
+
+/// How long a peer may take to complete the handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Bytes read from a socket per system call.
+const READ_BUFFER_BYTES: usize = 64 << 10;
+
+/// What connection tasks tell the replica task.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A message from an authenticated replica or one of a connection's clients.
+    Message {
+        /// The transport-level sender.
+        from: NodeId,
+        /// The message.
+        msg: Message,
+    },
+    /// A client connection opened: replies to its clients go to `tx`.
+    ClientsUp {
+        /// First client.
+        first: ClientId,
+        /// How many.
+        count: u32,
+        /// Connection number.
+        conn: u64,
+        /// Its reply queue.
+        tx: mpsc::Sender<Frame>,
+    },
+    /// A client connection closed.
+    ClientsDown {
+        /// First client.
+        first: ClientId,
+        /// How many.
+        count: u32,
+        /// Connection number.
+        conn: u64,
+    },
+}
+
+/// What the accept loop needs.
+pub struct AcceptContext {
+    /// The replica's channel keys.
+    pub keys: Arc<ChannelKeys>,
+    /// Size of the client table.
+    pub client_count: u32,
+    /// The replica task's queue.
+    pub inbound: mpsc::Sender<Inbound>,
+    /// Counters.
+    pub metrics: Arc<NetMetrics>,
+    /// WAN emulation on replies to clients.
+    pub wan: Option<WanDelay>,
+}
+
+/// Accepts connections until the task is aborted; aborting it closes every connection.
+pub async fn accept_loop(listener: TcpListener, ctx: AcceptContext) {
+    let ctx = Arc::new(ctx);
+    let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    let conn_ids = AtomicU64::new(0);
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, addr) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                NetMetrics::bump(&ctx.metrics.connections_accepted);
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    NetMetrics::bump(&ctx.metrics.handshakes_refused);
+                    warn!(%addr, "too many connections; refused");
+                    continue;
+                };
+                let conn = conn_ids.fetch_add(1, Ordering::Relaxed);
+                let ctx = ctx.clone();
+                conns.spawn(async move {
+                    let _permit = permit;
+                    if let Err(e) = serve(stream, conn, &ctx).await {
+                        debug!(%addr, "connection closed: {e}");
+                    }
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+fn count_error(metrics: &NetMetrics, e: &NetError) {
+    let c = match e {
+        NetError::FrameTooLarge { .. } => &metrics.frames_oversized,
+        NetError::Truncated => &metrics.frames_truncated,
+        NetError::BadMac => &metrics.frames_bad_mac,
+        NetError::Decode(_) => &metrics.frames_undecodable,
+        _ => return,
+    };
+    NetMetrics::bump(c);
+}
+
+async fn serve(mut stream: TcpStream, conn: u64, ctx: &AcceptContext) -> Result<(), NetError> {
+    stream.set_nodelay(true)?;
+    let accepted = match tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        accept(&mut stream, &ctx.keys, ctx.client_count),
+    )
+    .await
+    {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
+            NetMetrics::bump(&ctx.metrics.handshakes_refused);
+            warn!("handshake refused: {e}");
+            return Err(e);
+        }
+        Err(_) => {
+            NetMetrics::bump(&ctx.metrics.handshakes_refused);
+            return Err(NetError::Handshake(format!(
+                "no handshake within {HANDSHAKE_TIMEOUT:?} (at most {HANDSHAKE_BYTES_MAX} bytes)"
+            )));
+        }
+    };
+    let (rd, wr) = stream.into_split();
+    let mut rd = BufReader::with_capacity(READ_BUFFER_BYTES, rd);
+    match accepted {
+        Accepted::Replica { peer, mut mac } => {
+            info!(peer, "replica connected");
+            let r = read_loop(&mut rd, FRAME_BYTES_MAX + TAG_BYTES, ctx, |frame| {
+                let payload = mac.open(frame)?;
+                Ok(Some((NodeId::Replica(peer), codec::decode(payload)?)))
+            })
+            .await;
+            if let Err(e) = &r {
+                count_error(&ctx.metrics, e);
+                warn!(peer, "dropping the connection of replica: {e}");
+            }
+            r
+        }
+        Accepted::Clients { first, count } => {
+            debug!(first, count, "client connection");
+            let (tx, mut rx) = mpsc::channel::<Frame>(QUEUE_FRAMES);
+            let metrics = ctx.metrics.clone();
+            let mut wan = ctx.wan.map(|w| w.sampler());
+            let writer = tokio::spawn(async move {
+                let mut w = BufWriter::with_capacity(READ_BUFFER_BYTES, wr);
+                let _ = pump(&mut w, &mut rx, None, &mut wan, &metrics).await;
+            });
+            let up = Inbound::ClientsUp {
+                first,
+                count,
+                conn,
+                tx,
+            };
+            if ctx.inbound.send(up).await.is_err() {
+                writer.abort();
+                return Ok(());
+            }
+            let range = u64::from(first)..u64::from(first) + u64::from(count);
+            let metrics = ctx.metrics.clone();
+            let r = read_loop(&mut rd, FRAME_BYTES_MAX, ctx, |frame| {
+                let msg = codec::decode(frame)?;
+                match &msg {
+                    Message::Request(req) if range.contains(&u64::from(req.client)) => {
+                        Ok(Some((NodeId::Client(req.client), msg)))
+                    }
+                    _ => {
+                        NetMetrics::bump(&metrics.frames_unexpected);
+                        Ok(None)
+                    }
+                }
+            })
+            .await;
+            if let Err(e) = &r {
+                count_error(&ctx.metrics, e);
+                debug!(first, count, "dropping a client connection: {e}");
+            }
+            let _ = ctx
+                .inbound
+                .send(Inbound::ClientsDown { first, count, conn })
+                .await;
+            writer.abort();
+            r
+        }
+    }
+}
+
+/// Reads frames until the stream ends or a frame is bad; `open` turns a frame into the
+/// message to deliver (or `None` to skip it).
+async fn read_loop<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    max: usize,
+    ctx: &AcceptContext,
+    mut open: impl FnMut(&[u8]) -> Result<Option<(NodeId, Message)>, NetError>,
+) -> Result<(), NetError> {
+    let mut buf = Vec::new();
+    while read_frame(rd, max, &mut buf).await? {
+        NetMetrics::add(&ctx.metrics.bytes_in, buf.len() as u64);
+        if let Some((from, msg)) = open(&buf)? {
+            NetMetrics::bump(&ctx.metrics.frames_in);
+            if ctx
+                .inbound
+                .send(Inbound::Message { from, msg })
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! The cluster file (`cluster.toml`): who the replicas are, where they listen, their key
+//! files, the USIG backend, the service and the protocol parameters; and where each
+//! replica keeps its durable files (counter, status, logs) under the file's directory.
+//!
+//! ```toml
+//! format = "minlab-cluster v1"
+//! usig = "hmac-sha1"              # hmac-sha1 | hmac-sha256 | ed25519
+//! service = "null"                # null | kv
+//! client_count = 256              # size of the client table; clients are 0..client_count
+//! client_auth = "mac-authenticator"
+//! client_key_seed = 1234          # SECRET shared by clients and replicas (see below)
+//! counter_block = 1048576         # durable USIG counter reservation block
+//!
+//! [protocol]                      # optional; defaults are minbft::Config::new's
+//! batch_size_max = 64
+//! batch_timeout = "200us"
+//!
+//! [[replica]]
+//! id = 0
+//! addr = "127.0.0.1:7100"
+//! keys = "keys/replica-0.toml"    # relative to this file's directory
+//! ```
+//!
+//! Client keys: the protocol crate derives client keys from a seed only
+//! (`ClientKeyring::from_seed`), so the seed is a secret every client and replica holds;
+//! the file is written with mode 0600.
+
+use crate::error::NetError;
+use minlab_protocols::Duration;
+use minlab_protocols::ReplicaId;
+use minlab_protocols::minbft::{ClientAuth, Config};
+use minlab_usig::UsigKind;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The format tag of cluster files.
+pub const FORMAT: &str = "minlab-cluster v1";
+
+/// A cluster file larger than this is refused unread.
+const FILE_BYTES_MAX: u64 = 1 << 20;
+
+/// The replicated service.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceKind {
+    /// The null service of the paper's micro-benchmarks (0-byte operations).
+    Null,
+    /// The key-value store.
+    Kv,
+}
+
+/// One replica's entry.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaEntry {
+    /// Its id, `0..n`, in order.
+    pub id: ReplicaId,
+    /// Where it listens for replicas and clients.
+    pub addr: SocketAddr,
+    /// Its key file (relative paths are relative to the cluster file's directory).
+    pub keys: PathBuf,
+}
+
+/// Protocol parameters; absent ones take `minbft::Config::new`'s defaults. Durations are
+/// humantime strings (`"500us"`, `"1s"`).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolParams {
+    /// Most requests per PREPARE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size_max: Option<usize>,
+    /// How long the primary waits to fill a batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_timeout: Option<String>,
+    /// Most PREPAREs in flight at the primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outstanding_batches_max: Option<u64>,
+    /// `cp`, the checkpoint period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_period: Option<u64>,
+    /// `L`, the log window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_window: Option<u64>,
+    /// The FIFO window per sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fifo_window: Option<u64>,
+    /// `T_exec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<String>,
+    /// `T_vc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_change_timeout: Option<String>,
+    /// The repair interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_interval: Option<String>,
+    /// The client's retransmission timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retransmit_timeout: Option<String>,
+}
+
+/// A parsed, checked cluster file.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The USIG backend of every replica.
+    pub usig: UsigKind,
+    /// The replicated service.
+    pub service: ServiceKind,
+    /// Clients `0..client_count`.
+    pub client_count: u32,
+    /// How clients authenticate requests.
+    pub client_auth: ClientAuth,
+    /// The seed client keys are derived from (a shared secret).
+    pub client_key_seed: u64,
+    /// Values reserved per write of the durable USIG counter.
+    pub counter_block: u64,
+    /// Protocol parameters.
+    #[serde(default)]
+    pub protocol: ProtocolParams,
+    /// The replicas, by id.
+    pub replica: Vec<ReplicaEntry>,
+    /// The directory relative paths are resolved against (not in the file).
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+fn duration(field: &str, v: &Option<String>, default: Duration) -> Result<Duration, String> {
+    match v {
+        None => Ok(default),
+        Some(s) => humantime::parse_duration(s)
+            .map(|d| Duration::from_nanos(d.as_nanos().min(u128::from(u64::MAX)) as u64))
+            .map_err(|e| format!("protocol.{field} = {s:?}: {e}")),
+    }
+}
+
+impl ClusterConfig {
+    /// Reads and checks `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, NetError> {
+        let path = path.as_ref();
+        let bad = |reason: String| NetError::Config {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+        if meta.len() > FILE_BYTES_MAX {
+            return Err(bad(format!("larger than {FILE_BYTES_MAX} bytes")));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let mut c: ClusterConfig = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        c.dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        c.validate().map_err(bad)?;
+        Ok(c)
+    }
+
+    /// Writes the file to `path` (mode 0600: it holds the client key seed).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), NetError> {
+        let path = path.as_ref();
+        let text = toml::to_string(self).map_err(|e| NetError::Config {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        use std::io::Write;
+        let mut f = opts.open(path)?;
+        f.write_all(b"# minlab cluster file. SECRET: client_key_seed authenticates clients.\n")?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        Ok(())
+    }
+
+    /// Checks everything that does not need the key files.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.format != FORMAT {
+            return Err(format!("format {:?}, expected {FORMAT:?}", self.format));
+        }
+        if self.usig == UsigKind::Symbolic {
+            return Err(
+                "usig = \"symbolic\" is for simulation only; use hmac-sha1, hmac-sha256 or ed25519"
+                    .into(),
+            );
+        }
+        for (i, r) in self.replica.iter().enumerate() {
+            if r.id as usize != i {
+                return Err(format!(
+                    "replica entries must be listed by id 0..n; entry {i} has id {}",
+                    r.id
+                ));
+            }
+            if self.replica[..i].iter().any(|o| o.addr == r.addr) {
+                return Err(format!(
+                    "replicas {} and another share the address {}",
+                    r.id, r.addr
+                ));
+            }
+        }
+        if self.client_count == 0 {
+            return Err("client_count must be at least 1".into());
+        }
+        if self.counter_block == 0 {
+            return Err("counter_block must be at least 1".into());
+        }
+        self.protocol_config()?
+            .validate()
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Number of replicas.
+    pub fn replica_count(&self) -> u32 {
+        self.replica.len() as u32
+    }
+
+    /// The protocol configuration every replica and client of this cluster uses.
+    pub fn protocol_config(&self) -> Result<Config, String> {
+        let n = self.replica_count();
+        if n < 3 || n.is_multiple_of(2) {
+            return Err(format!("{n} replicas; MinBFT needs n = 2f + 1 >= 3"));
+        }
+        let mut c = Config::new((n - 1) / 2, self.client_count);
+        let p = &self.protocol;
+        c.client_auth = self.client_auth;
+        if let Some(v) = p.batch_size_max {
+            c.batch_size_max = v;
+        }
+        if let Some(v) = p.outstanding_batches_max {
+            c.outstanding_batches_max = v;
+        }
+        if let Some(v) = p.checkpoint_period {
+            c.checkpoint_period = v;
+        }
+        if let Some(v) = p.log_window {
+            c.log_window = v;
+        }
+        if let Some(v) = p.fifo_window {
+            c.fifo_window = v;
+        }
+        c.batch_timeout = duration("batch_timeout", &p.batch_timeout, c.batch_timeout)?;
+        c.request_timeout = duration("request_timeout", &p.request_timeout, c.request_timeout)?;
+        c.view_change_timeout = duration(
+            "view_change_timeout",
+            &p.view_change_timeout,
+            c.view_change_timeout,
+        )?;
+        c.repair_interval = duration("repair_interval", &p.repair_interval, c.repair_interval)?;
+        c.retransmit_timeout = duration(
+            "retransmit_timeout",
+            &p.retransmit_timeout,
+            c.retransmit_timeout,
+        )?;
+        Ok(c)
+    }
+
+    /// Replica `id`'s entry.
+    pub fn entry(&self, id: ReplicaId) -> Result<&ReplicaEntry, NetError> {
+        self.replica
+            .get(id as usize)
+            .ok_or_else(|| NetError::Config {
+                path: self.dir.join("cluster.toml"),
+                reason: format!("no replica {id} (the cluster has {})", self.replica.len()),
+            })
+    }
+
+    /// Replica `id`'s key file.
+    pub fn keys_path(&self, id: ReplicaId) -> Result<PathBuf, NetError> {
+        Ok(self.dir.join(&self.entry(id)?.keys))
+    }
+
+    /// Replica `id`'s directory of durable files (counter, status, pid, log).
+    pub fn data_dir(&self, id: ReplicaId) -> PathBuf {
+        self.dir.join("data").join(format!("replica-{id}"))
+    }
+
+    /// Replica `id`'s durable USIG counter file.
+    pub fn counter_path(&self, id: ReplicaId) -> PathBuf {
+        self.data_dir(id).join("usig.counter")
+    }
+
+    /// Replica `id`'s status file (JSON, rewritten periodically and at shutdown).
+    pub fn status_path(&self, id: ReplicaId) -> PathBuf {
+        self.data_dir(id).join("status.json")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> ClusterConfig {
+        ClusterConfig {
+            format: FORMAT.into(),
+            usig: UsigKind::HmacSha1,
+            service: ServiceKind::Kv,
+            client_count: 4,
+            client_auth: ClientAuth::MacAuthenticator,
+            client_key_seed: 7,
+            counter_block: 64,
+            protocol: ProtocolParams {
+                batch_size_max: Some(8),
+                batch_timeout: Some("200us".into()),
+                ..Default::default()
+            },
+            replica: (0..3)
+                .map(|id| ReplicaEntry {
+                    id,
+                    addr: format!("127.0.0.1:{}", 7100 + id).parse().unwrap(),
+                    keys: format!("keys/replica-{id}.toml").into(),
+                })
+                .collect(),
+            dir: PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_resolves_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.toml");
+        let c = sample();
+        c.save(&path).unwrap();
+        let back = ClusterConfig::load(&path).unwrap();
+        assert_eq!(back.dir, dir.path());
+        assert_eq!(
+            ClusterConfig {
+                dir: PathBuf::new(),
+                ..back.clone()
+            },
+            c
+        );
+        let p = back.protocol_config().unwrap();
+        assert_eq!(
+            (p.batch_size_max, p.batch_timeout),
+            (8, Duration::from_micros(200))
+        );
+        assert_eq!(
+            back.keys_path(2).unwrap(),
+            dir.path().join("keys/replica-2.toml")
+        );
+    }
+
+    #[test]
+    fn bad_files_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.toml");
+        let check = |c: &ClusterConfig, needle: &str| {
+            c.save(&path).unwrap();
+            let e = ClusterConfig::load(&path).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        };
+        let mut c = sample();
+        c.replica.pop();
+        check(&c, "2 replicas");
+        let mut c = sample();
+        c.replica[1].id = 5;
+        check(&c, "listed by id");
+        let mut c = sample();
+        c.replica[2].addr = c.replica[0].addr;
+        check(&c, "share the address");
+        let mut c = sample();
+        c.protocol.batch_timeout = Some("soon".into());
+        check(&c, "protocol.batch_timeout");
+        let mut c = sample();
+        c.usig = UsigKind::Symbolic;
+        check(&c, "simulation only");
+        std::fs::write(&path, "format = 1").unwrap();
+        assert!(ClusterConfig::load(&path).is_err());
+        assert!(ClusterConfig::load(dir.path().join("absent.toml")).is_err());
+    }
+}

@@ -1,0 +1,478 @@
+//! One replica process: loads its keys and durable USIG counter, listens for replicas and
+//! clients, connects to the other replicas, and runs the unchanged Sans-IO replica in a
+//! single task that owns it (no locks around protocol state), turning its outputs into
+//! frames and timers.
+
+use crate::accept::{AcceptContext, Inbound, accept_loop};
+use crate::channel::ChannelKeys;
+use crate::clock::Clock;
+use crate::config::ClusterConfig;
+use crate::error::NetError;
+use crate::link::{Frame, QUEUE_FRAMES, enqueue, peer_link};
+use crate::metrics::NetMetrics;
+use crate::service::AnyService;
+use crate::status::{CheckpointSeen, NodeStatus, hex};
+use crate::wan::WanDelay;
+use minlab_protocols::minbft::{ClientDirectory, codec};
+use minlab_protocols::service::Service;
+use minlab_protocols::{ClientId, Event, Message, NodeId, Outbox, Output, Replica, ReplicaId};
+use minlab_usig::{AnyUsig, DurableCounter, KeySet, Usig};
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+/// Messages the replica task may have queued (connection readers wait beyond that).
+pub const INBOUND_QUEUE: usize = 4096;
+
+/// Inputs handled before the replica task lets timers and other tasks run.
+const INPUTS_PER_TURN: usize = 256;
+
+/// How to run a node beyond the cluster file.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// Which replica.
+    pub id: ReplicaId,
+    /// Delay outgoing frames (WAN emulation).
+    pub wan: Option<WanDelay>,
+    /// Append every USIG counter value issued to this file (ranges `lo hi`, one line per
+    /// step, written before the frames leave): for tests that check a restarted replica
+    /// never repeats a counter value.
+    pub ui_log: Option<PathBuf>,
+    /// How often the status is published (and written to the status file).
+    pub status_interval: Duration,
+    /// Whether to write the status file under the data directory.
+    pub write_status_file: bool,
+}
+
+impl NodeOptions {
+    /// Defaults for replica `id`: no WAN delay, no UI log, status every 200 ms, written.
+    pub fn new(id: ReplicaId) -> Self {
+        NodeOptions {
+            id,
+            wan: None,
+            ui_log: None,
+            status_interval: Duration::from_millis(200),
+            write_status_file: true,
+        }
+    }
+}
+
+/// A running node.
+pub struct NodeHandle {
+    shutdown: watch::Sender<bool>,
+    replica_task: JoinHandle<NodeStatus>,
+    aux_tasks: Vec<JoinHandle<()>>,
+    /// The latest published status.
+    pub status: watch::Receiver<NodeStatus>,
+    /// The adapter's live counters.
+    pub metrics: Arc<NetMetrics>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl NodeHandle {
+    /// Graceful shutdown: the replica task stops, writes its final status and closes every
+    /// connection. Returns the final status.
+    pub async fn stop(self) -> NodeStatus {
+        let _ = self.shutdown.send(true);
+        let status = match self.replica_task.await {
+            Ok(s) => s,
+            Err(_) => self.status.borrow().clone(),
+        };
+        for t in &self.aux_tasks {
+            t.abort();
+        }
+        status
+    }
+
+    /// Stops everything at once, without a final status: a crash, as far as the peers and
+    /// the durable files can tell.
+    pub fn crash(self) {
+        self.replica_task.abort();
+        for t in &self.aux_tasks {
+            t.abort();
+        }
+    }
+
+    /// Waits until the replica task ends by itself (it does not, unless its inputs close).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.replica_task).await;
+    }
+}
+
+/// Starts replica `opts.id` of `config` on the current tokio runtime. `listener`, if
+/// given, replaces binding the configured address (tests bind port 0 first).
+pub async fn start_node(
+    config: Arc<ClusterConfig>,
+    opts: NodeOptions,
+    listener: Option<std::net::TcpListener>,
+) -> Result<NodeHandle, NetError> {
+    let id = opts.id;
+    let entry = config.entry(id)?.clone();
+    let n = config.replica_count();
+    let keys_path = config.keys_path(id)?;
+    let keys = KeySet::load(&keys_path)?;
+    if keys.replica_count() != n {
+        return Err(NetError::Config {
+            path: keys_path,
+            reason: format!(
+                "key file is for {} replicas, the cluster has {n}",
+                keys.replica_count()
+            ),
+        });
+    }
+    let channel_keys = Arc::new(ChannelKeys::derive(id, &keys)?);
+    let data_dir = config.data_dir(id);
+    std::fs::create_dir_all(&data_dir)?;
+    let counter = DurableCounter::open(config.counter_path(id), config.counter_block)?;
+    let usig = AnyUsig::with_counter(config.usig, id, &keys, counter)?;
+    let protocol = config
+        .protocol_config()
+        .map_err(|reason| NetError::Config {
+            path: config.dir.join("cluster.toml"),
+            reason,
+        })?;
+    let directory = ClientDirectory::from_seed(
+        config.client_auth,
+        id,
+        config.client_count,
+        config.client_key_seed,
+    );
+    let replica = Replica::new(
+        Arc::new(protocol),
+        Arc::new(directory),
+        usig,
+        AnyService::new(config.service),
+    )?;
+    let listener = match listener {
+        Some(l) => {
+            l.set_nonblocking(true)?;
+            TcpListener::from_std(l)?
+        }
+        None => TcpListener::bind(entry.addr).await?,
+    };
+    let addr = listener.local_addr()?;
+    let metrics = Arc::new(NetMetrics::default());
+    let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
+    let mut aux_tasks = Vec::new();
+    let mut peers = Vec::new();
+    for r in &config.replica {
+        if r.id == id {
+            peers.push(None);
+            continue;
+        }
+        let (tx, rx) = mpsc::channel::<Frame>(QUEUE_FRAMES);
+        peers.push(Some(tx));
+        aux_tasks.push(tokio::spawn(peer_link(
+            channel_keys.clone(),
+            r.id,
+            r.addr,
+            rx,
+            metrics.clone(),
+            opts.wan.map(|w| w.sampler()),
+        )));
+    }
+    aux_tasks.push(tokio::spawn(accept_loop(
+        listener,
+        AcceptContext {
+            keys: channel_keys,
+            client_count: config.client_count,
+            inbound: inbound_tx,
+            metrics: metrics.clone(),
+            wan: opts.wan,
+        },
+    )));
+    let ui_log = match &opts.ui_log {
+        Some(p) => {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)?;
+            writeln!(
+                f,
+                "start {} {}",
+                std::process::id(),
+                replica.usig().last_counter()
+            )?;
+            Some(f)
+        }
+        None => None,
+    };
+    let resumed_at = replica.usig().last_counter();
+    info!(id, %addr, usig = %config.usig, resumed_at, "replica started");
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let task = ReplicaTask {
+        clock: Clock::start(),
+        out: Outbox::new(),
+        timers: crate::timers::Timers::default(),
+        peers,
+        clients: HashMap::new(),
+        metrics: metrics.clone(),
+        status: NodeStatus {
+            id,
+            pid: std::process::id(),
+            usig_counter_resumed_at: resumed_at,
+            usig_counter_last: resumed_at,
+            ..NodeStatus::default()
+        },
+        ui_log,
+        ui_logged: resumed_at,
+        status_path: opts.write_status_file.then(|| config.status_path(id)),
+        replica,
+    };
+    let (status_tx, status_rx) = watch::channel(task.status.clone());
+    let replica_task =
+        tokio::spawn(task.run(inbound_rx, shutdown_rx, status_tx, opts.status_interval));
+    Ok(NodeHandle {
+        shutdown,
+        replica_task,
+        aux_tasks,
+        status: status_rx,
+        metrics,
+        addr,
+    })
+}
+
+type NodeReplica = Replica<AnyUsig<DurableCounter>, AnyService>;
+
+struct ReplicaTask {
+    replica: NodeReplica,
+    clock: Clock,
+    out: Outbox,
+    timers: crate::timers::Timers,
+    /// Outgoing queue per replica (`None` for itself).
+    peers: Vec<Option<mpsc::Sender<Frame>>>,
+    /// Reply route per client: connection number and its queue.
+    clients: HashMap<ClientId, (u64, mpsc::Sender<Frame>)>,
+    metrics: Arc<NetMetrics>,
+    status: NodeStatus,
+    ui_log: Option<std::fs::File>,
+    ui_logged: u64,
+    status_path: Option<PathBuf>,
+}
+
+impl ReplicaTask {
+    async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut shutdown: watch::Receiver<bool>,
+        status_tx: watch::Sender<NodeStatus>,
+        status_interval: Duration,
+    ) -> NodeStatus {
+        let sleep = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed = None;
+        let mut tick = tokio::time::interval(status_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let next = self.timers.next();
+            if next != armed {
+                if let Some(d) = next {
+                    sleep.as_mut().reset(self.clock.deadline(d));
+                }
+                armed = next;
+            }
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                input = inbound.recv() => {
+                    let Some(input) = input else { break };
+                    self.handle(input);
+                    for _ in 1..INPUTS_PER_TURN {
+                        match inbound.try_recv() {
+                            Ok(input) => self.handle(input),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    let now = self.clock.now();
+                    while let Some(kind) = self.timers.pop_due(now) {
+                        self.replica.on_timer(now, kind, &mut self.out);
+                        self.dispatch();
+                    }
+                }
+                _ = tick.tick() => {
+                    self.refresh_status();
+                    let _ = status_tx.send(self.status.clone());
+                }
+            }
+            self.log_uis();
+        }
+        self.refresh_status();
+        let _ = status_tx.send(self.status.clone());
+        info!(
+            id = self.status.id,
+            executed = self.status.executed_requests,
+            "replica stopped"
+        );
+        self.status
+    }
+
+    fn handle(&mut self, input: Inbound) {
+        match input {
+            Inbound::Message { from, msg } => {
+                let now = self.clock.now();
+                self.replica.on_message(now, from, msg, &mut self.out);
+                self.dispatch();
+            }
+            Inbound::ClientsUp {
+                first,
+                count,
+                conn,
+                tx,
+            } => {
+                for c in first..first.saturating_add(count) {
+                    self.clients.insert(c, (conn, tx.clone()));
+                }
+            }
+            Inbound::ClientsDown { first, count, conn } => {
+                for c in first..first.saturating_add(count) {
+                    if self.clients.get(&c).is_some_and(|(k, _)| *k == conn) {
+                        self.clients.remove(&c);
+                    }
+                }
+            }
+        }
+    }
+
+    fn encode(&self, msg: &Message) -> Option<Frame> {
+        match codec::encode(msg) {
+            Ok(b) => Some(Arc::new(b)),
+            Err(e) => {
+                error!("cannot encode an outgoing {:?}: {e}", msg.kind());
+                None
+            }
+        }
+    }
+
+    /// Carries out what the replica asked for.
+    fn dispatch(&mut self) {
+        let mut out = std::mem::take(&mut self.out);
+        for o in out.drain() {
+            match o {
+                Output::Send {
+                    to: NodeId::Replica(r),
+                    msg,
+                } => {
+                    if let (Some(Some(tx)), Some(f)) =
+                        (self.peers.get(r as usize), self.encode(&msg))
+                    {
+                        enqueue(tx, f, &self.metrics);
+                    }
+                }
+                Output::Send {
+                    to: NodeId::Client(c),
+                    msg,
+                } => match self.clients.get(&c) {
+                    Some((_, tx)) => {
+                        if let Some(f) = self.encode(&msg) {
+                            enqueue(tx, f, &self.metrics);
+                        }
+                    }
+                    None => NetMetrics::bump(&self.metrics.no_route_drops),
+                },
+                Output::Broadcast { msg } => {
+                    if let Some(f) = self.encode(&msg) {
+                        for tx in self.peers.iter().flatten() {
+                            enqueue(tx, f.clone(), &self.metrics);
+                        }
+                    }
+                }
+                Output::SetTimer { kind, deadline } => self.timers.set(kind, deadline),
+                Output::CancelTimer { kind } => self.timers.cancel(kind),
+                Output::Event(e) => self.observe(e),
+            }
+        }
+        self.out = out;
+    }
+
+    fn observe(&mut self, e: Event) {
+        let s = &mut self.status;
+        match e {
+            Event::RequestExecuted { position, .. } => s.executed_requests = position + 1,
+            Event::CheckpointTaken {
+                counter,
+                position,
+                state_digest,
+            } => {
+                s.last_checkpoint = Some(CheckpointSeen {
+                    counter,
+                    position,
+                    state_digest: hex(&state_digest),
+                });
+            }
+            Event::StateTransferred {
+                view,
+                counter,
+                position,
+            } => {
+                s.executed_requests = position;
+                s.state_transfers += 1;
+                info!(view, counter, position, "state transferred");
+            }
+            Event::StateTransferNeeded { counter } => info!(counter, "state transfer needed"),
+            Event::ViewChanged { view } => {
+                s.view_changes += 1;
+                info!(view, "view installed");
+            }
+            Event::UsigFailed { error } => error!("USIG failed: {error}"),
+            Event::MessageRejected { from, kind, reason } => {
+                tracing::trace!(%from, ?kind, ?reason, "message rejected");
+            }
+            _ => {}
+        }
+    }
+
+    /// Appends the counter values issued since the last call to the UI log, before the
+    /// frames carrying them can leave (the writers run only after this task yields).
+    fn log_uis(&mut self) {
+        let last = self.replica.usig().last_counter();
+        if last == self.ui_logged {
+            return;
+        }
+        if let Some(f) = &mut self.ui_log
+            && let Err(e) = writeln!(f, "{} {}", self.ui_logged + 1, last)
+        {
+            warn!("UI log: {e}");
+        }
+        self.ui_logged = last;
+    }
+
+    fn refresh_status(&mut self) {
+        let r = &self.replica;
+        let s = &mut self.status;
+        s.uptime_ms = self.clock.now().as_nanos() / 1_000_000;
+        s.view = r.view();
+        s.primary = r.is_primary();
+        s.last_executed = r.last_executed();
+        s.service_digest = hex(&r.service().state_digest());
+        s.low_water_mark = r.low_water_mark();
+        s.last_executed_by_client = (0..r.config().client_count)
+            .map(|c| r.last_executed_by_client(c))
+            .collect();
+        s.usig_counter_last = r.usig().last_counter();
+        let m = r.metrics();
+        s.requests_executed = m.requests_executed;
+        s.batches_executed = m.batches_executed;
+        s.rejections = minlab_protocols::RejectReason::ALL
+            .iter()
+            .filter(|k| m.rejections(**k) > 0)
+            .map(|k| (format!("{k:?}"), m.rejections(*k)))
+            .collect();
+        s.net = self.metrics.snapshot();
+        if let Some(p) = &self.status_path
+            && let Err(e) = s.write(p)
+        {
+            warn!("writing {}: {e}", p.display());
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Three replicas and a load client in one process, over real loopback sockets: the
+//! cluster serves a workload and converges; hostile connections (garbage, truncated,
+//! oversized, unauthenticated, bad MACs) are refused and counted without a panic, without
+//! unbounded buffering, and without stopping service.
+
+use minlab_net::channel::{ChannelKeys, connect_clients, connect_replica};
+use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry};
+use minlab_net::{ClusterConfig, LoadOptions, NodeHandle, NodeOptions, NodeStatus, ServiceKind};
+use minlab_protocols::minbft::ClientAuth;
+use minlab_usig::{KeySet, UsigKind};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+struct TestCluster {
+    _dir: tempfile::TempDir,
+    config: Arc<ClusterConfig>,
+    keys: KeySet,
+    listeners: Vec<Option<std::net::TcpListener>>,
+}
+
+fn cluster(usig: UsigKind) -> TestCluster {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeySet::from_seed(3, 11);
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    let mut listeners = Vec::new();
+    let mut replica = Vec::new();
+    for id in 0..3 {
+        let keys_rel = format!("keys/replica-{id}.toml");
+        keys.for_replica(id)
+            .save(dir.path().join(&keys_rel))
+            .unwrap();
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        replica.push(ReplicaEntry {
+            id,
+            addr: l.local_addr().unwrap(),
+            keys: keys_rel.into(),
+        });
+        listeners.push(Some(l));
+    }
+    let config = ClusterConfig {
+        format: FORMAT.into(),
+        usig,
+        service: ServiceKind::Kv,
+        client_count: 8,
+        client_auth: ClientAuth::MacAuthenticator,
+        client_key_seed: 5,
+        counter_block: 1000,
+        protocol: ProtocolParams {
+            batch_size_max: Some(8),
+            checkpoint_period: Some(16),
+            log_window: Some(64),
+            ..Default::default()
+        },
+        replica,
+        dir: dir.path().to_path_buf(),
+    };
+    config.validate().unwrap();
+    TestCluster {
+        _dir: dir,
+        config: Arc::new(config),
+        keys,
+        listeners,
+    }
+}
+
+impl TestCluster {
+    async fn start(&mut self) -> Vec<NodeHandle> {
+        let mut nodes = Vec::new();
+        for id in 0..3u32 {
+            let l = self.listeners[id as usize].take();
+            nodes.push(
+                minlab_net::start_node(self.config.clone(), NodeOptions::new(id), l)
+                    .await
+                    .unwrap(),
+            );
+        }
+        nodes
+    }
+
+    async fn load(&self, clients: u32, millis: u64) -> minlab_net::LoadReport {
+        let opts = LoadOptions {
+            clients,
+            first_client: 0,
+            duration: Duration::from_millis(millis),
+            warmup: Duration::ZERO,
+            connect_timeout: Duration::from_secs(10),
+            wan: None,
+        };
+        minlab_net::run_load(&self.config, &opts).await.unwrap()
+    }
+}
+
+/// Waits (bounded) until every node reports the same execution position and state
+/// digest, and has executed every acknowledged request; returns the statuses.
+async fn converged(nodes: &[NodeHandle], acked: &[u64]) -> Vec<NodeStatus> {
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = nodes
+            .iter()
+            .map(|n| n.status.borrow().clone())
+            .collect::<Vec<_>>();
+        let same = last.windows(2).all(|w| {
+            w[0].executed_requests == w[1].executed_requests
+                && w[0].service_digest == w[1].service_digest
+        });
+        let complete = last.iter().all(|s| {
+            acked
+                .iter()
+                .enumerate()
+                .all(|(c, a)| s.last_executed_by_client.get(c).is_some_and(|e| e >= a))
+        });
+        if same && complete {
+            return last;
+        }
+    }
+    panic!("replicas did not converge: {last:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_serve_a_workload_and_converge() {
+    for usig in [UsigKind::HmacSha1, UsigKind::Ed25519] {
+        let mut c = cluster(usig);
+        let nodes = c.start().await;
+        let report = c.load(4, 500).await;
+        assert!(report.completed_total > 20, "{usig}: {report:?}");
+        assert_eq!(report.outstanding_at_end, 0, "{report:?}");
+        let statuses = converged(&nodes, &report.last_acked_seq).await;
+        assert!(statuses[0].executed_requests >= report.completed_total);
+        assert!(
+            statuses
+                .iter()
+                .all(|s| s.net.frames_bad_mac == 0 && s.net.frames_undecodable == 0)
+        );
+        assert!(statuses[0].primary && statuses[0].view == 0);
+        for n in nodes {
+            let s = n.stop().await;
+            assert!(s.usig_counter_last > 0);
+        }
+    }
+}
+
+fn rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn eventually(
+    what: &str,
+    node: &NodeHandle,
+    f: impl Fn(&minlab_net::metrics::NetMetricsSnapshot) -> bool,
+) {
+    for _ in 0..200 {
+        if f(&node.metrics.snapshot()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what}: {:?}", node.metrics.snapshot());
+}
+
+/// A connection that has passed the client handshake with replica 1.
+async fn client_conn(addr: std::net::SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    connect_clients(&mut s, 1, 0, 1).await.unwrap();
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_frames_are_refused_counted_and_bounded() {
+    let mut c = cluster(UsigKind::HmacSha1);
+    let nodes = c.start().await;
+    let target = &nodes[1];
+    let addr = target.addr;
+
+    // Garbage instead of a handshake, and an oversized handshake frame.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"\x00\x00\x00\x05hello, world").await.unwrap();
+    let mut s2 = TcpStream::connect(addr).await.unwrap();
+    s2.write_all(&[0xff; 8]).await.unwrap();
+    eventually("garbage handshakes refused", target, |m| {
+        m.handshakes_refused >= 2
+    })
+    .await;
+
+    // Impostor (replica 0 with other keys) and a replica outside the group.
+    let other = KeySet::from_seed(3, 99);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    assert!(
+        connect_replica(&mut s, &ChannelKeys::derive(0, &other).unwrap(), 1)
+            .await
+            .is_err()
+    );
+    drop(s);
+    let big = KeySet::from_seed(5, 11);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let _ = connect_replica(&mut s, &ChannelKeys::derive(4, &big).unwrap(), 1).await;
+    drop(s);
+    eventually("impostors refused", target, |m| m.handshakes_refused >= 4).await;
+
+    // A real replica-0 channel whose next frame carries a wrong MAC.
+    let k0 = ChannelKeys::derive(0, &c.keys.for_replica(0)).unwrap();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let _mac = connect_replica(&mut s, &k0, 1).await.unwrap();
+    let mut frame = 20u32.to_be_bytes().to_vec();
+    frame.extend_from_slice(&[7u8; 20]);
+    s.write_all(&frame).await.unwrap();
+    eventually("bad MAC counted", target, |m| m.frames_bad_mac == 1).await;
+
+    // Client connections: an undecodable frame, an oversized prefix, a truncated frame.
+    let mut s = client_conn(addr).await;
+    s.write_all(&[0, 0, 0, 3, 0xee, 0xee, 0xee]).await.unwrap();
+    let mut s = client_conn(addr).await;
+    s.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+    let mut s = client_conn(addr).await;
+    s.write_all(&[0, 0, 0, 100, 1, 2, 3]).await.unwrap();
+    s.shutdown().await.unwrap();
+    eventually("bad client frames counted", target, |m| {
+        m.frames_undecodable == 1 && m.frames_oversized == 1 && m.frames_truncated == 1
+    })
+    .await;
+
+    // Announcing near-maximal frames and stalling costs only what was sent: 40 connections
+    // each claiming 4 MiB but sending 64 KiB buffer about 2.5 MiB, not 160 MiB.
+    let before = rss_kib();
+    let mut stalled = Vec::new();
+    for _ in 0..40 {
+        let mut s = client_conn(addr).await;
+        s.write_all(&((4u32 << 20) - 1).to_be_bytes())
+            .await
+            .unwrap();
+        s.write_all(&vec![0u8; 64 << 10]).await.unwrap();
+        stalled.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let grown_mib = rss_kib().saturating_sub(before) / 1024;
+    assert!(grown_mib < 64, "RSS grew by {grown_mib} MiB");
+
+    // None of it stopped the service.
+    let report = c.load(2, 300).await;
+    assert!(
+        report.completed_total > 5 && report.outstanding_at_end == 0,
+        "{report:?}"
+    );
+    drop(stalled);
+    for n in nodes {
+        n.stop().await;
+    }
+}
