@@ -14,6 +14,7 @@ mod delivery;
 mod execute;
 mod fifo;
 mod log;
+mod machine_impl;
 pub mod messages;
 mod new_view;
 pub mod normal;

@@ -1,0 +1,93 @@
+//! The driver-facing interface of every protocol: what the simulator, the model checker
+//! and the network adapter need from a replica, a client and a message, so that MinBFT,
+//! PBFT and MinZyzyva run through one driver code path.
+
+use crate::error::ProtocolError;
+use crate::metrics::Metrics;
+use crate::minbft::messages::MessageKind;
+use crate::node::{ClientId, NodeId, ReplicaId};
+use crate::outbox::{Outbox, TimerKind};
+use crate::time::Instant;
+
+/// A protocol's wire message: a kind for counting, and a bounded, panic-free codec.
+pub trait ProtocolMessage: Clone + std::fmt::Debug + Send + 'static {
+    /// The paper's name of this message, for counters and traces.
+    fn kind(&self) -> MessageKind;
+
+    /// Appends the encoding of `self` to `buf`.
+    fn encode_into(&self, buf: &mut Vec<u8>) -> Result<(), ProtocolError>;
+
+    /// Decodes one message occupying all of `bytes`; hostile bytes give an error.
+    fn decode(bytes: &[u8]) -> Result<Self, ProtocolError>;
+
+    /// Encoded size in bytes (0 if it cannot be encoded).
+    fn encoded_len(&self) -> usize {
+        let mut buf = Vec::new();
+        self.encode_into(&mut buf).map_or(0, |()| buf.len())
+    }
+}
+
+/// A replica of some protocol, as a driver sees it: inputs in, effects out.
+pub trait ReplicaMachine {
+    /// The protocol's messages.
+    type Message: ProtocolMessage;
+
+    /// This replica's identifier.
+    fn id(&self) -> ReplicaId;
+
+    /// Handles a message from `from` at `now`.
+    fn on_message(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        msg: Self::Message,
+        out: &mut Outbox<Self::Message>,
+    );
+
+    /// Handles the firing of timer `kind` at `now`.
+    fn on_timer(&mut self, now: Instant, kind: TimerKind, out: &mut Outbox<Self::Message>);
+
+    /// Counters of what this replica did.
+    fn metrics(&self) -> &Metrics;
+
+    /// The last value of the replica's trusted counter (0 for protocols without a USIG),
+    /// so a driver can restart a replica whose counter survives a crash.
+    fn usig_last_counter(&self) -> u64 {
+        0
+    }
+}
+
+/// A client of some protocol, as a driver sees it.
+pub trait ClientMachine {
+    /// The protocol's messages.
+    type Message: ProtocolMessage;
+
+    /// This client's identifier.
+    fn id(&self) -> ClientId;
+
+    /// True when no request is outstanding (a new one may be submitted).
+    fn is_idle(&self) -> bool;
+
+    /// Starts operation `op`; returns its request number. Fails if one is outstanding.
+    fn submit(
+        &mut self,
+        now: Instant,
+        op: Vec<u8>,
+        out: &mut Outbox<Self::Message>,
+    ) -> Result<u64, ProtocolError>;
+
+    /// Handles a message from `from` at `now`.
+    fn on_message(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        msg: Self::Message,
+        out: &mut Outbox<Self::Message>,
+    );
+
+    /// Handles the firing of timer `kind` at `now`.
+    fn on_timer(&mut self, now: Instant, kind: TimerKind, out: &mut Outbox<Self::Message>);
+
+    /// Counters of what this client did.
+    fn metrics(&self) -> &Metrics;
+}
