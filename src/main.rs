@@ -4,7 +4,11 @@
 mod bench_core;
 mod bench_usig;
 mod check_cmd;
+mod client_cmd;
+mod cluster_cmd;
 mod keygen;
+mod net_common;
+mod node_cmd;
 mod replay;
 mod run_cmd;
 mod shrink;
@@ -31,6 +35,9 @@ Examples:
   minlab bench usig                        USIG createUI/verifyUI per backend vs the paper
   minlab bench usig --json --backend hmac-sha1 ed25519
   minlab keygen --replicas 3 --out keys/   key files for a 3-replica deployment
+  minlab cluster bench --usig hmac-sha1 --clients 1,64    3 replica processes over TCP
+  minlab cluster init --out cl/ && minlab cluster up --config cl/cluster.toml
+  minlab client --config cl/cluster.toml --clients 16 --duration 5s --json
 
 Exit codes: 0 all expectations held, 1 a property was violated, 2 bad input or usage.";
 
@@ -61,6 +68,12 @@ enum Command {
     Bench(Bench),
     /// Generate key files for a real deployment, from OS randomness.
     Keygen(keygen::Args),
+    /// Run one MinBFT replica process over TCP.
+    Node(node_cmd::Args),
+    /// Run closed-loop clients against a running cluster; throughput and latency.
+    Client(client_cmd::Args),
+    /// Write, start, stop or benchmark a cluster of replica processes on this machine.
+    Cluster(cluster_cmd::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -104,6 +117,9 @@ fn main() -> ExitCode {
         Command::Bench(Bench::Usig(args)) => bench_usig::run(&args),
         Command::Bench(Bench::Core(args)) => bench_core::exec(&args),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Node(args) => node_cmd::exec(&args),
+        Command::Client(args) => client_cmd::exec(&args),
+        Command::Cluster(args) => cluster_cmd::exec(&args),
     };
     match result {
         Ok(Outcome::Held) => ExitCode::SUCCESS,

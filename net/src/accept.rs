@@ -135,7 +135,11 @@ async fn serve(mut stream: TcpStream, conn: u64, ctx: &AcceptContext) -> Result<
         Ok(Ok(a)) => a,
         Ok(Err(e)) => {
             NetMetrics::bump(&ctx.metrics.handshakes_refused);
-            warn!("handshake refused: {e}");
+            match &e {
+                // A port probe (e.g. `minlab cluster up` waiting for the listener).
+                NetError::Handshake(m) if m.contains("closed during") => debug!("{e}"),
+                _ => warn!("{e}"),
+            }
             return Err(e);
         }
         Err(_) => {
