@@ -9,6 +9,7 @@ mod cluster_cmd;
 mod keygen;
 mod net_common;
 mod node_cmd;
+mod plot_cmd;
 mod replay;
 mod run_cmd;
 mod shrink;
@@ -38,6 +39,7 @@ Examples:
   minlab cluster bench --usig hmac-sha1 --clients 1,64    3 replica processes over TCP
   minlab cluster init --out cl/ && minlab cluster up --config cl/cluster.toml
   minlab client --config cl/cluster.toml --clients 16 --duration 5s --json
+  minlab plot --input run.json --kind cdf --out cdf.svg   a chart from `run --json` output
 
 Exit codes: 0 all expectations held, 1 a property was violated, 2 bad input or usage.";
 
@@ -74,6 +76,8 @@ enum Command {
     Client(client_cmd::Args),
     /// Write, start, stop or benchmark a cluster of replica processes on this machine.
     Cluster(cluster_cmd::Args),
+    /// Draw a chart (latency CDF, throughput over time, per seed) from run/sweep JSON.
+    Plot(plot_cmd::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cmd::exec(&args),
         Command::Client(args) => client_cmd::exec(&args),
         Command::Cluster(args) => cluster_cmd::exec(&args),
+        Command::Plot(args) => plot_cmd::exec(&args),
     };
     match result {
         Ok(Outcome::Held) => ExitCode::SUCCESS,

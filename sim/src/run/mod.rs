@@ -11,7 +11,7 @@ pub mod workload;
 pub mod world;
 
 pub use engine::{RunOptions, Simulation};
-pub use report::{LatencySummary, RunReport};
+pub use report::{LatencySummary, ReplicaWork, RunReport};
 pub use world::BuildError;
 
 use minlab_scenarios::Scenario;

@@ -1,7 +1,7 @@
 //! Watches what nodes report and feeds the oracles and the measurements: executions,
 //! checkpoints, completions, rejections and accepted UIs of correct replicas.
 
-use super::report::{LatencySummary, RunReport};
+use super::report::{LatencySummary, ReplicaWork, RunReport};
 use super::service::{KvSpec, kv_key_of};
 use super::trace::Trace;
 use super::world::{BuildError, World};
@@ -46,6 +46,9 @@ pub struct Observer {
     timeline: Vec<u64>,
     invoked: u64,
     completed: u64,
+    /// Client authenticators delivered to each replica (REQUESTs, requests in PREPAREs).
+    client_auth_received: Vec<u64>,
+    client_auth: bool,
     view_changes: Vec<(u64, u32, u64)>,
     checkpoints_stable: u64,
     pub(super) deliveries: u64,
@@ -101,6 +104,8 @@ impl Observer {
             timeline: Vec::new(),
             invoked: 0,
             completed: 0,
+            client_auth_received: vec![0; s.replica_count() as usize],
+            client_auth: s.client_auth != minlab_scenarios::ClientAuthKind::None,
             view_changes: Vec::new(),
             checkpoints_stable: 0,
             deliveries: 0,
@@ -155,6 +160,16 @@ impl Observer {
     pub fn on_replica_input(&mut self, at: u64, r: u32, msg: &Message) {
         if self.byzantine.contains(&r) {
             return;
+        }
+        if self.client_auth {
+            let carried = match msg {
+                Message::Request(_) => 1,
+                Message::Prepare(p) => p.batch.len() as u64,
+                _ => 0,
+            };
+            if let Some(n) = self.client_auth_received.get_mut(r as usize) {
+                *n += carried;
+            }
         }
         let Some((signer, counter, ui, bytes)) = certified(msg) else {
             return;
@@ -376,7 +391,42 @@ impl Observer {
             .filter(|r| total.rejections(**r) > 0)
             .map(|r| (format!("{r:?}"), total.rejections(*r)))
             .collect();
+        let by_kind = |count: &dyn Fn(MessageKind) -> u64| {
+            MessageKind::ALL
+                .iter()
+                .filter(|k| count(**k) > 0)
+                .map(|k| (k.name().to_string(), count(*k)))
+                .collect()
+        };
+        let per_replica = (0..s.replica_count())
+            .zip(metrics)
+            .map(|(r, m)| ReplicaWork {
+                replica: r,
+                byzantine: self.byzantine.contains(&r),
+                sent: by_kind(&|k| m.sent_of(k)),
+                received: by_kind(&|k| m.received_of(k)),
+                usig_creates: m.usig_creates,
+                usig_verifies: m.usig_verifies,
+                client_auth_received: self
+                    .client_auth_received
+                    .get(r as usize)
+                    .copied()
+                    .unwrap_or(0),
+                requests_executed: m.requests_executed,
+                batches_executed: m.batches_executed,
+            })
+            .collect();
         let h = &self.latency;
+        let latency_cdf = if h.is_empty() {
+            Vec::new()
+        } else {
+            (0..=200u32)
+                .map(|q| {
+                    let q = f64::from(q) / 200.0;
+                    (h.value_at_quantile(q), q)
+                })
+                .collect()
+        };
         let latency = if h.is_empty() {
             LatencySummary::default()
         } else {
@@ -417,6 +467,8 @@ impl Observer {
             usig_creates: total.usig_creates,
             usig_verifies: total.usig_verifies,
             throughput_timeline: self.timeline,
+            per_replica,
+            latency_cdf,
             hit_event_bound,
             linearizability_inconclusive: inconclusive,
         }

@@ -22,6 +22,32 @@ pub struct LatencySummary {
     pub max_ns: u64,
 }
 
+/// What one replica did over the run, for per-replica cost tables (paper Table 1: the
+/// bottleneck replica's messages and MAC/signature operations per request).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ReplicaWork {
+    /// The replica.
+    pub replica: u32,
+    /// True when a Byzantine script ran it (its counts are then those the script kept).
+    pub byzantine: bool,
+    /// Messages sent, by type, as the replica counted them (a broadcast counts once).
+    pub sent: BTreeMap<String, u64>,
+    /// Messages received, by type, as the replica counted them (before any check).
+    pub received: BTreeMap<String, u64>,
+    /// USIG `create_ui` calls.
+    pub usig_creates: u64,
+    /// USIG `verify_ui` calls.
+    pub usig_verifies: u64,
+    /// Client authenticators this replica received (one per REQUEST, one per request
+    /// inside a PREPARE), counted by the simulator at delivery; zero without client
+    /// authentication.
+    pub client_auth_received: u64,
+    /// Requests executed.
+    pub requests_executed: u64,
+    /// Batches (PREPAREs) executed.
+    pub batches_executed: u64,
+}
+
 /// Everything a run reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
@@ -71,6 +97,11 @@ pub struct RunReport {
     pub usig_verifies: u64,
     /// Completions per 100 ms of virtual time (throughput over time).
     pub throughput_timeline: Vec<u64>,
+    /// What each replica did (replicas 0..n).
+    pub per_replica: Vec<ReplicaWork>,
+    /// Client latency distribution: `(latency ns, fraction of requests at or below it)`,
+    /// at 201 evenly spaced quantiles (empty when nothing completed).
+    pub latency_cdf: Vec<(u64, f64)>,
     /// True when the run stopped because it reached the event bound.
     pub hit_event_bound: bool,
     /// Why linearizability could not be checked, if it could not.
