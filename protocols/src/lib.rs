@@ -41,7 +41,7 @@ pub mod time;
 pub use client::Client;
 pub use error::ProtocolError;
 pub use event::{Event, RejectReason};
-pub use machine::{ClientMachine, ProtocolMessage, ReplicaMachine};
+pub use machine::{ClientMachine, ProtocolMessage, ReplicaMachine, UiClaim};
 pub use metrics::Metrics;
 pub use minbft::{Input, Message, Replica};
 pub use node::{ClientId, NodeId, ReplicaId, View};

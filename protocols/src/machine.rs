@@ -8,6 +8,20 @@ use crate::minbft::messages::MessageKind;
 use crate::node::{ClientId, NodeId, ReplicaId};
 use crate::outbox::{Outbox, TimerKind};
 use crate::time::Instant;
+use minlab_usig::Ui;
+
+/// What a UI-carrying message claims: that `signer`'s USIG gave counter value
+/// `ui.counter` to exactly `bytes`. Oracles check such claims (a correct USIG never
+/// certifies two byte strings with one value).
+#[derive(Clone, Debug)]
+pub struct UiClaim<'a> {
+    /// The replica whose USIG created the UI.
+    pub signer: ReplicaId,
+    /// The UI.
+    pub ui: &'a Ui,
+    /// The bytes the UI certifies.
+    pub bytes: Vec<u8>,
+}
 
 /// A protocol's wire message: a kind for counting, and a bounded, panic-free codec.
 pub trait ProtocolMessage: Clone + std::fmt::Debug + Send + 'static {
@@ -19,6 +33,12 @@ pub trait ProtocolMessage: Clone + std::fmt::Debug + Send + 'static {
 
     /// Decodes one message occupying all of `bytes`; hostile bytes give an error.
     fn decode(bytes: &[u8]) -> Result<Self, ProtocolError>;
+
+    /// The UI this message carries as its own identifier and what it certifies, if it
+    /// carries one (protocols without a USIG: never).
+    fn ui_claim(&self) -> Option<UiClaim<'_>> {
+        None
+    }
 
     /// Encoded size in bytes (0 if it cannot be encoded).
     fn encoded_len(&self) -> usize {

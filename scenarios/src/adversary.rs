@@ -12,16 +12,17 @@ pub use replica_scripts::build_replica;
 
 use minlab_protocols::{Instant, Message, NodeId, Outbox, TimerKind};
 
-/// A Byzantine node, driven by the simulator like a correct one.
-pub trait Adversary {
+/// A Byzantine node, driven by the simulator like a correct one. `M` is the protocol's
+/// message type (MinBFT's unless said otherwise).
+pub trait Adversary<M = Message> {
     /// Called once at time 0, before any other input.
-    fn start(&mut self, now: Instant, out: &mut Outbox) {
+    fn start(&mut self, now: Instant, out: &mut Outbox<M>) {
         let _ = (now, out);
     }
     /// A message arrived from `from`.
-    fn on_message(&mut self, now: Instant, from: NodeId, msg: Message, out: &mut Outbox);
+    fn on_message(&mut self, now: Instant, from: NodeId, msg: M, out: &mut Outbox<M>);
     /// Timer `kind` fired.
-    fn on_timer(&mut self, now: Instant, kind: TimerKind, out: &mut Outbox);
+    fn on_timer(&mut self, now: Instant, kind: TimerKind, out: &mut Outbox<M>);
 }
 
 /// The timer a script uses for its own periodic actions. Clients alone use it among

@@ -411,6 +411,14 @@ pub struct CpuSpec {
     /// Per `verify_ui`; the backend's measured cost when absent.
     #[serde(default)]
     pub verify_ui: Option<Dur>,
+    /// Per MAC computed or checked outside the USIG (client authenticators, reply MACs,
+    /// PBFT's authenticators); a measured HMAC-SHA256 when absent.
+    #[serde(default)]
+    pub mac: Option<Dur>,
+    /// Per signature created or verified outside the USIG (Ed25519 client requests); a
+    /// measured Ed25519 verification when absent.
+    #[serde(default)]
+    pub signature: Option<Dur>,
     /// Per request executed.
     #[serde(default)]
     pub per_execute: Dur,

@@ -1,12 +1,13 @@
 //! MinBFT's replica, client and message behind the driver-facing traits of
 //! [`crate::machine`].
 
+use super::certify;
 use super::codec;
 use super::messages::{Message, MessageKind};
 use super::replica::Replica;
 use crate::client::Client;
 use crate::error::ProtocolError;
-use crate::machine::{ClientMachine, ProtocolMessage, ReplicaMachine};
+use crate::machine::{ClientMachine, ProtocolMessage, ReplicaMachine, UiClaim};
 use crate::metrics::Metrics;
 use crate::node::{ClientId, NodeId, ReplicaId};
 use crate::outbox::{Outbox, TimerKind};
@@ -25,6 +26,30 @@ impl ProtocolMessage for Message {
 
     fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
         codec::decode(bytes)
+    }
+
+    fn ui_claim(&self) -> Option<UiClaim<'_>> {
+        let (signer, ui, bytes) = match self {
+            Message::Prepare(p) => (
+                p.primary,
+                &p.ui,
+                certify::prepare_bytes(p.view, &certify::batch_digest(&p.batch)).to_vec(),
+            ),
+            Message::Commit(c) => (
+                c.sender,
+                &c.ui,
+                certify::commit_bytes(c.view, c.prepare_ui.counter, &c.digest).to_vec(),
+            ),
+            Message::Checkpoint(c) => (
+                c.sender,
+                &c.ui,
+                certify::checkpoint_bytes(c.view, c.counter, &c.state_digest).to_vec(),
+            ),
+            Message::ViewChange(v) => (v.sender, &v.ui, certify::view_change_bytes(v).to_vec()),
+            Message::NewView(v) => (v.sender, &v.ui, certify::new_view_bytes(v).to_vec()),
+            _ => return None,
+        };
+        Some(UiClaim { signer, ui, bytes })
     }
 }
 

@@ -4,18 +4,19 @@
 
 use super::cpu::{CostModel, Work};
 use super::observe::Observer;
+use super::protocol::SimProtocol;
 use super::report::RunReport;
 use super::trace::Trace;
 use super::workload::Workload;
-use super::world::{BuildError, SimReplica, World};
+use super::world::{BuildError, World};
 use crate::network::Network;
 use crate::queue::EventQueue;
 use crate::seed::SubSeeds;
-use minlab_protocols::minbft::codec;
-use minlab_protocols::{Client, Input, Instant, Message, NodeId, Outbox, Output, TimerKind};
+use minlab_protocols::{
+    ClientMachine, Instant, NodeId, Outbox, Output, ProtocolMessage, ReplicaMachine, TimerKind,
+};
 use minlab_scenarios::adversary::Adversary;
 use minlab_scenarios::{FaultKind, LoopKind, Scenario};
-use minlab_usig::Usig;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -29,21 +30,27 @@ const QUEUE_BOUND: usize = 4_000_000;
 const INBOX_BOUND: usize = 100_000;
 
 /// What the simulator runs at each node.
-enum Node {
-    Replica(Box<SimReplica>),
-    Client(Box<Client>),
+enum Node<P: SimProtocol> {
+    Replica(Box<P::Replica>),
+    Client(Box<P::Client>),
     /// A Byzantine replica or client following a script.
-    Adversary(Box<dyn Adversary>),
+    Adversary(Box<dyn Adversary<P::Message>>),
+}
+
+/// An input to a node.
+enum Input<M> {
+    Message { from: NodeId, msg: M },
+    Timer(TimerKind),
 }
 
 /// Fault and scheduling state of one node.
-struct Slot {
-    node: Node,
+struct Slot<P: SimProtocol> {
+    node: Node<P>,
     alive: bool,
     /// Virtual time at which the node is free to take its next input.
     available_at: u64,
     /// Inputs waiting while the node is busy or paused.
-    inbox: VecDeque<Input>,
+    inbox: VecDeque<Input<P::Message>>,
     process_scheduled: bool,
     /// Generation of each timer; a fired timer whose generation is stale is ignored.
     timer_gen: [u64; TimerKind::ALL.len()],
@@ -51,14 +58,14 @@ struct Slot {
     slow: Option<(u32, u64)>,
 }
 
-enum Ev {
+enum Ev<M> {
     Start {
         node: usize,
     },
     Deliver {
         from: NodeId,
         to: NodeId,
-        msg: Message,
+        msg: M,
     },
     Timer {
         node: usize,
@@ -90,13 +97,14 @@ pub struct RunOptions {
 }
 
 /// A simulation of one scenario under one seed.
-pub struct Simulation<'s> {
+pub struct Simulation<'s, P: SimProtocol> {
     s: &'s Scenario,
     world: World,
+    proto: P,
     seed: u64,
     now: u64,
-    queue: EventQueue<Ev>,
-    slots: Vec<Slot>,
+    queue: EventQueue<Ev<P::Message>>,
+    slots: Vec<Slot<P>>,
     network: Network<NodeId>,
     net_rng: ChaCha8Rng,
     corrupt_rng: ChaCha8Rng,
@@ -106,7 +114,7 @@ pub struct Simulation<'s> {
     backlog: Vec<VecDeque<Vec<u8>>>,
     obs: Observer,
     cpu: Option<CostModel>,
-    outbox: Outbox,
+    outbox: Outbox<P::Message>,
     events: u64,
     hit_event_bound: bool,
 }
@@ -118,27 +126,33 @@ fn timer_index(kind: TimerKind) -> usize {
         .expect("every timer kind is in ALL")
 }
 
-impl<'s> Simulation<'s> {
+impl<'s, P: SimProtocol> Simulation<'s, P> {
     /// Prepares the run of `s` with `seed`.
     pub fn new(s: &'s Scenario, seed: u64, opts: RunOptions) -> Result<Self, BuildError> {
         let seeds = SubSeeds::new(seed);
-        let world = World::new(s, &seeds)?;
+        let world = World::new(s, &seeds);
+        let proto = P::build(s, &world)?;
         let mut slots = Vec::new();
         for r in 0..world.replica_count {
-            let replica = world.replica(s, r, 0)?;
+            let replica = proto.replica(s, &world, r, 0)?;
             let node = match s.byzantine.iter().find(|b| b.get_ref().replica == r) {
                 None => Node::Replica(Box::new(replica)),
-                Some(b) => {
-                    Node::Adversary(world.byzantine_replica(s, b.get_ref(), replica, &seeds)?)
-                }
+                Some(b) => Node::Adversary(proto.byzantine_replica(
+                    s,
+                    &world,
+                    b.get_ref(),
+                    replica,
+                    &seeds,
+                )?),
             };
             slots.push(Slot::new(node));
         }
         for c in 0..world.client_count {
             let node = match c.checked_sub(s.workload.clients) {
-                None => Node::Client(Box::new(world.client(c))),
-                Some(k) => Node::Adversary(world.byzantine_client(
+                None => Node::Client(Box::new(proto.client(&world, c))),
+                Some(k) => Node::Adversary(proto.byzantine_client(
                     s,
+                    &world,
                     s.byzantine_clients[k as usize].get_ref(),
                     c,
                     &seeds,
@@ -168,6 +182,7 @@ impl<'s> Simulation<'s> {
             events: 0,
             hit_event_bound: false,
             world,
+            proto,
         })
     }
 
@@ -190,7 +205,7 @@ impl<'s> Simulation<'s> {
         }
     }
 
-    fn push(&mut self, at: u64, ev: Ev) {
+    fn push(&mut self, at: u64, ev: Ev<P::Message>) {
         if self.queue.push(at, ev).is_err() {
             self.hit_event_bound = true;
         }
@@ -275,7 +290,7 @@ impl<'s> Simulation<'s> {
         }
     }
 
-    fn handle(&mut self, ev: Ev) {
+    fn handle(&mut self, ev: Ev<P::Message>) {
         match ev {
             Ev::Deliver { from, to, msg } => {
                 let Some(i) = self.index_of(to) else { return };
@@ -312,7 +327,7 @@ impl<'s> Simulation<'s> {
     }
 
     /// An input reaches node `i`: handled now if the node is free, else queued.
-    fn offer(&mut self, i: usize, input: Input) {
+    fn offer(&mut self, i: usize, input: Input<P::Message>) {
         let slot = &mut self.slots[i];
         if slot.available_at <= self.now && slot.inbox.is_empty() {
             self.execute(i, input);
@@ -349,7 +364,7 @@ impl<'s> Simulation<'s> {
     }
 
     /// Node `i` handles `input` at `now`; its outputs leave when it is done.
-    fn execute(&mut self, i: usize, input: Input) {
+    fn execute(&mut self, i: usize, input: Input<P::Message>) {
         let now = Instant(self.now);
         let mut out = std::mem::take(&mut self.outbox);
         let received = match &input {
@@ -360,7 +375,10 @@ impl<'s> Simulation<'s> {
         match &mut self.slots[i].node {
             Node::Replica(r) => {
                 let before = Work::of(r.metrics());
-                r.step(now, input, &mut out);
+                match input {
+                    Input::Message { from, msg } => r.on_message(now, from, msg, &mut out),
+                    Input::Timer(kind) => r.on_timer(now, kind, &mut out),
+                }
                 work = Work::of(r.metrics()).since(before);
             }
             Node::Client(c) => match input {
@@ -411,7 +429,7 @@ impl<'s> Simulation<'s> {
         self.outbox = out;
     }
 
-    fn dispatch(&mut self, i: usize, me: NodeId, at: u64, o: Output) {
+    fn dispatch(&mut self, i: usize, me: NodeId, at: u64, o: Output<P::Message>) {
         match o {
             Output::Send { to, msg } => self.transmit(me, to, at, msg),
             Output::Broadcast { msg } => {
@@ -447,7 +465,7 @@ impl<'s> Simulation<'s> {
         }
     }
 
-    fn transmit(&mut self, from: NodeId, to: NodeId, at: u64, msg: Message) {
+    fn transmit(&mut self, from: NodeId, to: NodeId, at: u64, msg: P::Message) {
         let mut arrivals = self
             .network
             .transmit(&mut self.net_rng, at, from, to)
@@ -476,26 +494,27 @@ impl<'s> Simulation<'s> {
         }
     }
 
-    fn maybe_corrupt(&mut self, at: u64, msg: &Message) -> Corruption {
+    fn maybe_corrupt(&mut self, at: u64, msg: &P::Message) -> Corruption<P::Message> {
         let p = self.s.network.corrupt;
         if p <= 0.0 || self.network.after_gst(at) || !self.corrupt_rng.random_bool(p.min(1.0)) {
             return Corruption::Intact;
         }
-        let Ok(mut bytes) = codec::encode(msg) else {
+        let mut bytes = Vec::new();
+        if msg.encode_into(&mut bytes).is_err() {
             return Corruption::Undecodable;
-        };
+        }
         if bytes.is_empty() {
             return Corruption::Undecodable;
         }
         let bit = self.corrupt_rng.random_range(0..bytes.len() * 8);
         bytes[bit / 8] ^= 1 << (bit % 8);
-        match codec::decode(&bytes) {
+        match P::Message::decode(&bytes) {
             Ok(m) => Corruption::Changed(m),
             Err(_) => Corruption::Undecodable,
         }
     }
 
-    fn client_slot(&mut self, client: u32) -> &mut Client {
+    fn client_slot(&mut self, client: u32) -> &mut P::Client {
         let i = (self.world.replica_count + client) as usize;
         match &mut self.slots[i].node {
             Node::Client(c) => c,
@@ -612,10 +631,10 @@ impl<'s> Simulation<'s> {
             // The USIG counter survives (it lives in the trusted component); everything
             // else is lost. The replica restarts from its initial state.
             let counter = match &self.slots[i].node {
-                Node::Replica(r) => r.usig().last_counter(),
+                Node::Replica(r) => r.usig_last_counter(),
                 _ => 0,
             };
-            match self.world.replica(self.s, f.replica, counter) {
+            match self.proto.replica(self.s, &self.world, f.replica, counter) {
                 Ok(r) => self.slots[i].node = Node::Replica(Box::new(r)),
                 Err(e) => self
                     .obs
@@ -629,14 +648,14 @@ impl<'s> Simulation<'s> {
     }
 }
 
-enum Corruption {
+enum Corruption<M> {
     Intact,
-    Changed(Message),
+    Changed(M),
     Undecodable,
 }
 
-impl Slot {
-    fn new(node: Node) -> Self {
+impl<P: SimProtocol> Slot<P> {
+    fn new(node: Node<P>) -> Self {
         Slot {
             node,
             alive: true,

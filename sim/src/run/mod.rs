@@ -4,6 +4,7 @@
 pub mod cpu;
 pub mod engine;
 pub mod observe;
+pub mod protocol;
 pub mod report;
 pub mod service;
 pub mod trace;
@@ -14,9 +15,16 @@ pub use engine::{RunOptions, Simulation};
 pub use report::{LatencySummary, ReplicaWork, RunReport};
 pub use world::BuildError;
 
-use minlab_scenarios::Scenario;
+use minlab_scenarios::{Protocol, Scenario};
+use protocol::MinBft;
 
-/// Runs `scenario` with `seed` and reports.
+/// Runs `scenario` with `seed` and reports, with the protocol the scenario names.
 pub fn run(scenario: &Scenario, seed: u64, opts: RunOptions) -> Result<RunReport, BuildError> {
-    Ok(Simulation::new(scenario, seed, opts)?.run())
+    match scenario.protocol {
+        Protocol::Minbft => Ok(Simulation::<MinBft>::new(scenario, seed, opts)?.run()),
+        other => Err(BuildError::Unsupported {
+            scenario: scenario.name.clone(),
+            what: format!("protocol {other:?}"),
+        }),
+    }
 }

@@ -12,9 +12,9 @@ use crate::oracle::{
 use hdrhistogram::Histogram;
 use minlab_protocols::minbft::certify;
 use minlab_protocols::minbft::messages::{MessageKind, Request};
-use minlab_protocols::{Event, Message, Metrics, NodeId, RejectReason};
+use minlab_protocols::{Event, Metrics, NodeId, ProtocolMessage, RejectReason, UiClaim};
 use minlab_scenarios::{FaultKind, SafetyExpectation, Scenario, ServiceKind};
-use minlab_usig::{AnyUsig, Ui, Usig};
+use minlab_usig::{AnyUsig, Usig};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -47,8 +47,6 @@ pub struct Observer {
     invoked: u64,
     completed: u64,
     /// Client authenticators delivered to each replica (REQUESTs, requests in PREPAREs).
-    client_auth_received: Vec<u64>,
-    client_auth: bool,
     view_changes: Vec<(u64, u32, u64)>,
     checkpoints_stable: u64,
     pub(super) deliveries: u64,
@@ -104,8 +102,6 @@ impl Observer {
             timeline: Vec::new(),
             invoked: 0,
             completed: 0,
-            client_auth_received: vec![0; s.replica_count() as usize],
-            client_auth: s.client_auth != minlab_scenarios::ClientAuthKind::None,
             view_changes: Vec::new(),
             checkpoints_stable: 0,
             deliveries: 0,
@@ -157,23 +153,14 @@ impl Observer {
     }
 
     /// Correct replica `r` received `msg`: if it carries a UI, the USIG monitor checks it.
-    pub fn on_replica_input(&mut self, at: u64, r: u32, msg: &Message) {
+    pub fn on_replica_input<M: ProtocolMessage>(&mut self, at: u64, r: u32, msg: &M) {
         if self.byzantine.contains(&r) {
             return;
         }
-        if self.client_auth {
-            let carried = match msg {
-                Message::Request(_) => 1,
-                Message::Prepare(p) => p.batch.len() as u64,
-                _ => 0,
-            };
-            if let Some(n) = self.client_auth_received.get_mut(r as usize) {
-                *n += carried;
-            }
-        }
-        let Some((signer, counter, ui, bytes)) = certified(msg) else {
+        let Some(UiClaim { signer, ui, bytes }) = msg.ui_claim() else {
             return;
         };
+        let counter = ui.counter;
         let digest = certify::sha256(&bytes);
         let verifier = &self.verifier;
         let res = self.usig.on_delivered(at, r, signer, counter, digest, || {
@@ -407,11 +394,8 @@ impl Observer {
                 received: by_kind(&|k| m.received_of(k)),
                 usig_creates: m.usig_creates,
                 usig_verifies: m.usig_verifies,
-                client_auth_received: self
-                    .client_auth_received
-                    .get(r as usize)
-                    .copied()
-                    .unwrap_or(0),
+                mac_ops: m.mac_ops,
+                signature_ops: m.signature_ops,
                 requests_executed: m.requests_executed,
                 batches_executed: m.batches_executed,
             })
@@ -473,41 +457,4 @@ impl Observer {
             linearizability_inconclusive: inconclusive,
         }
     }
-}
-
-/// The signer, counter value, UI and certified bytes of a UI-carrying message.
-fn certified(msg: &Message) -> Option<(u32, u64, &Ui, Vec<u8>)> {
-    Some(match msg {
-        Message::Prepare(p) => (
-            p.primary,
-            p.ui.counter,
-            &p.ui,
-            certify::prepare_bytes(p.view, &certify::batch_digest(&p.batch)).to_vec(),
-        ),
-        Message::Commit(c) => (
-            c.sender,
-            c.ui.counter,
-            &c.ui,
-            certify::commit_bytes(c.view, c.prepare_ui.counter, &c.digest).to_vec(),
-        ),
-        Message::Checkpoint(c) => (
-            c.sender,
-            c.ui.counter,
-            &c.ui,
-            certify::checkpoint_bytes(c.view, c.counter, &c.state_digest).to_vec(),
-        ),
-        Message::ViewChange(v) => (
-            v.sender,
-            v.ui.counter,
-            &v.ui,
-            certify::view_change_bytes(v).to_vec(),
-        ),
-        Message::NewView(v) => (
-            v.sender,
-            v.ui.counter,
-            &v.ui,
-            certify::new_view_bytes(v).to_vec(),
-        ),
-        _ => return None,
-    })
 }

@@ -38,10 +38,11 @@ pub struct ReplicaWork {
     pub usig_creates: u64,
     /// USIG `verify_ui` calls.
     pub usig_verifies: u64,
-    /// Client authenticators this replica received (one per REQUEST, one per request
-    /// inside a PREPARE), counted by the simulator at delivery; zero without client
-    /// authentication.
-    pub client_auth_received: u64,
+    /// MACs computed or checked outside the USIG (client authenticator entries, reply
+    /// MACs, PBFT's authenticators), as the replica counted them.
+    pub mac_ops: u64,
+    /// Signatures created or verified outside the USIG (Ed25519 client requests).
+    pub signature_ops: u64,
     /// Requests executed.
     pub requests_executed: u64,
     /// Batches (PREPAREs) executed.

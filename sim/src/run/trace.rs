@@ -2,7 +2,7 @@
 //! execution and completion, written in a fixed format so that the same seed gives the
 //! same bytes.
 
-use minlab_protocols::{Message, NodeId};
+use minlab_protocols::{NodeId, ProtocolMessage};
 use std::io::Write;
 
 /// Writes trace lines to any writer; I/O errors are remembered and reported at the end
@@ -19,9 +19,9 @@ impl std::fmt::Debug for Trace {
 }
 
 /// A short, stable description of a message: its type and its UI counter, if any.
-pub fn describe(msg: &Message) -> String {
-    match msg.ui() {
-        Some(ui) => format!("{}#{}", msg.kind().name(), ui.counter),
+pub fn describe<M: ProtocolMessage>(msg: &M) -> String {
+    match msg.ui_claim() {
+        Some(claim) => format!("{}#{}", msg.kind().name(), claim.ui.counter),
         None => msg.kind().name().to_string(),
     }
 }
@@ -44,7 +44,14 @@ impl Trace {
     }
 
     /// A message event between two nodes.
-    pub fn message(&mut self, t: u64, ev: &str, from: NodeId, to: NodeId, msg: &Message) {
+    pub fn message<M: ProtocolMessage>(
+        &mut self,
+        t: u64,
+        ev: &str,
+        from: NodeId,
+        to: NodeId,
+        msg: &M,
+    ) {
         self.line(
             t,
             ev,

@@ -1,23 +1,14 @@
-//! Builds the simulated world a scenario describes: the protocol configuration, keys,
-//! replicas, clients and the network model.
+//! Builds the simulated world a scenario describes, whatever the protocol: node counts,
+//! keys, the service and the network model (protocol-specific parts: `protocol.rs`).
 
 use super::service::AnyService;
 use crate::network::{Cut, Delay, LinkModel, Network, Partition};
-use minlab_protocols::minbft::{ClientAuth, ClientDirectory, ClientKeyring, Config};
+use minlab_protocols::minbft::{ClientAuth, Config};
 use minlab_protocols::service::{KvStore, NullService};
-use minlab_protocols::{Client, Duration, NodeId, Replica};
-use minlab_scenarios::adversary::replica_scripts::{Mint, ReplicaContext};
-use minlab_scenarios::adversary::{Adversary, build_client, build_replica};
-use minlab_scenarios::{
-    ByzantineClientSpec, ByzantineSpec, ClientAuthKind, DelaySpec, NodeRef, PartitionKind,
-    Protocol, Scenario, ServiceKind,
-};
-use minlab_usig::{AnyUsig, KeySet, Usig, VolatileCounter};
+use minlab_protocols::{Duration, NodeId};
+use minlab_scenarios::{ClientAuthKind, DelaySpec, NodeRef, PartitionKind, Scenario, ServiceKind};
+use minlab_usig::KeySet;
 use std::collections::BTreeSet;
-use std::sync::Arc;
-
-/// A correct MinBFT replica as the simulator runs it.
-pub type SimReplica = Replica<AnyUsig, AnyService>;
 
 /// Why a scenario cannot be simulated.
 #[derive(Debug, thiserror::Error)]
@@ -48,10 +39,9 @@ pub enum BuildError {
     },
 }
 
-/// Everything derived from the scenario and the seed before the first event.
+/// Everything derived from the scenario and the seed before the first event, whatever the
+/// protocol.
 pub struct World {
-    /// The group's configuration.
-    pub config: Arc<Config>,
     /// USIG keys of the group.
     pub keys: KeySet,
     /// Seed of the client keys.
@@ -78,133 +68,36 @@ pub fn config_of(s: &Scenario) -> Config {
     c.request_timeout = ns(s.params.exec_timeout);
     c.view_change_timeout = ns(s.params.view_change_timeout);
     c.retransmit_timeout = ns(s.params.client_retry);
-    c.client_auth = match s.client_auth {
-        ClientAuthKind::None => ClientAuth::None,
-        ClientAuthKind::Ed25519 => ClientAuth::Ed25519,
-        ClientAuthKind::Mac => ClientAuth::MacAuthenticator,
-    };
+    c.client_auth = World::client_auth(s);
     c
 }
 
 impl World {
     /// Derives the world of `scenario` for the run seeded with `seeds`.
-    pub fn new(s: &Scenario, seeds: &crate::seed::SubSeeds) -> Result<World, BuildError> {
-        if s.protocol != Protocol::Minbft {
-            return Err(BuildError::Unsupported {
-                scenario: s.name.clone(),
-                what: format!("protocol {:?}", s.protocol),
-            });
-        }
-        let config = config_of(s);
-        config.validate().map_err(|e| BuildError::Config {
-            scenario: s.name.clone(),
-            reason: e.to_string(),
-        })?;
-        Ok(World {
-            replica_count: config.replica_count,
-            client_count: config.client_count,
-            config: Arc::new(config),
+    pub fn new(s: &Scenario, seeds: &crate::seed::SubSeeds) -> World {
+        World {
+            replica_count: s.replica_count(),
+            client_count: s.workload.clients + s.byzantine_clients.len() as u32,
             keys: KeySet::from_seed(s.replica_count(), seeds.sub_seed("usig-keys")),
             client_key_seed: seeds.sub_seed("client-keys"),
-        })
+        }
     }
 
-    /// A fresh correct replica `id` whose USIG counter resumes after `counter_last`.
-    pub fn replica(
-        &self,
-        s: &Scenario,
-        id: u32,
-        counter_last: u64,
-    ) -> Result<SimReplica, BuildError> {
-        let err = |reason: String| BuildError::Config {
-            scenario: s.name.clone(),
-            reason,
-        };
-        let usig = AnyUsig::with_counter(
-            s.usig,
-            id,
-            &self.keys,
-            VolatileCounter::starting_after(counter_last),
-        )
-        .map_err(|e| err(e.to_string()))?;
-        let clients = Arc::new(ClientDirectory::from_seed(
-            self.config.client_auth,
-            id,
-            self.client_count,
-            self.client_key_seed,
-        ));
-        let service = match s.workload.service {
+    /// The replicated service the scenario asks for, in its initial state.
+    pub fn service(&self, s: &Scenario) -> AnyService {
+        match s.workload.service {
             ServiceKind::Kv => AnyService::Kv(KvStore::new()),
             ServiceKind::Null => AnyService::Null(NullService::new(), s.workload.reply_size),
-        };
-        Replica::new(self.config.clone(), clients, usig, service).map_err(|e| err(e.to_string()))
+        }
     }
 
-    /// The Byzantine replica `b` describes, wrapping the correct replica `inner`.
-    pub fn byzantine_replica(
-        &self,
-        s: &Scenario,
-        b: &ByzantineSpec,
-        inner: SimReplica,
-        seeds: &crate::seed::SubSeeds,
-    ) -> Result<Box<dyn Adversary>, BuildError> {
-        // Only the "compromised trusted component" experiment gets a USIG that can be made
-        // to repeat a counter value.
-        let mint = (b.script == "compromised-usig").then(|| {
-            let (keys, kind, id) = (self.keys.clone(), s.usig, b.replica);
-            Box::new(move |counter: u64, bytes: &[u8]| {
-                let rewound = VolatileCounter::starting_after(counter.checked_sub(1)?);
-                let mut usig = AnyUsig::with_counter(kind, id, &keys, rewound).ok()?;
-                usig.create_ui(bytes).ok()
-            }) as Mint
-        });
-        let ctx = ReplicaContext {
-            mint,
-            replica_count: self.replica_count,
-            seed: seeds.sub_seed(&format!("adversary-r{}", b.replica)),
-            clients: Arc::new(ClientDirectory::from_seed(
-                self.config.client_auth,
-                b.replica,
-                self.client_count,
-                self.client_key_seed,
-            )),
-        };
-        build_replica(&b.script, &b.params, inner, ctx).map_err(|e| BuildError::Script {
-            scenario: s.name.clone(),
-            reason: e.to_string(),
-        })
-    }
-
-    /// The Byzantine client `id` that `b` describes.
-    pub fn byzantine_client(
-        &self,
-        s: &Scenario,
-        b: &ByzantineClientSpec,
-        id: u32,
-        seeds: &crate::seed::SubSeeds,
-    ) -> Result<Box<dyn Adversary>, BuildError> {
-        let keys = ClientKeyring::from_seed(
-            self.config.client_auth,
-            id,
-            self.replica_count,
-            self.client_key_seed,
-        );
-        let seed = seeds.sub_seed(&format!("adversary-c{id}"));
-        build_client(&b.script, &b.params, id, keys, seed).map_err(|e| BuildError::Script {
-            scenario: s.name.clone(),
-            reason: e.to_string(),
-        })
-    }
-
-    /// Client `id`.
-    pub fn client(&self, id: u32) -> Client {
-        let keys = Arc::new(ClientKeyring::from_seed(
-            self.config.client_auth,
-            id,
-            self.replica_count,
-            self.client_key_seed,
-        ));
-        Client::new(id, self.config.clone(), keys)
+    /// The client-authentication mode the scenario asks for.
+    pub fn client_auth(s: &Scenario) -> ClientAuth {
+        match s.client_auth {
+            ClientAuthKind::None => ClientAuth::None,
+            ClientAuthKind::Ed25519 => ClientAuth::Ed25519,
+            ClientAuthKind::Mac => ClientAuth::MacAuthenticator,
+        }
     }
 
     /// The network model of the scenario.

@@ -1,0 +1,180 @@
+//! The protocols the simulator can run, behind one trait: how to build a protocol's
+//! replicas, clients and Byzantine scripts from a scenario. The event loop is generic over
+//! it, so every protocol gets the same network, faults, oracles and reports.
+
+use super::service::AnyService;
+use super::world::{BuildError, World, config_of};
+use minlab_protocols::minbft::{ClientDirectory, ClientKeyring, Config};
+use minlab_protocols::{Client, ClientMachine, Message, ProtocolMessage, Replica, ReplicaMachine};
+use minlab_scenarios::adversary::replica_scripts::{Mint, ReplicaContext};
+use minlab_scenarios::adversary::{Adversary, build_client, build_replica};
+use minlab_scenarios::{ByzantineClientSpec, ByzantineSpec, Scenario};
+use minlab_usig::{AnyUsig, Usig, VolatileCounter};
+use std::sync::Arc;
+
+/// A protocol the simulator runs: its message, replica and client types, and how to build
+/// them for a scenario.
+pub trait SimProtocol: Sized {
+    /// Wire messages.
+    type Message: ProtocolMessage;
+    /// A correct replica.
+    type Replica: ReplicaMachine<Message = Self::Message>;
+    /// A correct client.
+    type Client: ClientMachine<Message = Self::Message>;
+
+    /// The protocol's configuration for `s` (checked).
+    fn build(s: &Scenario, world: &World) -> Result<Self, BuildError>;
+
+    /// A fresh correct replica `id` whose USIG counter (if any) resumes after
+    /// `counter_last`.
+    fn replica(
+        &self,
+        s: &Scenario,
+        world: &World,
+        id: u32,
+        counter_last: u64,
+    ) -> Result<Self::Replica, BuildError>;
+
+    /// Correct client `id`.
+    fn client(&self, world: &World, id: u32) -> Self::Client;
+
+    /// The Byzantine replica `b` describes, wrapping the correct replica `inner`.
+    fn byzantine_replica(
+        &self,
+        s: &Scenario,
+        world: &World,
+        b: &ByzantineSpec,
+        inner: Self::Replica,
+        seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary<Self::Message>>, BuildError>;
+
+    /// The Byzantine client `id` that `b` describes.
+    fn byzantine_client(
+        &self,
+        s: &Scenario,
+        world: &World,
+        b: &ByzantineClientSpec,
+        id: u32,
+        seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary<Self::Message>>, BuildError>;
+}
+
+/// A correct MinBFT replica as the simulator runs it.
+pub type SimReplica = Replica<AnyUsig, AnyService>;
+
+/// MinBFT (paper §4) in the simulator.
+pub struct MinBft {
+    /// The group's configuration.
+    pub config: Arc<Config>,
+}
+
+impl SimProtocol for MinBft {
+    type Message = Message;
+    type Replica = SimReplica;
+    type Client = Client;
+
+    fn build(s: &Scenario, _world: &World) -> Result<Self, BuildError> {
+        let config = config_of(s);
+        config.validate().map_err(|e| BuildError::Config {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(MinBft {
+            config: Arc::new(config),
+        })
+    }
+
+    fn replica(
+        &self,
+        s: &Scenario,
+        world: &World,
+        id: u32,
+        counter_last: u64,
+    ) -> Result<SimReplica, BuildError> {
+        let err = |reason: String| BuildError::Config {
+            scenario: s.name.clone(),
+            reason,
+        };
+        let usig = AnyUsig::with_counter(
+            s.usig,
+            id,
+            &world.keys,
+            VolatileCounter::starting_after(counter_last),
+        )
+        .map_err(|e| err(e.to_string()))?;
+        let clients = Arc::new(ClientDirectory::from_seed(
+            self.config.client_auth,
+            id,
+            world.client_count,
+            world.client_key_seed,
+        ));
+        let service = world.service(s);
+        Replica::new(self.config.clone(), clients, usig, service).map_err(|e| err(e.to_string()))
+    }
+
+    fn byzantine_replica(
+        &self,
+        s: &Scenario,
+        world: &World,
+        b: &ByzantineSpec,
+        inner: SimReplica,
+        seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary<Message>>, BuildError> {
+        // Only the "compromised trusted component" experiment gets a USIG that can be made
+        // to repeat a counter value.
+        let mint = (b.script == "compromised-usig").then(|| {
+            let (keys, kind, id) = (world.keys.clone(), s.usig, b.replica);
+            Box::new(move |counter: u64, bytes: &[u8]| {
+                let rewound = VolatileCounter::starting_after(counter.checked_sub(1)?);
+                let mut usig = AnyUsig::with_counter(kind, id, &keys, rewound).ok()?;
+                usig.create_ui(bytes).ok()
+            }) as Mint
+        });
+        let ctx = ReplicaContext {
+            mint,
+            replica_count: world.replica_count,
+            seed: seeds.sub_seed(&format!("adversary-r{}", b.replica)),
+            clients: Arc::new(ClientDirectory::from_seed(
+                self.config.client_auth,
+                b.replica,
+                world.client_count,
+                world.client_key_seed,
+            )),
+        };
+        build_replica(&b.script, &b.params, inner, ctx).map_err(|e| BuildError::Script {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn byzantine_client(
+        &self,
+        s: &Scenario,
+        world: &World,
+        b: &ByzantineClientSpec,
+        id: u32,
+        seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary<Message>>, BuildError> {
+        let keys = ClientKeyring::from_seed(
+            self.config.client_auth,
+            id,
+            world.replica_count,
+            world.client_key_seed,
+        );
+        let seed = seeds.sub_seed(&format!("adversary-c{id}"));
+        build_client(&b.script, &b.params, id, keys, seed).map_err(|e| BuildError::Script {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn client(&self, world: &World, id: u32) -> Client {
+        let keys = Arc::new(ClientKeyring::from_seed(
+            self.config.client_auth,
+            id,
+            world.replica_count,
+            world.client_key_seed,
+        ));
+        Client::new(id, self.config.clone(), keys)
+    }
+}
