@@ -60,11 +60,16 @@ pub enum RejectReason {
     RateLimited,
     /// A STATE-REPLY whose certificate, snapshot or client table does not check out.
     InvalidStateReply,
+    /// PBFT: the MAC authenticator entry for this replica does not verify for the sender.
+    BadMac,
+    /// PBFT: a PRE-PREPARE for a view and sequence number that already has one with a
+    /// different digest (a faulty primary equivocating).
+    ConflictingPrePrepare,
 }
 
 impl RejectReason {
     /// Number of reasons (size of the per-reason counter table).
-    pub const COUNT: usize = 23;
+    pub const COUNT: usize = 25;
 
     /// Every reason, in declaration order.
     pub const ALL: [RejectReason; Self::COUNT] = [
@@ -91,6 +96,8 @@ impl RejectReason {
         RejectReason::InvalidNewView,
         RejectReason::RateLimited,
         RejectReason::InvalidStateReply,
+        RejectReason::BadMac,
+        RejectReason::ConflictingPrePrepare,
     ];
 
     /// Index into per-reason tables.

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod minbft;
 pub mod node;
 pub mod outbox;
+pub mod pbft;
 pub mod service;
 pub mod testkit;
 pub mod time;

@@ -292,11 +292,13 @@ pub enum MessageKind {
     StateReply,
     /// Retransmission request.
     FillHole,
+    /// PBFT's PRE-PREPARE (the PBFT baseline, [`crate::pbft`]).
+    PrePrepare,
 }
 
 impl MessageKind {
     /// Number of kinds (size of per-kind counter tables).
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
 
     /// Every kind, in declaration order.
     pub const ALL: [MessageKind; Self::COUNT] = [
@@ -311,6 +313,7 @@ impl MessageKind {
         MessageKind::StateRequest,
         MessageKind::StateReply,
         MessageKind::FillHole,
+        MessageKind::PrePrepare,
     ];
 
     /// Index into per-kind tables.
@@ -332,6 +335,7 @@ impl MessageKind {
             MessageKind::StateRequest => "STATE-REQUEST",
             MessageKind::StateReply => "STATE-REPLY",
             MessageKind::FillHole => "FILL-HOLE",
+            MessageKind::PrePrepare => "PRE-PREPARE",
         }
     }
 }
