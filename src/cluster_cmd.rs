@@ -68,6 +68,11 @@ pub struct Shape {
     /// Most requests per PREPARE (batching).
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
+    /// How long the primary waits to fill a batch. The default 0 sends, after each turn of
+    /// the replica's event loop, a PREPARE with every request that arrived in that turn
+    /// (tokio timers have millisecond resolution, so small non-zero values round up to 1 ms).
+    #[arg(long, default_value = "0s")]
+    batch_timeout: String,
     /// Values reserved per write of the durable USIG counter.
     #[arg(long, default_value_t = DurableCounter::DEFAULT_BLOCK)]
     counter_block: u64,
@@ -207,7 +212,7 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
         counter_block: shape.counter_block,
         protocol: ProtocolParams {
             batch_size_max: Some(shape.batch_size),
-            batch_timeout: Some("100us".into()),
+            batch_timeout: Some(shape.batch_timeout.clone()),
             ..ProtocolParams::default()
         },
         replica,

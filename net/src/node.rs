@@ -272,6 +272,13 @@ impl ReplicaTask {
         let mut tick = tokio::time::interval(status_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Deadlines already reached fire here, without a tokio sleep (whose resolution
+            // is a millisecond): a zero batch timeout costs one loop turn, not 1 ms.
+            let now = self.clock.now();
+            while let Some(kind) = self.timers.pop_due(now) {
+                self.replica.on_timer(now, kind, &mut self.out);
+                self.dispatch();
+            }
             let next = self.timers.next();
             if next != armed {
                 if let Some(d) = next {
@@ -279,9 +286,20 @@ impl ReplicaTask {
                 }
                 armed = next;
             }
+            // Due timers first, then up to INPUTS_PER_TURN queued inputs: a batch timer of
+            // zero thus flushes whatever requests arrived in one turn, and a busy inbound
+            // queue cannot starve the timers.
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
+                _ = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    let now = self.clock.now();
+                    while let Some(kind) = self.timers.pop_due(now) {
+                        self.replica.on_timer(now, kind, &mut self.out);
+                        self.dispatch();
+                    }
+                }
                 input = inbound.recv() => {
                     let Some(input) = input else { break };
                     self.handle(input);
@@ -290,14 +308,6 @@ impl ReplicaTask {
                             Ok(input) => self.handle(input),
                             Err(_) => break,
                         }
-                    }
-                }
-                _ = &mut sleep, if armed.is_some() => {
-                    armed = None;
-                    let now = self.clock.now();
-                    while let Some(kind) = self.timers.pop_due(now) {
-                        self.replica.on_timer(now, kind, &mut self.out);
-                        self.dispatch();
                     }
                 }
                 _ = tick.tick() => {
