@@ -32,7 +32,12 @@ pub(crate) struct Faults {
     pub(crate) reorder_window: usize,
 }
 
+/// Decides whether to drop a message `(from, to, msg)` (true drops it).
+pub(crate) type DropFilter = Box<dyn FnMut(NodeId, NodeId, &Message) -> bool>;
+
 pub(crate) struct Cluster {
+    /// Targeted drops, applied before the random faults.
+    pub(crate) filter: Option<DropFilter>,
     pub(crate) replicas: Vec<Replica<KvStore>>,
     pub(crate) clients: Vec<Client>,
     /// Crashed replicas: they receive nothing and send nothing.
@@ -59,6 +64,7 @@ impl Cluster {
             .map(|c| Client::from_seed(c, config.clone(), seed))
             .collect();
         Cluster {
+            filter: None,
             replicas,
             clients,
             crashed: BTreeSet::new(),
@@ -123,6 +129,11 @@ impl Cluster {
             let window = self.faults.reorder_window.clamp(1, self.queue.len());
             let i = (self.rng.next_u64() % window as u64) as usize;
             let (from, to, msg) = self.queue.remove(i).expect("index in range");
+            if let Some(filter) = &mut self.filter
+                && filter(from, to, &msg)
+            {
+                return true;
+            }
             if self.rng.next_u64() % 1000 < self.faults.drop_per_mille {
                 return true;
             }

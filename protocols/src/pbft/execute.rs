@@ -83,7 +83,9 @@ impl<S: Service> Replica<S> {
                 client_seq: req.seq,
                 result_digest: fnv1a(&result),
             });
-            self.watched.remove(&(req.client, req.seq));
+            if self.watched.remove(&(req.client, req.seq)) && self.watched.is_empty() {
+                out.cancel_timer(crate::outbox::TimerKind::RequestTimeout);
+            }
             let auth = self.clients.reply_auth(req.client, req.seq, &result);
             self.metrics.mac_ops += u64::from(auth.is_some());
             self.metrics.count_sent(MessageKind::Reply);
@@ -97,9 +99,6 @@ impl<S: Service> Replica<S> {
                     auth,
                 })),
             );
-        }
-        if self.watched.is_empty() {
-            out.cancel_timer(crate::outbox::TimerKind::RequestTimeout);
         }
         self.log.last_executed = pp.seq;
         self.metrics.batches_executed += 1;

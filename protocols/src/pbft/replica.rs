@@ -323,6 +323,12 @@ impl<S: Service> Replica<S> {
     pub fn service(&self) -> &S {
         &self.service
     }
+
+    /// The keys this replica shares with the others: for adversary scripts and tests, so
+    /// a Byzantine replica can authenticate messages of its own making.
+    pub fn keys(&self) -> &ReplicaKeys {
+        &self.keys
+    }
 }
 
 impl<S: Service> Replica<S> {
