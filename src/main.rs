@@ -11,6 +11,7 @@ mod net_common;
 mod node_cmd;
 mod plot_cmd;
 mod replay;
+mod report_cmd;
 mod run_cmd;
 mod shrink;
 mod sweep;
@@ -40,6 +41,7 @@ Examples:
   minlab cluster init --out cl/ && minlab cluster up --config cl/cluster.toml
   minlab client --config cl/cluster.toml --clients 16 --duration 5s --json
   minlab plot --input run.json --kind cdf --out cdf.svg   a chart from `run --json` output
+  minlab report paper --quick --out /tmp/paper   the paper's §7 figures and tables, regenerated
 
 Exit codes: 0 all expectations held, 1 a property was violated, 2 bad input or usage.";
 
@@ -78,6 +80,9 @@ enum Command {
     Cluster(cluster_cmd::Args),
     /// Draw a chart (latency CDF, throughput over time, per seed) from run/sweep JSON.
     Plot(plot_cmd::Args),
+    /// Regenerate the paper's evaluation in simulation (figures and index pages).
+    #[command(subcommand)]
+    Report(report_cmd::Report),
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,6 +130,7 @@ fn main() -> ExitCode {
         Command::Client(args) => client_cmd::exec(&args),
         Command::Cluster(args) => cluster_cmd::exec(&args),
         Command::Plot(args) => plot_cmd::exec(&args),
+        Command::Report(r) => report_cmd::exec(&r),
     };
     match result {
         Ok(Outcome::Held) => ExitCode::SUCCESS,

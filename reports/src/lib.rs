@@ -29,6 +29,7 @@ pub mod draw;
 pub mod error;
 pub mod figures;
 pub mod font;
+pub mod paper;
 pub mod runs;
 pub mod table;
 

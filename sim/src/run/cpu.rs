@@ -30,6 +30,57 @@ pub const MEASURED_MAC_NS: u64 = 162;
 /// See [`MEASURED_MAC_NS`].
 pub const MEASURED_SIGNATURE_NS: u64 = 30_937;
 
+/// The cost of a USIG known from a measurement elsewhere (a hardware TPM, the paper's
+/// tables) rather than from this machine's backends: set as `[cpu] create_ui`/`verify_ui`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsigCostProfile {
+    /// Short name for tables and legends.
+    pub name: &'static str,
+    /// Virtual time of one `create_ui`, ns.
+    pub create_ui_ns: u64,
+    /// Virtual time of one `verify_ui`, ns.
+    pub verify_ui_ns: u64,
+    /// Shortest time between two counter increments, ns (0: no limit).
+    pub increment_interval_ns: u64,
+    /// Where the numbers come from.
+    pub source: &'static str,
+}
+
+impl UsigCostProfile {
+    /// The TPM 1.2 USIG of paper §7.4: `create_ui` 797 ms (counter increment and an RSA
+    /// signature in the TPM), `verify_ui` 0.07 ms (outside the TPM), and at most one
+    /// monotonic-counter increment every 3.5 s.
+    pub const TPM_1_2: UsigCostProfile = UsigCostProfile {
+        name: "TPM 1.2",
+        create_ui_ns: 797_000_000,
+        verify_ui_ns: 70_000,
+        increment_interval_ns: 3_500_000_000,
+        source: "paper §7.4 and Table 4 (Atmel TPM 1.2)",
+    };
+    /// minlab's TPM 2.0 USIG on swtpm (README: about 13 ms per `create_ui`, 0.3 ms per
+    /// `verify_ui`, release build, local socket); swtpm has no increment rate limit.
+    pub const TPM_2_0_SWTPM: UsigCostProfile = UsigCostProfile {
+        name: "TPM 2.0 (swtpm)",
+        create_ui_ns: 13_000_000,
+        verify_ui_ns: 300_000,
+        increment_interval_ns: 0,
+        source: "minlab tpm bench on swtpm (README)",
+    };
+
+    /// The `create_ui` cost the single-server CPU model should charge. The model charges
+    /// a fixed cost per call and keeps no per-replica clock for the TPM, so with
+    /// `rate_limited` an increment limit is charged as a cost of `max(create_ui,
+    /// interval)` per call: exact when calls come back to back (a saturated replica),
+    /// pessimistic for isolated calls, which a real TPM may serve in `create_ui` alone.
+    pub fn create_ui_cost_ns(&self, rate_limited: bool) -> u64 {
+        if rate_limited {
+            self.create_ui_ns.max(self.increment_interval_ns)
+        } else {
+            self.create_ui_ns
+        }
+    }
+}
+
 /// The cost table of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CostModel {
@@ -153,5 +204,14 @@ mod tests {
         };
         let cost = 1_000 + 2 * 149 + 3 * 500 + 5 * 50 + MEASURED_SIGNATURE_NS + 4 * 100;
         assert_eq!(m.cost_ns::<minlab_protocols::Message>(None, w), cost);
+    }
+
+    #[test]
+    fn a_tpm_increment_limit_costs_the_interval_only_when_asked() {
+        let t = UsigCostProfile::TPM_1_2;
+        assert_eq!(t.create_ui_cost_ns(false), 797_000_000);
+        assert_eq!(t.create_ui_cost_ns(true), 3_500_000_000);
+        let s = UsigCostProfile::TPM_2_0_SWTPM;
+        assert_eq!(s.create_ui_cost_ns(true), s.create_ui_ns);
     }
 }
