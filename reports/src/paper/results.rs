@@ -77,16 +77,16 @@ pub struct PerRequest {
     pub creates: f64,
     /// USIG `verify_ui` per request.
     pub verifies: f64,
-    /// Client authenticators checked per request (REQUESTs and requests in PREPAREs).
-    pub client_auth: f64,
-    /// Reply MACs per request (REPLY messages sent).
-    pub reply_macs: f64,
+    /// MACs outside the USIG per request (client authenticator checks, reply MACs).
+    pub macs: f64,
+    /// Signatures outside the USIG per request (Ed25519 client requests).
+    pub signatures: f64,
 }
 
 impl PerRequest {
-    /// MAC/signature operations per request: USIG calls, client authenticators, reply MACs.
+    /// MAC/signature operations per request: USIG calls plus MACs and signatures outside it.
     pub fn crypto_ops(&self) -> f64 {
-        self.creates + self.verifies + self.client_auth + self.reply_macs
+        self.creates + self.verifies + self.macs + self.signatures
     }
 
     /// `w`'s counts divided by the requests it executed (None when it executed none).
@@ -104,8 +104,8 @@ impl PerRequest {
             sent: sum(&w.sent) / n,
             creates: w.usig_creates as f64 / n,
             verifies: w.usig_verifies as f64 / n,
-            client_auth: w.client_auth_received as f64 / n,
-            reply_macs: w.sent.get("REPLY").copied().unwrap_or(0) as f64 / n,
+            macs: w.mac_ops as f64 / n,
+            signatures: w.signature_ops as f64 / n,
         })
     }
 }
