@@ -77,6 +77,9 @@ pub struct Chart {
     pub notes: Vec<String>,
     /// Where the legend goes.
     pub legend: Legend,
+    /// Top of the y axis as a multiple of the largest value (room for the legend); 0 or
+    /// less means the default 1.05.
+    pub y_headroom: f64,
     /// How points are joined.
     pub shape: Shape,
     /// Category names for [`Shape::Bars`] (x = 0, 1, ...).

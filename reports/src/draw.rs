@@ -111,7 +111,14 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> 
     } else {
         range(chart.all_points().map(|p| p.0), false)
     };
-    let (y0, y1) = range(chart.all_points().map(|p| p.1), true);
+    let (y0, mut y1) = range(chart.all_points().map(|p| p.1), true);
+    if chart.y_headroom > 0.0 {
+        let top = chart
+            .all_points()
+            .map(|p| p.1)
+            .fold(f64::NEG_INFINITY, f64::max);
+        y1 = y1.max(top * chart.y_headroom);
+    }
     let mut cc = ChartBuilder::on(&plot)
         .caption(&chart.title, (FAMILY, 28))
         .margin(18)

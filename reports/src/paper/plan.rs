@@ -120,7 +120,7 @@ impl Plan {
                 Backend::PaperRsa,
                 Backend::Tpm20,
             ],
-            tpm_batches: vec![1, 10, 100, 1_000, 10_000],
+            tpm_batches: vec![1, 10, 100, 1_000, 10_000, 20_000],
             tpm_duration_s: 60,
             table1_b: vec![1, 10],
             table1_f: vec![1, 2],
