@@ -332,3 +332,117 @@ fn cluster_commands_reject_bad_input() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A base port with the two following ports free too (checked, then released).
+fn free_consecutive_ports() -> u16 {
+    for _ in 0..100 {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = first.local_addr().unwrap().port();
+        if base > 65_000 {
+            continue;
+        }
+        let rest: Vec<_> = (1..3)
+            .filter_map(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).ok())
+            .collect();
+        if rest.len() == 2 {
+            return base;
+        }
+    }
+    panic!("no three consecutive free ports");
+}
+
+#[test]
+fn cluster_up_client_down_and_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let port = free_consecutive_ports().to_string();
+    let o = run(&[
+        "cluster",
+        "init",
+        "--out",
+        out,
+        "--base-port",
+        &port,
+        "--usig",
+        "ed25519",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cfg = dir.path().join("cluster.toml");
+    let cfg = cfg.to_str().unwrap();
+    let o = run(&["cluster", "up", "--config", cfg]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config = ClusterConfig::load(cfg).unwrap();
+    // From here on, stop the nodes even if an assertion fails.
+    struct Down<'a>(&'a str);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = run(&["cluster", "down", "--config", self.0]);
+        }
+    }
+    let down = Down(cfg);
+    let o = run(&["cluster", "up", "--config", cfg]);
+    assert_eq!(o.status.code(), Some(2), "a second `up` is refused");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already running"));
+    for _ in 0..2 {
+        // Two runs: the second gets fresh client ids (request numbers restart at 1).
+        let o = run(&[
+            "client",
+            "--config",
+            cfg,
+            "--clients",
+            "2",
+            "--duration",
+            "300ms",
+            "--warmup",
+            "0s",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: LoadReport = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(r.completed > 0 && r.outstanding_at_end == 0, "{r:?}");
+    }
+    let pids: Vec<i32> = (0..3)
+        .map(|i| {
+            std::fs::read_to_string(config.data_dir(i).join("node.pid"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    drop(down);
+    for (i, pid) in pids.iter().enumerate() {
+        assert!(!config.data_dir(i as u32).join("node.pid").exists());
+        // The process is gone (or a zombie of nobody's: `up` exited long ago).
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "replica {i} still running: {stat}"
+        );
+    }
+    // The final status was written at the graceful shutdown.
+    let s = NodeStatus::read(&config.status_path(0)).unwrap();
+    assert!(s.executed_requests > 0, "{s:?}");
+
+    let port = free_consecutive_ports().to_string();
+    let o = run(&[
+        "cluster",
+        "bench",
+        "--clients",
+        "1,2",
+        "--duration",
+        "300ms",
+        "--warmup",
+        "0s",
+        "--json",
+        "--base-port",
+        &port,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let runs: Vec<LoadReport> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(runs.iter().map(|r| r.clients).collect::<Vec<_>>(), [1, 2]);
+    assert!(runs.iter().all(|r| r.completed > 0));
+}

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
@@ -30,6 +30,19 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bytes read from a socket per system call.
 const READ_BUFFER_BYTES: usize = 64 << 10;
 
+/// Largest frame on a client connection (requests only). Client connections are not
+/// authenticated at the transport, so their buffers are kept small: with
+/// [`CONNECTIONS_MAX`] connections, partial frames hold at most 64 MiB.
+pub const CLIENT_FRAME_BYTES_MAX: usize = 256 << 10;
+
+/// Most bytes of received messages waiting for the replica task, over all connections
+/// (in KiB permits; a reader waits for room, pushing back through TCP flow control).
+pub const INBOUND_KIB_MAX: usize = 64 << 10;
+
+fn kib(len: usize) -> u32 {
+    len.div_ceil(1024).clamp(1, INBOUND_KIB_MAX) as u32
+}
+
 /// What connection tasks tell the replica task.
 #[derive(Debug)]
 pub enum Inbound {
@@ -39,6 +52,8 @@ pub enum Inbound {
         from: NodeId,
         /// The message.
         msg: Message,
+        /// Its share of the inbound byte budget, returned when it is dropped.
+        budget: OwnedSemaphorePermit,
     },
     /// A client connection opened: replies to its clients go to `tx`.
     ClientsUp {
@@ -74,6 +89,28 @@ pub struct AcceptContext {
     pub metrics: Arc<NetMetrics>,
     /// WAN emulation on replies to clients.
     pub wan: Option<WanDelay>,
+    /// The inbound byte budget ([`INBOUND_KIB_MAX`] KiB).
+    pub budget: Arc<Semaphore>,
+}
+
+impl AcceptContext {
+    /// The context of a replica whose task reads `inbound`.
+    pub fn new(
+        keys: Arc<ChannelKeys>,
+        client_count: u32,
+        inbound: mpsc::Sender<Inbound>,
+        metrics: Arc<NetMetrics>,
+        wan: Option<WanDelay>,
+    ) -> Self {
+        AcceptContext {
+            keys,
+            client_count,
+            inbound,
+            metrics,
+            wan,
+            budget: Arc::new(Semaphore::new(INBOUND_KIB_MAX)),
+        }
+    }
 }
 
 /// Accepts connections until the task is aborted; aborting it closes every connection.
@@ -186,7 +223,7 @@ async fn serve(mut stream: TcpStream, conn: u64, ctx: &AcceptContext) -> Result<
             }
             let range = u64::from(first)..u64::from(first) + u64::from(count);
             let metrics = ctx.metrics.clone();
-            let r = read_loop(&mut rd, FRAME_BYTES_MAX, ctx, |frame| {
+            let r = read_loop(&mut rd, CLIENT_FRAME_BYTES_MAX, ctx, |frame| {
                 let msg = codec::decode(frame)?;
                 match &msg {
                     Message::Request(req) if range.contains(&u64::from(req.client)) => {
@@ -226,12 +263,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
         NetMetrics::add(&ctx.metrics.bytes_in, buf.len() as u64);
         if let Some((from, msg)) = open(&buf)? {
             NetMetrics::bump(&ctx.metrics.frames_in);
-            if ctx
-                .inbound
-                .send(Inbound::Message { from, msg })
-                .await
-                .is_err()
-            {
+            let Ok(budget) = ctx.budget.clone().acquire_many_owned(kib(buf.len())).await else {
+                return Ok(());
+            };
+            let input = Inbound::Message { from, msg, budget };
+            if ctx.inbound.send(input).await.is_err() {
                 return Ok(());
             }
         }

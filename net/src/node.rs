@@ -181,13 +181,13 @@ pub async fn start_node(
     }
     aux_tasks.push(tokio::spawn(accept_loop(
         listener,
-        AcceptContext {
-            keys: channel_keys,
-            client_count: config.client_count,
-            inbound: inbound_tx,
-            metrics: metrics.clone(),
-            wan: opts.wan,
-        },
+        AcceptContext::new(
+            channel_keys,
+            config.client_count,
+            inbound_tx,
+            metrics.clone(),
+            opts.wan,
+        ),
     )));
     let ui_log = match &opts.ui_log {
         Some(p) => {
@@ -329,9 +329,10 @@ impl ReplicaTask {
 
     fn handle(&mut self, input: Inbound) {
         match input {
-            Inbound::Message { from, msg } => {
+            Inbound::Message { from, msg, budget } => {
                 let now = self.clock.now();
                 self.replica.on_message(now, from, msg, &mut self.out);
+                drop(budget);
                 self.dispatch();
             }
             Inbound::ClientsUp {

@@ -3,6 +3,7 @@
 //! oversized, unauthenticated, bad MACs) are refused and counted without a panic, without
 //! unbounded buffering, and without stopping service.
 
+use minlab_net::accept::CLIENT_FRAME_BYTES_MAX;
 use minlab_net::channel::{ChannelKeys, connect_clients, connect_replica};
 use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry};
 use minlab_net::{ClusterConfig, LoadOptions, NodeHandle, NodeOptions, NodeStatus, ServiceKind};
@@ -225,13 +226,19 @@ async fn hostile_frames_are_refused_counted_and_bounded() {
     })
     .await;
 
-    // Announcing near-maximal frames and stalling costs only what was sent: 40 connections
-    // each claiming 4 MiB but sending 64 KiB buffer about 2.5 MiB, not 160 MiB.
+    // Client frames are limited to CLIENT_FRAME_BYTES_MAX; announcing one that large and
+    // stalling costs only what was sent: 40 connections each claiming 256 KiB but sending
+    // 64 KiB buffer about 2.5 MiB, not 10 MiB.
+    let mut s = client_conn(addr).await;
+    s.write_all(&(CLIENT_FRAME_BYTES_MAX as u32 + 1).to_be_bytes())
+        .await
+        .unwrap();
+    eventually("client frame limit", target, |m| m.frames_oversized == 2).await;
     let before = rss_kib();
     let mut stalled = Vec::new();
     for _ in 0..40 {
         let mut s = client_conn(addr).await;
-        s.write_all(&((4u32 << 20) - 1).to_be_bytes())
+        s.write_all(&(CLIENT_FRAME_BYTES_MAX as u32).to_be_bytes())
             .await
             .unwrap();
         s.write_all(&vec![0u8; 64 << 10]).await.unwrap();
@@ -239,7 +246,7 @@ async fn hostile_frames_are_refused_counted_and_bounded() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let grown_mib = rss_kib().saturating_sub(before) / 1024;
-    assert!(grown_mib < 64, "RSS grew by {grown_mib} MiB");
+    assert!(grown_mib < 32, "RSS grew by {grown_mib} MiB");
 
     // None of it stopped the service.
     let report = c.load(2, 300).await;
