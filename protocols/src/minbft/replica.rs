@@ -1,7 +1,7 @@
 //! The MinBFT replica as a value: its state, its inputs (`on_message`, `on_timer`) and the
 //! checks every untrusted input passes before it may change anything.
 
-use super::auth::ClientDirectory;
+use super::auth::{ClientAuth, ClientDirectory};
 use super::checkpoint::Checkpoints;
 use super::clients::ClientTable;
 use super::config::Config;
@@ -277,7 +277,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return self.reject(from, kind, RejectReason::BadClientAuth, out);
         }
         let in_flight = rec.in_flight;
-        self.table.get_mut(req.client).verified = Some(req.clone());
+        if self.clients.mode() != ClientAuth::None {
+            self.table.get_mut(req.client).verified = Some(req.clone());
+        }
         if primary && in_flight != 0 {
             // Paper §4 discards it; we keep it (one per client) and order it as soon as
             // the previous one executes, so a closed-loop client whose reply quorum ran

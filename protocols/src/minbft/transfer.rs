@@ -94,13 +94,24 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let key = (c.view, c.counter);
         let digest = c.state_digest;
         self.transfer.evidence.insert(c.sender, c);
-        let matching: Vec<Arc<Checkpoint>> = self
+        // Evidence is whatever CHECKPOINTs for this state we hold: far or buffered ones
+        // kept here, and votes already processed (a sender whose FIFO has no hole here).
+        let same =
+            |o: &&Arc<Checkpoint>| (o.view, o.counter, o.state_digest) == (key.0, key.1, digest);
+        let mut matching: Vec<Arc<Checkpoint>> = self
             .transfer
             .evidence
             .values()
-            .filter(|o| (o.view, o.counter, o.state_digest) == (key.0, key.1, digest))
+            .filter(same)
             .cloned()
             .collect();
+        if let Some(votes) = self.checkpoints.votes.get(&key.1) {
+            for v in votes.values().filter(same) {
+                if v.sender != self.id && matching.iter().all(|m| m.sender != v.sender) {
+                    matching.push(v.clone());
+                }
+            }
+        }
         let mine = (self.log.last_executed_view, self.log.last_executed);
         if matching.len() >= self.config.quorum() as usize && key > mine {
             self.want_state(matching, out);

@@ -172,6 +172,36 @@ impl Observer {
     /// Node `me` reported event `e` at `at`. Returns the client whose request completed,
     /// if one did.
     pub fn on_event(&mut self, at: u64, me: NodeId, e: Event) -> Option<u32> {
+        if let Some(t) = self.trace.as_mut() {
+            let what = match &e {
+                Event::StateTransferNeeded { counter } => Some(format!("need {counter}")),
+                Event::StateTransferred {
+                    view,
+                    counter,
+                    position,
+                } => Some(format!("restored v{view}#{counter} at {position}")),
+                Event::CheckpointStable { counter, .. } => Some(format!("stable #{counter}")),
+                _ => None,
+            };
+            if let Some(what) = what {
+                t.line(
+                    at,
+                    "state",
+                    format_args!("\"node\":\"{me}\",\"what\":\"{what}\""),
+                );
+            }
+        }
+        if let (Some(t), Event::MessageRejected { from, kind, reason }) = (self.trace.as_mut(), &e)
+        {
+            t.line(
+                at,
+                "reject",
+                format_args!(
+                    "\"node\":\"{me}\",\"from\":\"{from}\",\"msg\":\"{}\",\"reason\":\"{reason:?}\"",
+                    kind.name()
+                ),
+            );
+        }
         match (me, e) {
             (NodeId::Replica(r), _) if self.byzantine.contains(&r) => None,
             (
