@@ -84,6 +84,8 @@ fn catalog_scenarios_hold_over_a_few_seeds() {
         "wrong-replies",
         "req-view-change-storm",
         "byzantine-client",
+        "pbft-quickstart",
+        "pbft-crash-backup",
     ] {
         let s = catalog(name);
         for seed in 1..=2 {
@@ -174,4 +176,31 @@ fn a_compromised_usig_breaks_safety_and_the_oracles_show_it() {
 fn corrupt_network_seed_63_keeps_agreement() {
     let r = run(&catalog("corrupt-network"), 63, RunOptions::default()).unwrap();
     assert!(r.passed, "{:?}", r.failures);
+}
+
+/// Paper §7 (Fig. 1, Table 1): PBFT needs 3f + 1 replicas and one more communication step
+/// than MinBFT, so over a WAN its latency is about one link delay higher.
+#[test]
+fn pbft_takes_one_more_step_than_minbft_over_a_wan() {
+    let mut minbft = catalog("wan-f2");
+    let mut pbft = catalog("pbft-wan-f2");
+    for s in [&mut minbft, &mut pbft] {
+        s.workload.requests_per_client = 5;
+        s.expect.min_completed = None;
+    }
+    let m = run(&minbft, 1, RunOptions::default()).unwrap();
+    let p = run(&pbft, 1, RunOptions::default()).unwrap();
+    assert!(m.passed && p.passed, "{:?} {:?}", m.failures, p.failures);
+    let (m50, p50) = (m.latency.p50_ns, p.latency.p50_ns);
+    // MinBFT: request, PREPARE, COMMIT, reply (4 steps of 20 ms); PBFT: request to the
+    // primary, PRE-PREPARE, PREPARE, COMMIT, reply (5 steps).
+    assert!(
+        (75_000_000..90_000_000).contains(&m50),
+        "MinBFT p50 {m50} ns"
+    );
+    assert!(
+        (95_000_000..110_000_000).contains(&p50),
+        "PBFT p50 {p50} ns"
+    );
+    assert_eq!(p.view_max, 0);
 }

@@ -5,6 +5,7 @@
 use super::service::AnyService;
 use super::world::{BuildError, World, config_of};
 use minlab_protocols::minbft::{ClientDirectory, ClientKeyring, Config};
+use minlab_protocols::pbft;
 use minlab_protocols::{Client, ClientMachine, Message, ProtocolMessage, Replica, ReplicaMachine};
 use minlab_scenarios::adversary::replica_scripts::{Mint, ReplicaContext};
 use minlab_scenarios::adversary::{Adversary, build_client, build_replica};
@@ -176,5 +177,103 @@ impl SimProtocol for MinBft {
             world.client_key_seed,
         ));
         Client::new(id, self.config.clone(), keys)
+    }
+}
+
+/// A correct PBFT replica as the simulator runs it.
+pub type SimPbftReplica = pbft::Replica<AnyService>;
+
+/// The PBFT baseline (3f + 1 replicas, normal case only) in the simulator.
+pub struct Pbft {
+    /// The group's configuration.
+    pub config: Arc<pbft::Config>,
+}
+
+/// PBFT's configuration for a scenario: the same parameters MinBFT takes from it.
+pub fn pbft_config_of(s: &Scenario) -> pbft::Config {
+    let m = config_of(s);
+    let mut c = pbft::Config::new(s.f, m.client_count);
+    c.batch_size_max = m.batch_size_max;
+    c.batch_timeout = m.batch_timeout;
+    c.checkpoint_period = m.checkpoint_period;
+    c.log_window = m.log_window;
+    c.request_timeout = m.request_timeout;
+    c.retransmit_timeout = m.retransmit_timeout;
+    c.client_auth = m.client_auth;
+    c
+}
+
+impl SimProtocol for Pbft {
+    type Message = pbft::Message;
+    type Replica = SimPbftReplica;
+    type Client = pbft::Client;
+
+    fn build(s: &Scenario, _world: &World) -> Result<Self, BuildError> {
+        if !s.byzantine.is_empty() || !s.byzantine_clients.is_empty() {
+            return Err(BuildError::Unsupported {
+                scenario: s.name.clone(),
+                what: "Byzantine scripts for PBFT".to_string(),
+            });
+        }
+        let config = pbft_config_of(s);
+        config.validate().map_err(|e| BuildError::Config {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Pbft {
+            config: Arc::new(config),
+        })
+    }
+
+    fn replica(
+        &self,
+        s: &Scenario,
+        world: &World,
+        id: u32,
+        _counter_last: u64,
+    ) -> Result<SimPbftReplica, BuildError> {
+        pbft::Replica::from_seed(
+            self.config.clone(),
+            id,
+            world.client_key_seed,
+            world.service(s),
+        )
+        .map_err(|e| BuildError::Config {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn client(&self, world: &World, id: u32) -> pbft::Client {
+        pbft::Client::from_seed(id, self.config.clone(), world.client_key_seed)
+    }
+
+    fn byzantine_replica(
+        &self,
+        s: &Scenario,
+        _world: &World,
+        _b: &ByzantineSpec,
+        _inner: SimPbftReplica,
+        _seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary<pbft::Message>>, BuildError> {
+        Err(no_scripts(s))
+    }
+
+    fn byzantine_client(
+        &self,
+        s: &Scenario,
+        _world: &World,
+        _b: &ByzantineClientSpec,
+        _id: u32,
+        _seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary<pbft::Message>>, BuildError> {
+        Err(no_scripts(s))
+    }
+}
+
+fn no_scripts(s: &Scenario) -> BuildError {
+    BuildError::Unsupported {
+        scenario: s.name.clone(),
+        what: "Byzantine scripts for PBFT".to_string(),
     }
 }
