@@ -65,11 +65,14 @@ pub enum RejectReason {
     /// PBFT: a PRE-PREPARE for a view and sequence number that already has one with a
     /// different digest (a faulty primary equivocating).
     ConflictingPrePrepare,
+    /// MinZyzyva (paper §5): a COMMIT whose commit certificate does not hold `f + 1`
+    /// distinct, valid, matching responses.
+    InvalidCommitCertificate,
 }
 
 impl RejectReason {
     /// Number of reasons (size of the per-reason counter table).
-    pub const COUNT: usize = 25;
+    pub const COUNT: usize = 26;
 
     /// Every reason, in declaration order.
     pub const ALL: [RejectReason; Self::COUNT] = [
@@ -98,6 +101,7 @@ impl RejectReason {
         RejectReason::InvalidStateReply,
         RejectReason::BadMac,
         RejectReason::ConflictingPrePrepare,
+        RejectReason::InvalidCommitCertificate,
     ];
 
     /// Index into per-reason tables.
@@ -131,6 +135,35 @@ pub enum Event {
         client_seq: u64,
         /// A non-cryptographic fingerprint (FNV-1a) of the result, for oracles.
         result_digest: u64,
+    },
+    /// MinZyzyva (paper §5): a replica executed a request speculatively, before any
+    /// agreement on its order. `position` is where it sits in this replica's speculative
+    /// history; it becomes final only with a later [`Event::RequestExecuted`] at the same
+    /// position (emitted when the prefix holding it commits), and may instead be undone by
+    /// [`Event::RolledBack`]. Oracles must not check agreement on these.
+    SpeculativelyExecuted {
+        /// Position in this replica's (speculative) execution order.
+        position: u64,
+        /// View of the ORDER-REQ.
+        view: View,
+        /// Counter value of the primary's `UI_p`.
+        counter: u64,
+        /// The requesting client.
+        client: ClientId,
+        /// The client's request number.
+        client_seq: u64,
+        /// FNV-1a fingerprint of the result.
+        result_digest: u64,
+    },
+    /// MinZyzyva (paper §5): a speculative execution at `position` was undone because the
+    /// NEW-VIEW did not include it. It was never reported by [`Event::RequestExecuted`].
+    RolledBack {
+        /// Its position in the speculative order.
+        position: u64,
+        /// The requesting client.
+        client: ClientId,
+        /// The client's request number.
+        client_seq: u64,
     },
     /// A replica took a checkpoint after executing the PREPARE with counter `counter`.
     CheckpointTaken {

@@ -32,6 +32,7 @@ pub mod event;
 pub mod machine;
 pub mod metrics;
 pub mod minbft;
+pub mod minzyzyva;
 pub mod node;
 pub mod outbox;
 pub mod pbft;

@@ -294,11 +294,17 @@ pub enum MessageKind {
     FillHole,
     /// PBFT's PRE-PREPARE (the PBFT baseline, [`crate::pbft`]).
     PrePrepare,
+    /// MinZyzyva's ORDER-REQ (paper §5): the primary's UI_p on a request.
+    OrderReq,
+    /// MinZyzyva's RESPONSE (paper §5): a speculative result with UI_p and UI_s.
+    Response,
+    /// MinZyzyva's LOCAL-COMMIT (paper §5): a replica acknowledges a commit certificate.
+    LocalCommit,
 }
 
 impl MessageKind {
     /// Number of kinds (size of per-kind counter tables).
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 15;
 
     /// Every kind, in declaration order.
     pub const ALL: [MessageKind; Self::COUNT] = [
@@ -314,6 +320,9 @@ impl MessageKind {
         MessageKind::StateReply,
         MessageKind::FillHole,
         MessageKind::PrePrepare,
+        MessageKind::OrderReq,
+        MessageKind::Response,
+        MessageKind::LocalCommit,
     ];
 
     /// Index into per-kind tables.
@@ -336,6 +345,9 @@ impl MessageKind {
             MessageKind::StateReply => "STATE-REPLY",
             MessageKind::FillHole => "FILL-HOLE",
             MessageKind::PrePrepare => "PRE-PREPARE",
+            MessageKind::OrderReq => "ORDER-REQ",
+            MessageKind::Response => "RESPONSE",
+            MessageKind::LocalCommit => "LOCAL-COMMIT",
         }
     }
 }

@@ -1,0 +1,142 @@
+//! What each MinZyzyva UI and MAC certifies: compact, domain-separated byte strings
+//! (tags 16.. so that no MinZyzyva UI can pass for a MinBFT one), and the history digest.
+//!
+//! | message        | certified bytes                                                        |
+//! |----------------|------------------------------------------------------------------------|
+//! | ORDER-REQ      | `16 ‖ view ‖ request digest`                                           |
+//! | RESPONSE       | `17 ‖ view ‖ UI_p counter ‖ request digest ‖ result digest ‖ history`  |
+//! | CHECKPOINT     | `18 ‖ slot ‖ state digest`                                             |
+//!
+//! A client can check `UI_p` itself: it knows its request, hence the request digest.
+
+use crate::minbft::certify::{batch_digest, sha256};
+use crate::minbft::messages::{Digest, Request};
+use crate::node::View;
+use sha2::{Digest as _, Sha256};
+use std::sync::Arc;
+
+/// Tag byte of an ORDER-REQ's certified string.
+pub const TAG_ORDER_REQ: u8 = 16;
+/// Tag byte of a RESPONSE's certified string.
+pub const TAG_RESPONSE: u8 = 17;
+/// Tag byte of a CHECKPOINT's certified string.
+pub const TAG_CHECKPOINT: u8 = 18;
+
+/// The digest of one request: MinBFT's batch digest of the one-request batch (covers the
+/// client, its request number and the operation, not the authenticator).
+pub fn request_digest(request: &Arc<Request>) -> Digest {
+    batch_digest(std::slice::from_ref(request))
+}
+
+/// The bytes `UI_p` certifies.
+pub fn order_bytes(view: View, request_digest: &Digest) -> [u8; 41] {
+    let mut b = [0u8; 41];
+    b[0] = TAG_ORDER_REQ;
+    b[1..9].copy_from_slice(&view.to_be_bytes());
+    b[9..41].copy_from_slice(request_digest);
+    b
+}
+
+/// The bytes a backup's `UI_s` certifies.
+pub fn response_bytes(
+    view: View,
+    order_counter: u64,
+    request_digest: &Digest,
+    result_digest: &Digest,
+    history: &Digest,
+) -> [u8; 113] {
+    let mut b = [0u8; 113];
+    b[0] = TAG_RESPONSE;
+    b[1..9].copy_from_slice(&view.to_be_bytes());
+    b[9..17].copy_from_slice(&order_counter.to_be_bytes());
+    b[17..49].copy_from_slice(request_digest);
+    b[49..81].copy_from_slice(result_digest);
+    b[81..113].copy_from_slice(history);
+    b
+}
+
+/// What a RESPONSE's MAC covers, passed as the "result" of MinBFT's reply MAC (which adds
+/// the replica, client and request number): the response bytes without the tag.
+pub fn response_auth_bytes(
+    view: View,
+    order_counter: u64,
+    result_digest: &Digest,
+    history: &Digest,
+) -> [u8; 80] {
+    let mut b = [0u8; 80];
+    b[0..8].copy_from_slice(&view.to_be_bytes());
+    b[8..16].copy_from_slice(&order_counter.to_be_bytes());
+    b[16..48].copy_from_slice(result_digest);
+    b[48..80].copy_from_slice(history);
+    b
+}
+
+/// What a LOCAL-COMMIT's MAC covers (as the "result" of MinBFT's reply MAC).
+pub fn local_commit_auth_bytes(view: View, counter: u64) -> [u8; 19] {
+    let mut b = [0u8; 19];
+    b[0..3].copy_from_slice(b"LCM");
+    b[3..11].copy_from_slice(&view.to_be_bytes());
+    b[11..19].copy_from_slice(&counter.to_be_bytes());
+    b
+}
+
+/// The bytes a CHECKPOINT's UI certifies.
+pub fn checkpoint_bytes(slot: u64, state_digest: &Digest) -> [u8; 41] {
+    let mut b = [0u8; 41];
+    b[0] = TAG_CHECKPOINT;
+    b[1..9].copy_from_slice(&slot.to_be_bytes());
+    b[9..41].copy_from_slice(state_digest);
+    b
+}
+
+/// The history digest after appending the ORDER-REQ `(view, counter, request digest)` to
+/// a history whose digest is `previous` (Zyzyva's `h_n = H(h_{n-1}, d)`, with the order's
+/// identity included so that one request ordered twice gives two different histories).
+pub fn extend_history(
+    previous: &Digest,
+    view: View,
+    counter: u64,
+    request_digest: &Digest,
+) -> Digest {
+    let mut h = Sha256::new();
+    h.update(previous);
+    h.update(view.to_be_bytes());
+    h.update(counter.to_be_bytes());
+    h.update(request_digest);
+    h.finalize().into()
+}
+
+/// SHA-256 of a result.
+pub fn result_digest(result: &[u8]) -> Digest {
+    sha256(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minbft::certify as minbft;
+    use crate::minbft::messages::RequestAuth;
+
+    #[test]
+    fn strings_are_domain_separated_from_minbft_and_each_other() {
+        let d = [3u8; 32];
+        assert_ne!(order_bytes(1, &d)[0], minbft::prepare_bytes(1, &d)[0]);
+        assert_ne!(order_bytes(1, &d)[..], checkpoint_bytes(1, &d)[..]);
+        assert_ne!(response_bytes(1, 1, &d, &d, &d)[0], TAG_CHECKPOINT);
+    }
+
+    #[test]
+    fn history_depends_on_order_identity() {
+        let r = Arc::new(Request {
+            client: 0,
+            seq: 1,
+            op: b"x".to_vec(),
+            auth: RequestAuth::None,
+        });
+        let d = request_digest(&r);
+        let h0 = [0u8; 32];
+        assert_ne!(extend_history(&h0, 0, 1, &d), extend_history(&h0, 0, 2, &d));
+        assert_ne!(extend_history(&h0, 0, 1, &d), extend_history(&h0, 1, 1, &d));
+        assert_eq!(extend_history(&h0, 0, 1, &d), extend_history(&h0, 0, 1, &d));
+    }
+}

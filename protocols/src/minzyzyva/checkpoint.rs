@@ -1,0 +1,218 @@
+//! Checkpoints and garbage collection (paper §5): every `cp` ORDER-REQs a replica
+//! multicasts the digest of its state; `f + 1` matching CHECKPOINTs (its own among them)
+//! make it stable. A stable checkpoint is a commit certificate: the history up to it
+//! commits, the snapshot there becomes the rollback base, and everything below it is
+//! dropped.
+//!
+//! The state a checkpoint covers is speculative when it is taken; it is only reported to
+//! observers ([`Event::CheckpointTaken`]) once it is stable, because a speculative state
+//! may still be rolled back and oracles compare checkpoint digests across replicas.
+
+use super::certify::checkpoint_bytes;
+use super::history::Snapshot;
+use super::messages::{Checkpoint, Message};
+use super::replica::{PrimaryMsg, Replica, ZOutbox};
+use crate::event::{Event, RejectReason};
+use crate::minbft::messages::{Digest, MessageKind};
+use crate::node::{NodeId, ReplicaId};
+use crate::service::Service;
+use crate::time::Instant;
+use minlab_usig::Usig;
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Checkpoint state. Bound: votes only for slots in `(stable, stable + log_window]`, one
+/// per sender and slot.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub(crate) struct Checkpoints {
+    /// Slot of the latest stable checkpoint (0 initially).
+    pub(crate) stable: u64,
+    /// Its certificate (`f + 1` matching CHECKPOINTs), empty initially.
+    pub(crate) stable_cert: Vec<Arc<Checkpoint>>,
+    /// CHECKPOINTs above `stable`, own included, by slot and sender.
+    pub(crate) votes: BTreeMap<u64, BTreeMap<ReplicaId, Arc<Checkpoint>>>,
+}
+
+impl<U: Usig, S: Service> Replica<U, S> {
+    /// The digest a checkpoint certifies: service state, `V_req` with cached results,
+    /// the execution count and the history digest.
+    pub fn state_digest(&self) -> Digest {
+        let mut h = Sha256::new();
+        h.update(self.service.state_digest());
+        h.update(self.state.executed_count.to_be_bytes());
+        h.update(self.state.slots.to_be_bytes());
+        h.update(self.state.history);
+        for r in &self.state.records {
+            h.update(r.last_seq.to_be_bytes());
+            h.update((r.last_result.len() as u32).to_be_bytes());
+            h.update(&r.last_result);
+        }
+        h.finalize().into()
+    }
+
+    /// The latest stable checkpoint certificate (empty before the first one).
+    pub fn stable_checkpoint(&self) -> &[Arc<Checkpoint>] {
+        &self.checkpoints.stable_cert
+    }
+
+    /// Takes a checkpoint of the current (speculative) state at the history's head.
+    pub(crate) fn take_checkpoint(&mut self, out: &mut ZOutbox) {
+        let slot = self.state.slots;
+        let state_digest = self.state_digest();
+        self.metrics.usig_creates += 1;
+        let ui = match self.usig.create_ui(&checkpoint_bytes(slot, &state_digest)) {
+            Ok(ui) => ui,
+            Err(error) => {
+                return out.event(Event::UsigFailed {
+                    error: Box::new(error),
+                });
+            }
+        };
+        let cp = Arc::new(Checkpoint {
+            sender: self.id,
+            slot,
+            state_digest,
+            ui,
+        });
+        if self.is_primary() {
+            // The primary's counter stream, which backups follow in FIFO order.
+            self.accepted = cp.ui.counter;
+            self.order_log
+                .insert(cp.ui.counter, PrimaryMsg::Checkpoint(cp.clone()));
+        }
+        self.history.snapshots.insert(
+            slot,
+            Snapshot {
+                service: self.service.snapshot(),
+                state: self.state.clone(),
+            },
+        );
+        self.metrics.count_sent(MessageKind::Checkpoint);
+        out.broadcast(Message::Checkpoint(cp.clone()));
+        self.record_checkpoint_vote(cp, out);
+    }
+
+    /// A CHECKPOINT: the current primary's go through its FIFO stream, the others' are
+    /// counted at once (backups' counters also advance with every `UI_s` they send to
+    /// clients, so replicas cannot follow them in FIFO order).
+    pub(crate) fn on_checkpoint(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        c: Arc<Checkpoint>,
+        out: &mut ZOutbox,
+    ) {
+        let kind = MessageKind::Checkpoint;
+        // The current primary's CHECKPOINTs may be relayed (FILL-HOLE answers).
+        let rejection = if c.sender == self.primary {
+            self.relay_rejection(from, c.sender)
+        } else {
+            self.peer_rejection(from, c.sender)
+        };
+        if let Some(reason) = rejection {
+            return self.reject(from, kind, reason, out);
+        }
+        if c.slot <= self.checkpoints.stable {
+            self.metrics.stale += 1;
+            return;
+        }
+        if c.slot > self.checkpoints.stable + self.config.log_window {
+            return self.reject(from, kind, RejectReason::AboveHighWaterMark, out);
+        }
+        let from_primary = c.sender == self.primary;
+        if from_primary && let Err(reason) = self.admit(c.ui.counter) {
+            return self.reject(from, kind, reason, out);
+        }
+        if !from_primary
+            && self
+                .checkpoints
+                .votes
+                .get(&c.slot)
+                .is_some_and(|v| v.contains_key(&c.sender))
+        {
+            return self.reject(from, kind, RejectReason::DuplicateVote, out);
+        }
+        self.metrics.usig_verifies += 1;
+        let bytes = checkpoint_bytes(c.slot, &c.state_digest);
+        if self.usig.verify_ui(c.sender, &c.ui, &bytes).is_err() {
+            return self.reject(from, kind, RejectReason::BadUi, out);
+        }
+        if from_primary {
+            let counter = c.ui.counter;
+            self.deliver_primary(now, counter, PrimaryMsg::Checkpoint(c), out);
+        } else {
+            self.record_checkpoint_vote(c, out);
+        }
+    }
+
+    /// Counts a verified CHECKPOINT and checks for stability.
+    pub(crate) fn record_checkpoint_vote(&mut self, c: Arc<Checkpoint>, out: &mut ZOutbox) {
+        if c.slot <= self.checkpoints.stable {
+            self.metrics.stale += 1;
+            return;
+        }
+        self.checkpoints
+            .votes
+            .entry(c.slot)
+            .or_default()
+            .entry(c.sender)
+            .or_insert(c);
+        self.check_stable(out);
+    }
+
+    /// Makes the highest checkpoint with `f + 1` votes matching our own stable.
+    fn check_stable(&mut self, out: &mut ZOutbox) {
+        let quorum = self.config.quorum() as usize;
+        let mut best = None;
+        for (&slot, votes) in &self.checkpoints.votes {
+            let Some(own) = votes.get(&self.id) else {
+                continue;
+            };
+            let matching: Vec<Arc<Checkpoint>> = votes
+                .values()
+                .filter(|o| o.state_digest == own.state_digest)
+                .cloned()
+                .collect();
+            if matching.len() >= quorum {
+                best = Some((slot, matching));
+            }
+        }
+        let Some((slot, cert)) = best else { return };
+        // Paper §5: f + 1 matching checkpoints are a commit certificate.
+        self.commit_prefix(slot, out);
+        let position = self
+            .history
+            .snapshots
+            .get(&slot)
+            .map_or(0, |s| s.state.executed_count);
+        let state_digest = cert
+            .iter()
+            .find(|c| c.sender == self.id)
+            .map_or([0; 32], |c| c.state_digest);
+        out.event(Event::CheckpointTaken {
+            counter: slot,
+            position,
+            state_digest,
+        });
+        self.checkpoints.stable = slot;
+        self.checkpoints.stable_cert = cert;
+        self.checkpoints.votes = self.checkpoints.votes.split_off(&(slot + 1));
+        let truncated_entries = self.history.truncate_to(slot);
+        self.truncate_order_log(slot);
+        out.event(Event::CheckpointStable {
+            counter: slot,
+            truncated_entries,
+        });
+    }
+
+    /// Drops the primary messages the stable checkpoint at `slot` covers: ORDER-REQs no
+    /// longer in the history, and the primary's CHECKPOINTs at or below `slot`.
+    fn truncate_order_log(&mut self, slot: u64) {
+        let history = &self.history;
+        self.order_log.retain(|_, m| match m {
+            PrimaryMsg::Order(o) => history.slot_of(o.view, o.ui.counter).is_some(),
+            PrimaryMsg::Checkpoint(c) => c.slot > slot,
+        });
+    }
+}

@@ -1,0 +1,177 @@
+//! The MinZyzyva messages of paper §5 (REQUEST, ORDER-REQ, RESPONSE, COMMIT, LOCAL-COMMIT,
+//! FILL-HOLE, CHECKPOINT, REQ-VIEW-CHANGE), already decoded. What each UI certifies is
+//! defined in [`super::certify`].
+//!
+//! Requests are MinBFT's [`Request`] (same fields, same client authenticators), so events
+//! and oracles see one request type for both protocols.
+
+use crate::minbft::messages::{Digest, MacTag, MessageKind, ReqViewChange, Request};
+use crate::node::{ClientId, ReplicaId, View};
+use minlab_usig::Ui;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// `⟨ORDER-REQ, v, s_p, m, UI_p⟩`: the primary of view `v` gives request `m` the
+/// sequence number in `ui` (paper §5, gracious execution step 2).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct OrderReq {
+    /// The view.
+    pub view: View,
+    /// The primary of `view`, who sends this.
+    pub primary: ReplicaId,
+    /// The ordered request.
+    pub request: Arc<Request>,
+    /// `UI_p`: the primary's UI over `(ORDER-REQ, view, digest(request))`.
+    pub ui: Ui,
+}
+
+/// `⟨RESPONSE, v, s, c, seq, res, UI_p, UI_s, h⟩`: replica `s`'s speculative result for
+/// the request ordered with `UI_p` (paper §5, step 3).
+///
+/// `history` is the digest of the sender's history up to and including this request (as
+/// in Zyzyva): two responses match only if the histories that produced them are the same.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Response {
+    /// The view of the ORDER-REQ.
+    pub view: View,
+    /// The responding replica.
+    pub replica: ReplicaId,
+    /// The client.
+    pub client: ClientId,
+    /// The request number.
+    pub seq: u64,
+    /// The result of the operation.
+    pub result: Vec<u8>,
+    /// Digest of the responder's history up to this request.
+    pub history: Digest,
+    /// `UI_p`, copied from the ORDER-REQ.
+    pub order_ui: Ui,
+    /// `UI_s`: the responder's UI over the response (see [`super::certify::response_bytes`]).
+    /// `None` for the primary of `view`, whose `UI_p` already binds it to this order (its
+    /// counter must stay gap-free for the backups' FIFO check, so it creates no second UI).
+    pub ui: Option<Ui>,
+    /// A MAC under the key the client shares with the responder, over the response digest
+    /// (see [`super::certify::response_auth_bytes`]); `None` when client authentication is
+    /// off. It is what authenticates the primary's result, which carries no `UI_s`.
+    pub auth: Option<MacTag>,
+}
+
+/// One response inside a commit certificate: who sent it and its `UI_s` (`None` for the
+/// primary of the certificate's view, whose `UI_p` stands for it).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct CertifiedResponse {
+    /// The responder.
+    pub replica: ReplicaId,
+    /// Its `UI_s`.
+    pub ui: Option<Ui>,
+}
+
+/// `⟨COMMIT, c, CC⟩`: a client's commit certificate, `f + 1` matching responses from
+/// distinct replicas (paper §5, non-gracious execution). Everything the responses agree on
+/// appears once; each response contributes its sender and `UI_s`.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Commit {
+    /// The client.
+    pub client: ClientId,
+    /// The request (its digest is what `UI_p` certifies).
+    pub request: Arc<Request>,
+    /// View of the ORDER-REQ.
+    pub view: View,
+    /// `UI_p`.
+    pub order_ui: Ui,
+    /// SHA-256 of the agreed result.
+    pub result_digest: Digest,
+    /// The agreed history digest.
+    pub history: Digest,
+    /// The matching responses.
+    pub responses: Vec<CertifiedResponse>,
+}
+
+/// `⟨LOCAL-COMMIT, s, c, seq, v, cv⟩`: replica `s` holds the commit certificate for the
+/// request ordered at `(view, counter)` and committed its history up to it.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct LocalCommit {
+    /// The acknowledging replica.
+    pub replica: ReplicaId,
+    /// The client.
+    pub client: ClientId,
+    /// The request number.
+    pub seq: u64,
+    /// View of the ORDER-REQ.
+    pub view: View,
+    /// Counter value of its `UI_p`.
+    pub counter: u64,
+    /// A MAC under the key the client shares with `replica` (see
+    /// [`super::certify::local_commit_auth_bytes`]); `None` when authentication is off.
+    pub auth: Option<MacTag>,
+}
+
+/// `⟨FILL-HOLE, s_i, v, max_cv + 1, cv⟩`: replica `s_i` misses the primary's UI messages
+/// with counter values `from..=to` in view `view` (paper §5).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct FillHole {
+    /// The asking replica.
+    pub sender: ReplicaId,
+    /// The view.
+    pub view: View,
+    /// First missing counter value of the primary.
+    pub from: u64,
+    /// Last missing counter value.
+    pub to: u64,
+}
+
+/// `⟨CHECKPOINT, s_j, n, d, UI_j⟩`: replica `s_j`'s state digest after the `slot`-th
+/// ORDER-REQ of its history (paper §5, garbage collection and checkpoints).
+///
+/// Unlike MinBFT, checkpoints are taken by history length (every `cp` ORDER-REQs), not by
+/// the primary's counter value: backups' counters also advance with every `UI_s`, and a
+/// history spans views, so its length is the one sequence number all correct replicas
+/// share.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The sender.
+    pub sender: ReplicaId,
+    /// History length (ORDER-REQs processed) at the checkpoint.
+    pub slot: u64,
+    /// Digest of the replicated state: service, client table and history digest.
+    pub state_digest: Digest,
+    /// The sender's UI over `(CHECKPOINT, slot, state_digest)`.
+    pub ui: Ui,
+}
+
+/// Any MinZyzyva message, decoded.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum Message {
+    /// Client to the primary (or to all, on retransmission); replica to primary (forward).
+    Request(Arc<Request>),
+    /// Primary to backups.
+    OrderReq(Arc<OrderReq>),
+    /// Replica to client.
+    Response(Arc<Response>),
+    /// Client to replicas.
+    Commit(Arc<Commit>),
+    /// Replica to client.
+    LocalCommit(Arc<LocalCommit>),
+    /// Replica to primary (then to all).
+    FillHole(Arc<FillHole>),
+    /// Replica to replicas.
+    Checkpoint(Arc<Checkpoint>),
+    /// Replica to replicas.
+    ReqViewChange(Arc<ReqViewChange>),
+}
+
+impl Message {
+    /// The message's type.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Request(_) => MessageKind::Request,
+            Message::OrderReq(_) => MessageKind::OrderReq,
+            Message::Response(_) => MessageKind::Response,
+            Message::Commit(_) => MessageKind::Commit,
+            Message::LocalCommit(_) => MessageKind::LocalCommit,
+            Message::FillHole(_) => MessageKind::FillHole,
+            Message::Checkpoint(_) => MessageKind::Checkpoint,
+            Message::ReqViewChange(_) => MessageKind::ReqViewChange,
+        }
+    }
+}

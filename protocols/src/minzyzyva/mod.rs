@@ -1,0 +1,80 @@
+//! MinZyzyva (paper §5): speculative BFT with `2f + 1` replicas and the USIG.
+//!
+//! The client sends its REQUEST to the primary, which gives it a unique identifier `UI_p`
+//! and forwards it in an ORDER-REQ; every replica checks `UI_p` and FIFO order on the
+//! primary's counter, executes the request speculatively, and answers the client directly
+//! with a RESPONSE carrying `UI_p` and its own `UI_s`. Three communication steps: the
+//! client completes on `2f + 1` matching responses (gracious execution). Otherwise its
+//! timer leads to a COMMIT with a commit certificate (`f + 1` matching responses),
+//! acknowledged by LOCAL-COMMITs, or to resending the request to every replica, which
+//! forward it to the primary under a timer. Replicas fill holes in the primary's counter
+//! with FILL-HOLE, take checkpoints every `cp` ORDER-REQs, and keep a history whose
+//! prefix is committed (by a commit certificate or a stable checkpoint) and whose suffix
+//! is speculative.
+//!
+//! **Events.** Speculative executions are reported with
+//! [`Event::SpeculativelyExecuted`](crate::Event); only when the prefix holding one commits
+//! is it reported with [`Event::RequestExecuted`](crate::Event), at the same dense
+//! position, so oracles checking agreement on `RequestExecuted` check committed prefixes.
+//! A checkpoint is reported ([`Event::CheckpointTaken`](crate::Event)) when it is stable.
+//!
+//! **Deviations from the paper, each with its reason.**
+//! - The primary's own RESPONSE carries no `UI_s` (its `UI_p` binds it to the order, and a
+//!   second UI would put a gap into the counter stream backups follow in FIFO order); its
+//!   result is authenticated by a MAC as in MinBFT's REPLY.
+//! - Checkpoints are taken every `cp` history slots, not at the primary's counter values:
+//!   every UI of a replica consumes a counter value, so only the history length is a
+//!   sequence number all correct replicas share across views.
+//! - Backups' CHECKPOINTs are not processed in FIFO order of their counters: those
+//!   counters also advance with every `UI_s` sent to a client, which other replicas never
+//!   see. The current primary's ORDER-REQs and CHECKPOINTs are.
+//!
+//! **Not implemented yet** (see the README's MinZyzyva section): VIEW-CHANGE, NEW-VIEW and
+//! the rollback they cause. Replicas request a view change (REQ-VIEW-CHANGE) when the
+//! primary does not order a forwarded request or fill a hole in time, and stop there.
+//! There is no state transfer: a replica whose missing ORDER-REQs were garbage-collected
+//! by everyone stays behind.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use minlab_protocols::minbft::{ClientAuth, ClientDirectory, Config, Request, RequestAuth};
+//! use minlab_protocols::minzyzyva::{Message, Replica};
+//! use minlab_protocols::{service::NullService, Instant, NodeId, Outbox, Output};
+//! use minlab_usig::SymbolicUsig;
+//!
+//! let config = Arc::new(Config::new(1, 1)); // f = 1: 3 replicas; 1 client
+//! let clients = Arc::new(ClientDirectory::from_seed(ClientAuth::None, 0, 1, 7));
+//! let mut primary = Replica::new(config, clients, SymbolicUsig::new(0, 3), NullService::new()).unwrap();
+//! let mut out = Outbox::new();
+//! let request = Request { client: 0, seq: 1, op: vec![], auth: RequestAuth::None };
+//! primary.on_message(Instant::ZERO, NodeId::Client(0), Message::Request(Arc::new(request)), &mut out);
+//! // The primary orders the request (ORDER-REQ to the backups) and answers speculatively.
+//! assert!(matches!(out.as_slice()[0], Output::Broadcast { msg: Message::OrderReq(_) }));
+//! assert!(out.as_slice().iter().any(|o| matches!(o, Output::Send { msg: Message::Response(_), .. })));
+//! ```
+
+pub mod certify;
+mod checkpoint;
+pub mod client;
+pub mod codec;
+mod commit;
+mod history;
+mod machine_impl;
+pub mod messages;
+mod order;
+mod repair;
+pub mod replica;
+mod rollback;
+mod suspect;
+
+#[cfg(test)]
+mod cluster;
+#[cfg(test)]
+mod tests;
+
+pub use client::Client;
+pub use codec::{decode, encode, encode_into};
+pub use messages::{
+    CertifiedResponse, Checkpoint, Commit, FillHole, LocalCommit, Message, OrderReq, Response,
+};
+pub use replica::Replica;

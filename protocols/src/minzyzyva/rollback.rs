@@ -1,0 +1,81 @@
+//! Rollback (paper §5): undoing speculative executions. "Rollback is an internal server
+//! operation and does not involve the USIG service (there is no rollback of the
+//! counter)." The state is rebuilt from the nearest snapshot at or below the rollback
+//! point by re-executing the history entries in between; the committed prefix is never
+//! undone.
+//!
+//! The view change that decides what to roll back is not implemented yet; this is the
+//! mechanism it will call, tested on its own.
+
+use super::certify::{extend_history, request_digest};
+use super::history::Entry;
+use super::replica::{Replica, ZOutbox};
+use crate::error::ProtocolError;
+use crate::event::Event;
+use crate::service::Service;
+use minlab_usig::Usig;
+
+impl<U: Usig, S: Service> Replica<U, S> {
+    /// Undoes every speculative entry above `slot` (never below the committed prefix):
+    /// restores the service and client table to their state right after `slot` and
+    /// reports each undone execution with [`Event::RolledBack`], newest first. Returns how
+    /// many history entries were removed.
+    pub fn rollback_to(&mut self, slot: u64, out: &mut ZOutbox) -> Result<usize, ProtocolError> {
+        let slot = slot.max(self.history.committed);
+        if slot >= self.history.head() {
+            return Ok(0);
+        }
+        let removed = self.history.cut_after(slot);
+        let (base, snapshot) = self
+            .history
+            .snapshot_at_or_below(slot)
+            .map(|(s, snap)| (s, snap.clone()))
+            .ok_or_else(|| ProtocolError::BadSnapshot(format!("no snapshot at or below {slot}")))?;
+        self.service.restore(&snapshot.service)?;
+        self.state = snapshot.state;
+        for s in base + 1..=slot {
+            let e = self.history.get(s).cloned().ok_or_else(|| {
+                ProtocolError::BadSnapshot(format!("history entry {s} missing for replay"))
+            })?;
+            self.replay(&e);
+        }
+        // Own votes for checkpoints that no longer exist in this history.
+        for votes in self.checkpoints.votes.range_mut(slot + 1..) {
+            votes.1.remove(&self.id);
+        }
+        for e in removed.iter().rev() {
+            if let Some(position) = e.position {
+                out.event(Event::RolledBack {
+                    position,
+                    client: e.client(),
+                    client_seq: e.order.request.seq,
+                });
+            }
+        }
+        Ok(removed.len())
+    }
+
+    /// Re-executes one history entry without any output (its response was sent when it
+    /// first executed).
+    fn replay(&mut self, e: &Entry) {
+        let o = &e.order;
+        let req = &o.request;
+        self.state.history = extend_history(
+            &self.state.history,
+            o.view,
+            o.ui.counter,
+            &request_digest(req),
+        );
+        self.state.slots += 1;
+        debug_assert_eq!(self.state.history, e.history, "replay diverged");
+        if e.position.is_none() {
+            return;
+        }
+        let result = self.service.execute(&req.op);
+        self.state.executed_count += 1;
+        let rec = &mut self.state.records[req.client as usize];
+        rec.last_seq = req.seq;
+        rec.last_result = result;
+        rec.last_response = e.response.clone();
+    }
+}

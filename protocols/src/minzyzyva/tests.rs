@@ -1,0 +1,910 @@
+//! MinZyzyva tests: the gracious path's three steps, the non-gracious path, FILL-HOLE,
+//! checkpoints and garbage collection, rollback, hostile input, random schedules, codec.
+
+use super::certify::{checkpoint_bytes, order_bytes, request_digest, response_bytes};
+use super::cluster::{Cluster, Faults};
+use super::messages::*;
+use super::{Client, Replica, decode, encode};
+use crate::event::{Event, RejectReason};
+use crate::minbft::auth::{ClientAuth, ClientDirectory, ClientKeyring};
+use crate::minbft::config::Config;
+use crate::minbft::messages::{MessageKind, ReqViewChange, Request, RequestAuth};
+use crate::node::NodeId;
+use crate::outbox::{Outbox, Output, TimerKind};
+use crate::service::{KvOp, KvStore, Service};
+use crate::time::{Duration, Instant};
+use minlab_usig::{Certificate, HmacSha1Usig, KeySet, SymbolicUsig, Ui, Usig};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+fn config(f: u32, clients: u32) -> Config {
+    let mut c = Config::new(f, clients);
+    c.checkpoint_period = 4;
+    c.log_window = 16;
+    c.client_auth = ClientAuth::MacAuthenticator;
+    c
+}
+
+fn sent(c: &Cluster, kind: MessageKind) -> u64 {
+    let r: u64 = c.replicas.iter().map(|r| r.metrics().sent_of(kind)).sum();
+    r + c
+        .clients
+        .iter()
+        .map(|x| x.metrics().sent_of(kind))
+        .sum::<u64>()
+}
+
+#[test]
+fn gracious_execution_takes_three_steps_and_completes_on_all_responses() {
+    // Paper §5, Fig. 2: REQUEST to the primary, ORDER-REQ to the backups, RESPONSE from
+    // every replica to the client: 1 + 2f + (2f + 1) messages, no timer involved.
+    let mut c = Cluster::new(config(1, 1), 1, Faults::default(), 1);
+    c.run(1_000);
+    assert_eq!(c.completions, vec![(0, 1)]);
+    assert_eq!(c.now, Instant::ZERO, "completed before any timer fired");
+    assert_eq!(c.delivered.get("REQUEST"), Some(&1));
+    assert_eq!(c.delivered.get("ORDER-REQ"), Some(&2));
+    assert_eq!(c.delivered.get("RESPONSE"), Some(&3));
+    assert_eq!(c.delivered.len(), 3, "{:?}", c.delivered);
+    assert_eq!(sent(&c, MessageKind::Commit), 0);
+    // One UI_p at the primary, one UI_s per backup; the client checks UI_p once and each
+    // UI_s.
+    assert_eq!(c.replicas[0].metrics().usig_creates, 1);
+    assert_eq!(c.replicas[1].metrics().usig_creates, 1);
+    assert_eq!(c.clients[0].metrics().usig_verifies, 3);
+    // Nothing is committed yet: the replicas do not know the client completed.
+    assert!(c.executions.iter().all(|e| e.is_empty()));
+    assert!(c.speculative.iter().all(|s| s.len() == 1));
+}
+
+#[test]
+fn fault_free_runs_commit_by_checkpoints_and_collect_garbage() {
+    for f in 1..=2 {
+        let mut c = Cluster::new(config(f, 3), 7, Faults::default(), 30);
+        c.run(100_000);
+        assert_eq!(c.completions.len(), 30, "f = {f}");
+        c.check_agreement().unwrap();
+        c.check_completions().unwrap();
+        for r in &c.replicas {
+            // cp = 4: 28 of the 30 slots are under a stable checkpoint.
+            assert_eq!(r.low_water_mark(), 28, "f = {f}");
+            assert_eq!(r.committed_len(), 28);
+            assert_eq!(r.history_entries(), 2, "garbage collected");
+            assert_eq!(r.history_len(), 30);
+        }
+        assert!(c.executions.iter().all(|e| e.len() == 28));
+        assert_eq!(sent(&c, MessageKind::Commit), 0, "all gracious");
+    }
+}
+
+#[test]
+fn a_silent_backup_makes_clients_complete_through_commit_and_local_commit() {
+    // Paper §5, non-gracious execution: f + 1 ..= 2f matching responses, COMMIT with the
+    // certificate, completion on f + 1 LOCAL-COMMITs.
+    let mut c = Cluster::new(config(1, 2), 3, Faults::default(), 10);
+    c.crashed.insert(2);
+    c.run(100_000);
+    assert_eq!(c.completions.len(), 10);
+    assert_eq!(sent(&c, MessageKind::Commit), 10);
+    assert!(c.delivered.get("LOCAL-COMMIT").copied().unwrap_or(0) >= 20);
+    c.check_agreement().unwrap();
+    c.check_completions().unwrap();
+    // The COMMITs committed the live replicas' histories: every completed request is in
+    // their committed prefix.
+    for r in 0..2 {
+        let committed: Vec<_> = c.executions[r]
+            .iter()
+            .map(|e| (e.client, e.client_seq))
+            .collect();
+        for done in &c.completions {
+            assert!(committed.contains(done), "replica {r} misses {done:?}");
+        }
+    }
+    assert!(c.executions[2].is_empty());
+}
+
+#[test]
+fn with_f_plus_one_silent_replicas_nothing_completes() {
+    let mut c = Cluster::new(config(1, 1), 3, Faults::default(), 3);
+    c.crashed.extend([1, 2]);
+    c.run(2_000);
+    assert!(c.completions.is_empty());
+    // One response only: the client resends to everyone (paper §5).
+    assert!(sent(&c, MessageKind::Request) > 1);
+    assert_eq!(sent(&c, MessageKind::Commit), 0);
+}
+
+#[test]
+fn a_lost_order_req_is_recovered_by_fill_hole_from_the_primary() {
+    let mut c = Cluster::new(config(1, 1), 5, Faults::default(), 3);
+    let mut dropped = false;
+    c.filter = Some(Box::new(move |_, to, m| {
+        if !dropped && to == NodeId::Replica(1) && matches!(m, Message::OrderReq(_)) {
+            dropped = true;
+            return true;
+        }
+        false
+    }));
+    c.run(10_000);
+    assert_eq!(c.completions.len(), 3);
+    assert!(c.replicas[1].metrics().sent_of(MessageKind::FillHole) >= 1);
+    assert_eq!(c.replicas[1].history_len(), 3);
+    assert_eq!(c.replicas[1].parked(), 0);
+    c.check_completions().unwrap();
+}
+
+#[test]
+fn a_primary_that_ignores_fill_hole_is_bypassed_and_suspected() {
+    // Paper §5: the timer expires, the replica multicasts FILL-HOLE to everyone and
+    // requests a view change.
+    let mut c = Cluster::new(config(1, 1), 5, Faults::default(), 3);
+    let mut dropped = false;
+    c.filter = Some(Box::new(move |from, to, m| {
+        let first_order_to_1 =
+            !dropped && to == NodeId::Replica(1) && matches!(m, Message::OrderReq(_));
+        if first_order_to_1 {
+            dropped = true;
+        }
+        let fill_hole_to_primary = from == NodeId::Replica(1)
+            && to == NodeId::Replica(0)
+            && matches!(m, Message::FillHole(_));
+        first_order_to_1 || fill_hole_to_primary
+    }));
+    c.run(10_000);
+    assert_eq!(c.completions.len(), 3);
+    let r1 = &c.replicas[1];
+    assert_eq!(r1.history_len(), 3, "replica 2 filled the hole");
+    assert!(r1.suspects_primary());
+    assert_eq!(r1.metrics().sent_of(MessageKind::ReqViewChange), 1);
+    assert!(c.replicas[2].view_change_requests().contains(&1));
+}
+
+#[test]
+fn a_silent_primary_gets_forwards_then_suspicion_from_every_backup() {
+    // Paper §5: fewer than f + 1 responses: the client resends to all; backups forward to
+    // the primary with a timer and request a view change when it expires.
+    let mut c = Cluster::new(config(1, 1), 5, Faults::default(), 1);
+    c.crashed.insert(0);
+    c.run(2_000);
+    assert!(c.completions.is_empty());
+    for r in 1..3 {
+        assert!(c.replicas[r].metrics().sent_of(MessageKind::Request) >= 1);
+        assert!(c.replicas[r].suspects_primary());
+        assert_eq!(c.replicas[r].view_change_requests().len(), 2);
+    }
+    let quorum_seen = c.events.iter().any(|(_, e)| {
+        matches!(
+            e,
+            Event::TimerIgnored {
+                kind: TimerKind::ViewChange
+            }
+        )
+    });
+    assert!(quorum_seen, "f + 1 REQ-VIEW-CHANGEs are reported");
+}
+
+#[test]
+fn retransmitted_executed_requests_get_the_cached_response_exactly_once() {
+    let mut c = Cluster::new(config(1, 1), 9, Faults::default(), 2);
+    // Lose the backups' responses to the first request once: the client resends to
+    // everyone after its timer, which must not execute it again.
+    let mut lost = 0;
+    c.filter = Some(Box::new(move |from, _, m| {
+        if lost < 2 && from != NodeId::Replica(0) && matches!(m, Message::Response(r) if r.seq == 1)
+        {
+            lost += 1;
+            return true;
+        }
+        false
+    }));
+    c.run(10_000);
+    assert_eq!(c.completions.len(), 2);
+    assert!(c.replicas.iter().any(|r| r.metrics().replies_resent > 0));
+    c.check_completions().unwrap();
+    for r in &c.replicas {
+        assert_eq!(r.executed_count(), 2);
+    }
+}
+
+// ---- rollback ---------------------------------------------------------------------------
+
+#[test]
+fn rollback_restores_the_state_of_a_replica_that_never_executed_the_suffix() {
+    let mut long = Cluster::new(config(1, 2), 11, Faults::default(), 10);
+    long.run(100_000);
+    let mut short = Cluster::new(config(1, 2), 11, Faults::default(), 7);
+    short.run(100_000);
+    // Same seed and workload: the 7 first slots are the same requests.
+    let target = short.replicas[1].clone();
+    let mut r = long.replicas[1].clone();
+    // Slots above the stable checkpoint (8) are speculative; roll back to 8 first: a
+    // request below the committed prefix is never undone.
+    let mut out = Outbox::new();
+    assert_eq!(r.committed_len(), 8);
+    assert_eq!(r.rollback_to(3, &mut out).unwrap(), 2, "only above slot 8");
+    assert_eq!(r.history_len(), 8);
+    let rolled: Vec<_> = out
+        .events()
+        .filter_map(|e| match e {
+            Event::RolledBack { position, .. } => Some(*position),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rolled, vec![9, 8]);
+    assert_eq!(r.executed_count(), 8);
+    // A replica with history 7 whose checkpoint at 4 is stable, rolled back to 5, equals a
+    // replica that executed 5 slots.
+    let mut five = Cluster::new(config(1, 2), 11, Faults::default(), 5);
+    five.run(100_000);
+    let mut t = target.clone();
+    let mut out = Outbox::new();
+    assert_eq!(t.rollback_to(5, &mut out).unwrap(), 2);
+    assert_eq!(t.state_digest(), five.replicas[1].state_digest());
+    assert_eq!(t.history_digest(), five.replicas[1].history_digest());
+    assert_eq!(
+        t.service().state_digest(),
+        five.replicas[1].service().state_digest()
+    );
+    assert_eq!(
+        t.last_executed_by_client(0),
+        five.replicas[1].last_executed_by_client(0)
+    );
+}
+
+// ---- hostile input ----------------------------------------------------------------------
+
+struct Fixture {
+    config: Arc<Config>,
+    backup: Replica<SymbolicUsig, KvStore>,
+    primary_usig: SymbolicUsig,
+    keys: ClientKeyring,
+}
+
+fn fixture() -> Fixture {
+    let config = Arc::new(config(1, 2));
+    let dir = ClientDirectory::from_seed(config.client_auth, 1, 2, 7);
+    let backup = Replica::new(
+        config.clone(),
+        Arc::new(dir),
+        SymbolicUsig::new(1, 3),
+        KvStore::new(),
+    )
+    .unwrap();
+    Fixture {
+        keys: ClientKeyring::from_seed(config.client_auth, 0, 3, 7),
+        config,
+        backup,
+        primary_usig: SymbolicUsig::new(0, 3),
+    }
+}
+
+impl Fixture {
+    fn request(&self, seq: u64) -> Arc<Request> {
+        let mut r = Request {
+            client: 0,
+            seq,
+            op: KvOp::Put {
+                key: 1,
+                value: vec![seq as u8],
+            }
+            .encode(),
+            auth: RequestAuth::None,
+        };
+        r.auth = self.keys.authenticate(&r);
+        Arc::new(r)
+    }
+
+    fn order(&mut self, seq: u64) -> Arc<OrderReq> {
+        let request = self.request(seq);
+        let ui = self
+            .primary_usig
+            .create_ui(&order_bytes(0, &request_digest(&request)))
+            .unwrap();
+        Arc::new(OrderReq {
+            view: 0,
+            primary: 0,
+            request,
+            ui,
+        })
+    }
+
+    fn deliver(&mut self, from: NodeId, msg: Message) -> (Option<RejectReason>, Outbox<Message>) {
+        let mut out = Outbox::new();
+        self.backup.on_message(Instant::ZERO, from, msg, &mut out);
+        let reason = out.events().find_map(|e| match e {
+            Event::MessageRejected { reason, .. } => Some(*reason),
+            _ => None,
+        });
+        (reason, out)
+    }
+}
+
+#[test]
+fn hostile_order_reqs_are_rejected_without_state_change() {
+    let mut fx = fixture();
+    let good = fx.order(1);
+    let before = fx.backup.clone();
+    let p0 = NodeId::Replica(0);
+    // Wrong transport sender (another replica may relay it: see the FILL-HOLE tests).
+    let (r, _) = fx.deliver(NodeId::Client(0), Message::OrderReq(good.clone()));
+    assert_eq!(r, Some(RejectReason::WrongSender));
+    // Not the primary of view 0.
+    let mut o = (*good).clone();
+    o.primary = 2;
+    let (r, _) = fx.deliver(NodeId::Replica(2), Message::OrderReq(Arc::new(o)));
+    assert_eq!(r, Some(RejectReason::NotPrimary));
+    // Claims to be signed by the receiver itself.
+    let mut o = (*good).clone();
+    o.primary = 1;
+    let (r, _) = fx.deliver(NodeId::Replica(2), Message::OrderReq(Arc::new(o)));
+    assert_eq!(r, Some(RejectReason::FromSelf));
+    // Bad UI: another request under the same certificate.
+    let mut o = (*good).clone();
+    o.request = fx.request(9);
+    let (r, _) = fx.deliver(p0, Message::OrderReq(Arc::new(o)));
+    assert_eq!(r, Some(RejectReason::BadUi));
+    // A certificate of the wrong kind.
+    let mut o = (*good).clone();
+    o.ui.cert = Certificate::HmacSha1([0; 20]);
+    let (r, _) = fx.deliver(p0, Message::OrderReq(Arc::new(o)));
+    assert_eq!(r, Some(RejectReason::BadUi));
+    // Future view, unknown replica, from self.
+    let mut o = (*good).clone();
+    o.view = 3;
+    let (r, _) = fx.deliver(p0, Message::OrderReq(Arc::new(o)));
+    assert_eq!(r, Some(RejectReason::FutureView));
+    let mut o = (*good).clone();
+    o.primary = 9;
+    let (r, _) = fx.deliver(NodeId::Replica(9), Message::OrderReq(Arc::new(o)));
+    assert_eq!(r, Some(RejectReason::UnknownReplica));
+    // Far beyond the FIFO window.
+    let mut o = (*good).clone();
+    o.ui.counter = 10_000;
+    let (r, _) = fx.deliver(p0, Message::OrderReq(Arc::new(o)));
+    assert_eq!(r, Some(RejectReason::AboveHighWaterMark));
+    // A forged client request inside a validly ordered ORDER-REQ: condition 2.
+    let mut forged = (*fx.request(1)).clone();
+    forged.auth = RequestAuth::Macs(vec![[0; 16]; 3]);
+    let forged = Arc::new(forged);
+    let mut fx2 = fixture();
+    let ui = fx2
+        .primary_usig
+        .create_ui(&order_bytes(0, &request_digest(&forged)))
+        .unwrap();
+    let (r, _) = fx2.deliver(
+        p0,
+        Message::OrderReq(Arc::new(OrderReq {
+            view: 0,
+            primary: 0,
+            request: forged,
+            ui,
+        })),
+    );
+    assert_eq!(r, Some(RejectReason::BadClientAuth));
+    assert_eq!(fx2.backup.history_len(), 0);
+    assert_eq!(fx.backup, before, "rejections change no state");
+    // A response or local-commit sent to a replica.
+    let (r, _) = fx.deliver(
+        p0,
+        Message::LocalCommit(Arc::new(LocalCommit {
+            replica: 0,
+            client: 0,
+            seq: 1,
+            view: 0,
+            counter: 1,
+            auth: None,
+        })),
+    );
+    assert_eq!(r, Some(RejectReason::UnexpectedMessage));
+}
+
+#[test]
+fn a_hole_in_the_primary_counter_parks_and_asks_the_primary() {
+    // Paper §5: cv > max_cv + 1 is a hole: FILL-HOLE to the primary, a timer, and nothing
+    // executed out of order.
+    let mut fx = fixture();
+    let first = fx.order(1);
+    let second = fx.order(2);
+    let (r, out) = fx.deliver(NodeId::Replica(0), Message::OrderReq(second.clone()));
+    assert_eq!(r, None);
+    assert_eq!(fx.backup.history_len(), 0);
+    assert_eq!(fx.backup.parked(), 1);
+    let asked = out.as_slice().iter().any(|o| {
+        matches!(o, Output::Send { to: NodeId::Replica(0), msg: Message::FillHole(h) }
+            if h.from == 1 && h.to == 1)
+    });
+    assert!(asked, "{:?}", out.as_slice());
+    assert!(out.as_slice().iter().any(|o| matches!(
+        o,
+        Output::SetTimer {
+            kind: TimerKind::Repair,
+            ..
+        }
+    )));
+    // The duplicate is refused before its UI is checked.
+    let (r, _) = fx.deliver(NodeId::Replica(0), Message::OrderReq(second));
+    assert_eq!(r, Some(RejectReason::DuplicateUi));
+    // Filling the hole executes both, in order, and cancels the timer.
+    let (r, out) = fx.deliver(NodeId::Replica(0), Message::OrderReq(first));
+    assert_eq!(r, None);
+    assert_eq!(fx.backup.history_len(), 2);
+    assert_eq!(fx.backup.accepted_counter(), 2);
+    assert!(out.as_slice().iter().any(|o| matches!(
+        o,
+        Output::CancelTimer {
+            kind: TimerKind::Repair
+        }
+    )));
+    let responses = out
+        .as_slice()
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Output::Send {
+                    msg: Message::Response(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(responses, 2);
+}
+
+#[test]
+fn a_request_ordered_twice_is_executed_once() {
+    // Paper §5: "A faulty primary can try to cause the reexecution of some requests by
+    // assigning it two different UI identifiers. [...] the servers detect this
+    // misbehavior using the clients' seq."
+    let mut fx = fixture();
+    let first = fx.order(1);
+    let again = fx.order(1);
+    assert_ne!(first.ui, again.ui);
+    fx.deliver(NodeId::Replica(0), Message::OrderReq(first));
+    let (r, out) = fx.deliver(NodeId::Replica(0), Message::OrderReq(again));
+    assert_eq!(r, None);
+    assert_eq!(fx.backup.history_len(), 2, "both take a slot");
+    assert_eq!(fx.backup.executed_count(), 1, "one execution");
+    assert!(!out.as_slice().iter().any(|o| matches!(
+        o,
+        Output::Send {
+            msg: Message::Response(_),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn bad_commit_certificates_are_rejected() {
+    let mut fx = fixture();
+    let o = fx.order(1);
+    let (_, out) = fx.deliver(NodeId::Replica(0), Message::OrderReq(o.clone()));
+    let resp = out
+        .as_slice()
+        .iter()
+        .find_map(|x| match x {
+            Output::Send {
+                msg: Message::Response(r),
+                ..
+            } => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let good = Commit {
+        client: 0,
+        request: o.request.clone(),
+        view: 0,
+        order_ui: o.ui.clone(),
+        result_digest: super::certify::result_digest(&resp.result),
+        history: resp.history,
+        responses: vec![
+            CertifiedResponse {
+                replica: 0,
+                ui: None,
+            },
+            CertifiedResponse {
+                replica: 1,
+                ui: resp.ui.clone(),
+            },
+        ],
+    };
+    let c0 = NodeId::Client(0);
+    let cases: Vec<(Commit, RejectReason)> = vec![
+        (
+            Commit {
+                responses: good.responses[..1].to_vec(),
+                ..good.clone()
+            },
+            RejectReason::InvalidCommitCertificate,
+        ),
+        (
+            Commit {
+                responses: vec![good.responses[1].clone(), good.responses[1].clone()],
+                ..good.clone()
+            },
+            RejectReason::InvalidCommitCertificate,
+        ),
+        (
+            Commit {
+                result_digest: [1; 32],
+                ..good.clone()
+            },
+            RejectReason::BadUi,
+        ),
+        (
+            Commit {
+                responses: vec![
+                    CertifiedResponse {
+                        replica: 0,
+                        ui: resp.ui.clone(),
+                    },
+                    good.responses[1].clone(),
+                ],
+                ..good.clone()
+            },
+            RejectReason::InvalidCommitCertificate,
+        ),
+        (
+            Commit {
+                order_ui: Ui {
+                    counter: 1,
+                    cert: Certificate::Symbolic(0),
+                },
+                ..good.clone()
+            },
+            RejectReason::BadUi,
+        ),
+    ];
+    for (bad, reason) in cases {
+        let (r, out) = fx.deliver(c0, Message::Commit(Arc::new(bad)));
+        assert_eq!(r, Some(reason));
+        assert_eq!(fx.backup.committed_len(), 0);
+        assert!(out.as_slice().len() == 1, "only the rejection");
+    }
+    let (r, _) = fx.deliver(NodeId::Client(1), Message::Commit(Arc::new(good.clone())));
+    assert_eq!(r, Some(RejectReason::WrongSender));
+    // The good one commits and is acknowledged.
+    let (r, out) = fx.deliver(c0, Message::Commit(Arc::new(good)));
+    assert_eq!(r, None);
+    assert_eq!(fx.backup.committed_len(), 1);
+    assert!(out.as_slice().iter().any(|o| matches!(
+        o,
+        Output::Send { to: NodeId::Client(0), msg: Message::LocalCommit(l) } if l.counter == 1
+    )));
+    assert!(
+        out.events()
+            .any(|e| matches!(e, Event::RequestExecuted { position: 0, .. }))
+    );
+}
+
+#[test]
+fn hostile_checkpoints_fill_holes_and_view_change_requests_are_rejected() {
+    let mut fx = fixture();
+    let mut u2 = SymbolicUsig::new(2, 3);
+    let ui = u2.create_ui(&checkpoint_bytes(4, &[1; 32])).unwrap();
+    let cp = Checkpoint {
+        sender: 2,
+        slot: 4,
+        state_digest: [2; 32],
+        ui,
+    };
+    let (r, _) = fx.deliver(
+        NodeId::Replica(2),
+        Message::Checkpoint(Arc::new(cp.clone())),
+    );
+    assert_eq!(r, Some(RejectReason::BadUi));
+    let (r, _) = fx.deliver(
+        NodeId::Replica(0),
+        Message::Checkpoint(Arc::new(cp.clone())),
+    );
+    assert_eq!(
+        r,
+        Some(RejectReason::WrongSender),
+        "only the primary's are relayed"
+    );
+    let far = Checkpoint { slot: 1_000, ..cp };
+    let (r, _) = fx.deliver(NodeId::Replica(2), Message::Checkpoint(Arc::new(far)));
+    assert_eq!(r, Some(RejectReason::AboveHighWaterMark));
+    let fh = FillHole {
+        sender: 2,
+        view: 5,
+        from: 1,
+        to: 2,
+    };
+    let (r, _) = fx.deliver(NodeId::Replica(2), Message::FillHole(Arc::new(fh)));
+    assert_eq!(r, Some(RejectReason::StaleView));
+    let rvc = ReqViewChange {
+        sender: 2,
+        view: 0,
+        new_view: 0,
+    };
+    let (r, _) = fx.deliver(NodeId::Replica(2), Message::ReqViewChange(Arc::new(rvc)));
+    assert_eq!(r, Some(RejectReason::StaleView));
+    let rvc = ReqViewChange {
+        sender: 1,
+        view: 0,
+        new_view: 1,
+    };
+    let (r, _) = fx.deliver(NodeId::Replica(1), Message::ReqViewChange(Arc::new(rvc)));
+    assert_eq!(r, Some(RejectReason::FromSelf));
+    // Requests: from the wrong client, unknown client, forwarded to a backup.
+    let req = fx.request(1);
+    let (r, _) = fx.deliver(NodeId::Client(1), Message::Request(req.clone()));
+    assert_eq!(r, Some(RejectReason::WrongSender));
+    let (r, _) = fx.deliver(NodeId::Replica(2), Message::Request(req));
+    assert_eq!(r, Some(RejectReason::NotPrimary));
+    let mut unknown = (*fx.request(1)).clone();
+    unknown.client = 7;
+    let (r, _) = fx.deliver(NodeId::Client(7), Message::Request(Arc::new(unknown)));
+    assert_eq!(r, Some(RejectReason::UnknownClient));
+}
+
+#[test]
+fn clients_reject_bad_responses_and_refuse_hmac_verifiers() {
+    let fx = fixture();
+    let keys = KeySet::from_seed(3, 1);
+    let hmac = HmacSha1Usig::new(0, &keys).unwrap();
+    assert!(Client::new(0, fx.config.clone(), Arc::new(fx.keys.clone()), hmac).is_err());
+    let mut client = Client::new(
+        0,
+        fx.config.clone(),
+        Arc::new(fx.keys.clone()),
+        SymbolicUsig::new(u32::MAX, 3),
+    )
+    .unwrap();
+    let mut out = Outbox::new();
+    client
+        .submit(Instant::ZERO, b"op".to_vec(), &mut out)
+        .unwrap();
+    assert!(matches!(
+        out.as_slice()[0],
+        Output::Send {
+            to: NodeId::Replica(0),
+            msg: Message::Request(_)
+        }
+    ));
+    let req = match &out.as_slice()[0] {
+        Output::Send {
+            msg: Message::Request(r),
+            ..
+        } => r.clone(),
+        _ => unreachable!(),
+    };
+    let mut p = SymbolicUsig::new(0, 3);
+    let mut b = SymbolicUsig::new(1, 3);
+    let d = request_digest(&req);
+    let order_ui = p.create_ui(&order_bytes(0, &d)).unwrap();
+    let rd = super::certify::result_digest(b"res");
+    let ui_s = b
+        .create_ui(&response_bytes(0, 1, &d, &rd, &[5; 32]))
+        .unwrap();
+    let good = Response {
+        view: 0,
+        replica: 1,
+        client: 0,
+        seq: 1,
+        result: b"res".to_vec(),
+        history: [5; 32],
+        order_ui: order_ui.clone(),
+        ui: Some(ui_s),
+        auth: None,
+    };
+    let mut check = |from: NodeId, r: Response, want: Option<RejectReason>| {
+        let mut out = Outbox::new();
+        client.on_message(
+            Instant::ZERO,
+            from,
+            Message::Response(Arc::new(r)),
+            &mut out,
+        );
+        let got = out.events().find_map(|e| match e {
+            Event::MessageRejected { reason, .. } => Some(*reason),
+            _ => None,
+        });
+        assert_eq!(got, want);
+    };
+    check(
+        NodeId::Replica(2),
+        good.clone(),
+        Some(RejectReason::WrongSender),
+    );
+    check(
+        NodeId::Replica(1),
+        Response {
+            result: b"other".to_vec(),
+            ..good.clone()
+        },
+        Some(RejectReason::BadUi),
+    );
+    check(
+        NodeId::Replica(1),
+        Response {
+            ui: None,
+            ..good.clone()
+        },
+        Some(RejectReason::BadUi),
+    );
+    check(
+        NodeId::Replica(1),
+        Response {
+            order_ui: Ui {
+                counter: 1,
+                cert: Certificate::Symbolic(3),
+            },
+            ..good.clone()
+        },
+        Some(RejectReason::BadUi),
+    );
+    // The primary's response without a valid MAC (authentication is on).
+    check(
+        NodeId::Replica(0),
+        Response {
+            replica: 0,
+            ui: None,
+            auth: Some([0; 16]),
+            ..good.clone()
+        },
+        Some(RejectReason::BadUi),
+    );
+    check(NodeId::Replica(1), good, None);
+    assert!(!client.is_idle());
+}
+
+// ---- random schedules -------------------------------------------------------------------
+
+fn schedule_faults() -> impl Strategy<Value = (u32, u64, Faults, bool)> {
+    (
+        1u32..=2,
+        any::<u64>(),
+        0u64..60,
+        0u64..60,
+        1usize..6,
+        any::<bool>(),
+    )
+        .prop_map(|(f, seed, drop, dup, window, crash)| {
+            (
+                f,
+                seed,
+                Faults {
+                    drop_per_mille: drop,
+                    duplicate_per_mille: dup,
+                    reorder_window: window,
+                },
+                crash,
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Safety under random drops, duplicates, reordering and a crashed backup: committed
+    /// prefixes agree, nothing executes twice, nothing completed is rolled back, and every
+    /// completed request is in the committed history of each replica that committed that
+    /// far. Without drops, every operation completes.
+    #[test]
+    fn random_schedules_keep_committed_prefixes_agreeing((f, seed, faults, crash) in schedule_faults()) {
+        let mut cfg = config(f, 3);
+        cfg.retransmit_timeout = Duration::from_millis(20);
+        let mut c = Cluster::new(cfg, seed, faults, 20);
+        if crash {
+            c.crashed.insert(1);
+        }
+        c.run(200_000);
+        prop_assert_eq!(c.check_agreement(), Ok(()));
+        prop_assert_eq!(c.check_completions(), Ok(()));
+        // Every completed operation was executed by at least f + 1 replicas (2f + 1
+        // responses, or a commit certificate of f + 1).
+        for done in &c.completions {
+            let executed_by = c
+                .speculative
+                .iter()
+                .filter(|spec| spec.iter().any(|&(_, cl, s)| (cl, s) == *done))
+                .count();
+            prop_assert!(executed_by > f as usize, "{:?} executed by {}", done, executed_by);
+        }
+        if faults.drop_per_mille == 0 {
+            prop_assert_eq!(c.completions.len(), 20);
+        }
+    }
+
+    #[test]
+    fn every_message_round_trips(seq in any::<u64>(), op in proptest::collection::vec(any::<u8>(), 0..64), counter in any::<u64>()) {
+        for m in samples(seq, op, counter) {
+            let bytes = encode(&m).unwrap();
+            prop_assert_eq!(decode(&bytes).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn hostile_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode(&bytes);
+    }
+
+    #[test]
+    fn mutated_frames_never_panic(idx in any::<usize>(), val in any::<u8>(), cut in any::<usize>(), which in 0usize..8) {
+        let m = samples(4, b"abc".to_vec(), 5).swap_remove(which);
+        let mut bytes = encode(&m).unwrap();
+        let i = idx % bytes.len();
+        bytes[i] = val;
+        let _ = decode(&bytes);
+        bytes.truncate(cut % (bytes.len() + 1));
+        let _ = decode(&bytes);
+    }
+}
+
+fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
+    let ui = Ui {
+        counter,
+        cert: Certificate::Ed25519([7; 64]),
+    };
+    let request = Arc::new(Request {
+        client: 1,
+        seq,
+        op: op.clone(),
+        auth: RequestAuth::Macs(vec![[1; 16]; 3]),
+    });
+    vec![
+        Message::Request(request.clone()),
+        Message::OrderReq(Arc::new(OrderReq {
+            view: seq,
+            primary: 0,
+            request: request.clone(),
+            ui: ui.clone(),
+        })),
+        Message::Response(Arc::new(Response {
+            view: 1,
+            replica: 2,
+            client: 1,
+            seq,
+            result: op,
+            history: [3; 32],
+            order_ui: ui.clone(),
+            ui: Some(ui.clone()),
+            auth: Some([4; 16]),
+        })),
+        Message::Commit(Arc::new(Commit {
+            client: 1,
+            request,
+            view: 0,
+            order_ui: ui.clone(),
+            result_digest: [5; 32],
+            history: [6; 32],
+            responses: vec![
+                CertifiedResponse {
+                    replica: 0,
+                    ui: None,
+                },
+                CertifiedResponse {
+                    replica: 1,
+                    ui: Some(ui.clone()),
+                },
+            ],
+        })),
+        Message::LocalCommit(Arc::new(LocalCommit {
+            replica: 1,
+            client: 1,
+            seq,
+            view: 0,
+            counter,
+            auth: None,
+        })),
+        Message::FillHole(Arc::new(FillHole {
+            sender: 1,
+            view: 0,
+            from: counter,
+            to: counter,
+        })),
+        Message::Checkpoint(Arc::new(Checkpoint {
+            sender: 2,
+            slot: seq,
+            state_digest: [8; 32],
+            ui,
+        })),
+        Message::ReqViewChange(Arc::new(ReqViewChange {
+            sender: 1,
+            view: 0,
+            new_view: 1,
+        })),
+    ]
+}
