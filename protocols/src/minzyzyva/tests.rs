@@ -908,3 +908,19 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
         })),
     ]
 }
+
+#[test]
+fn table1_work_per_request_at_the_primary_and_backups() {
+    // Paper Table 1: "MinZyzyva does 2 HMAC operations and one signature" at the
+    // bottleneck server (b = 1). cp is raised so that no checkpoint falls in the run.
+    let mut cfg = config(1, 1);
+    cfg.checkpoint_period = 64;
+    cfg.log_window = 128;
+    let mut c = Cluster::new(cfg, 4, Faults::default(), 5);
+    c.run(10_000);
+    assert_eq!(c.completions.len(), 5);
+    let p = c.replicas[0].metrics();
+    assert_eq!((p.mac_ops, p.usig_creates, p.usig_verifies), (10, 5, 0));
+    let b = c.replicas[1].metrics();
+    assert_eq!((b.mac_ops, b.usig_creates, b.usig_verifies), (5, 5, 5));
+}
