@@ -24,6 +24,7 @@
 
 pub mod accept;
 pub mod channel;
+pub mod client_link;
 pub mod clock;
 pub mod config;
 pub mod error;

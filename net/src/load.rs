@@ -2,16 +2,15 @@
 //! every replica over TCP; each submits its next operation as soon as the previous one
 //! completes. Reports throughput and latency percentiles (HdrHistogram).
 
-use crate::channel::connect_clients;
+use crate::client_link::{ClientLink, client_link};
 use crate::clock::Clock;
 use crate::config::{ClusterConfig, ServiceKind};
 use crate::error::NetError;
-use crate::frame::read_frame;
-use crate::link::{BACKOFF_MAX, BACKOFF_MIN, CONNECT_TIMEOUT, Frame, QUEUE_FRAMES, enqueue, pump};
+use crate::link::{Frame, QUEUE_FRAMES, enqueue};
 use crate::metrics::{NetMetrics, NetMetricsSnapshot};
 use crate::wan::WanDelay;
 use hdrhistogram::Histogram;
-use minlab_protocols::minbft::{ClientKeyring, FRAME_BYTES_MAX, codec};
+use minlab_protocols::minbft::{ClientKeyring, codec};
 use minlab_protocols::service::KvOp;
 use minlab_protocols::{
     Client, ClientId, Event, Instant, Message, NodeId, Outbox, Output, ReplicaId, TimerKind,
@@ -19,14 +18,11 @@ use minlab_protocols::{
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-use tokio::io::{BufReader, BufWriter};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tracing::{debug, info};
+use tracing::info;
 
 /// How to run a load.
 #[derive(Clone, Debug)]
@@ -99,109 +95,25 @@ pub fn operation(service: ServiceKind, c: ClientId, seq: u64) -> Vec<u8> {
     }
 }
 
-/// One client connection's fixed parts.
-struct ClientLink {
-    replica: ReplicaId,
-    addr: SocketAddr,
-    first: ClientId,
-    count: u32,
-    inbound: mpsc::Sender<(ReplicaId, Message)>,
-    metrics: Arc<NetMetrics>,
-    connected: Arc<AtomicU32>,
-    wan: Option<WanDelay>,
-}
+/// Replies handled before the driver lets timers and other tasks run.
+const REPLIES_PER_TURN: usize = 256;
 
-/// One client connection to replica `replica`: forwards replies to `inbound`, sends the
-/// frames of `rx`, reconnects with back-off.
-async fn client_link(link: ClientLink, mut rx: mpsc::Receiver<Frame>) {
-    let ClientLink {
-        replica,
-        addr,
-        first,
-        count,
-        inbound,
-        metrics,
-        connected,
-        wan,
-    } = link;
-    let mut backoff = BACKOFF_MIN;
-    let mut wan = wan.map(|w| w.sampler());
-    let mut connected_before = false;
-    loop {
-        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, async {
-            let mut s = TcpStream::connect(addr).await?;
-            s.set_nodelay(true)?;
-            connect_clients(&mut s, replica, first, count).await?;
-            Ok::<_, NetError>(s)
-        })
-        .await;
-        match attempt {
-            Ok(Ok(s)) => {
-                if connected_before {
-                    NetMetrics::bump(&metrics.reconnects);
-                }
-                connected_before = true;
-                backoff = BACKOFF_MIN;
-                connected.fetch_add(1, Ordering::Relaxed);
-                debug!(replica, "client connection up");
-                let (rd, wr) = s.into_split();
-                let mut w = BufWriter::with_capacity(64 << 10, wr);
-                let mut rd = BufReader::with_capacity(64 << 10, rd);
-                let reader = async {
-                    let mut buf = Vec::new();
-                    loop {
-                        match read_frame(&mut rd, FRAME_BYTES_MAX, &mut buf).await {
-                            Ok(true) => {}
-                            Ok(false) => return Ok(()),
-                            Err(e) => return Err(e),
-                        }
-                        NetMetrics::add(&metrics.bytes_in, buf.len() as u64);
-                        let msg = codec::decode(&buf)?;
-                        NetMetrics::bump(&metrics.frames_in);
-                        if inbound.send((replica, msg)).await.is_err() {
-                            return Ok(());
-                        }
-                    }
-                };
-                let done = tokio::select! {
-                    r = reader => { if let Err(e) = r { debug!(replica, "client connection: {e}"); } false }
-                    r = pump(&mut w, &mut rx, None, &mut wan, &metrics) => r.is_ok(),
-                };
-                connected.fetch_sub(1, Ordering::Relaxed);
-                if done || inbound.is_closed() {
-                    return;
-                }
-            }
-            _ => NetMetrics::bump(&metrics.connect_failures),
-        }
-        if rx.is_closed() {
-            return;
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(BACKOFF_MAX);
-    }
-}
+/// How long outstanding requests may take to complete after the measured period.
+const DRAIN: minlab_protocols::Duration = minlab_protocols::Duration::from_secs(2);
 
 /// Runs a closed-loop load against `config`'s replicas on the current tokio runtime.
 pub async fn run_load(config: &ClusterConfig, opts: &LoadOptions) -> Result<LoadReport, NetError> {
-    let n = config.replica_count();
-    let protocol = Arc::new(
-        config
-            .protocol_config()
-            .map_err(|reason| NetError::Config {
-                path: config.dir.join("cluster.toml"),
-                reason,
-            })?,
-    );
+    let bad = |reason: String| NetError::Config {
+        path: config.dir.join("cluster.toml"),
+        reason,
+    };
+    let protocol = Arc::new(config.protocol_config().map_err(bad)?);
     let end_id = u64::from(opts.first_client) + u64::from(opts.clients);
     if opts.clients == 0 || end_id > u64::from(config.client_count) {
-        return Err(NetError::Config {
-            path: config.dir.join("cluster.toml"),
-            reason: format!(
-                "clients {}..{end_id} do not fit the client table of {} (raise client_count)",
-                opts.first_client, config.client_count
-            ),
-        });
+        return Err(bad(format!(
+            "clients {}..{end_id} do not fit the client table of {} (raise client_count)",
+            opts.first_client, config.client_count
+        )));
     }
     let metrics = Arc::new(NetMetrics::default());
     let connected = Arc::new(AtomicU32::new(0));
@@ -235,122 +147,54 @@ pub async fn run_load(config: &ClusterConfig, opts: &LoadOptions) -> Result<Load
     .await;
     if waited.is_err() {
         return Err(NetError::Unreachable(format!(
-            "fewer than {quorum} of {n} replicas accepted a connection within {:?}",
+            "fewer than {quorum} of {} replicas accepted a connection within {:?}",
+            config.replica_count(),
             opts.connect_timeout
         )));
     }
 
-    let clock = Clock::start();
-    let mut clients: Vec<Client> = (0..opts.clients)
+    let clients = (0..opts.clients)
         .map(|i| {
             let c = opts.first_client + i;
-            let keys = ClientKeyring::from_seed(config.client_auth, c, n, config.client_key_seed);
+            let keys = ClientKeyring::from_seed(
+                config.client_auth,
+                c,
+                config.replica_count(),
+                config.client_key_seed,
+            );
             Client::new(c, protocol.clone(), Arc::new(keys))
         })
         .collect();
-    let mut deadlines: Vec<Option<Instant>> = vec![None; clients.len()];
-    let mut heap: BinaryHeap<Reverse<(Instant, u32)>> = BinaryHeap::new();
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("valid bounds");
-    let mut out = Outbox::new();
-    let mut report = LoadReport {
-        clients: opts.clients,
-        last_acked_seq: vec![0; clients.len()],
-        ..Default::default()
-    };
-    let warm_end = Instant(opts.warmup.as_nanos() as u64);
-    let end = Instant((opts.warmup + opts.duration).as_nanos() as u64);
-    // After `end`, outstanding requests get this long to complete.
-    let drain_end = end + minlab_protocols::Duration::from_secs(2);
-    let ctx = Ctx {
-        links: &links,
-        metrics: &metrics,
-    };
-
-    for (i, c) in clients.iter_mut().enumerate() {
-        let seq = c.next_seq();
-        let now = clock.now();
-        if c.submit(now, operation(config.service, c.id(), seq), &mut out)
-            .is_ok()
-        {
-            ctx.dispatch(
-                &mut out,
-                i,
-                &mut deadlines,
-                &mut heap,
-                &mut report,
-                &mut hist,
-                warm_end,
-                end,
-                now,
-            );
-        }
+    let mut d = Driver::new(clients, config.service, &links, &metrics, opts);
+    for i in 0..d.clients.len() {
+        d.submit(i);
     }
     let sleep = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(sleep);
     loop {
-        let now = clock.now();
-        let outstanding = clients.iter().filter(|c| !c.is_idle()).count();
-        if now >= drain_end || (now >= end && outstanding == 0) {
-            report.outstanding_at_end = outstanding as u32;
+        let now = d.clock.now();
+        let outstanding = d.clients.iter().filter(|c| !c.is_idle()).count();
+        if now >= d.end + DRAIN || (now >= d.end && outstanding == 0) {
+            d.report.outstanding_at_end = outstanding as u32;
             break;
         }
-        let wake = heap
-            .peek()
-            .map(|Reverse((d, _))| *d)
-            .unwrap_or(drain_end)
-            .min(drain_end);
-        let wake = if now < end { wake.min(end) } else { wake };
-        sleep.as_mut().reset(clock.deadline(wake));
+        sleep.as_mut().reset(d.clock.deadline(d.wake_at(now)));
         tokio::select! {
             biased;
             m = inbound.recv() => {
                 let Some((r, msg)) = m else { break };
-                let mut batch = vec![(r, msg)];
-                while batch.len() < 256 {
-                    match inbound.try_recv() { Ok(x) => batch.push(x), Err(_) => break }
-                }
-                for (r, msg) in batch {
-                    let Message::Reply(reply) = &msg else { continue };
-                    let Some(i) = reply.client.checked_sub(opts.first_client).map(|i| i as usize).filter(|i| *i < clients.len()) else { continue };
-                    let now = clock.now();
-                    clients[i].on_message(now, NodeId::Replica(r), msg, &mut out);
-                    let completed = ctx.dispatch(&mut out, i, &mut deadlines, &mut heap, &mut report, &mut hist, warm_end, end, now);
-                    if completed && now < end {
-                        let c = &mut clients[i];
-                        let seq = c.next_seq();
-                        if c.submit(now, operation(config.service, c.id(), seq), &mut out).is_ok() {
-                            ctx.dispatch(&mut out, i, &mut deadlines, &mut heap, &mut report, &mut hist, warm_end, end, now);
-                        }
+                d.on_reply(r, msg);
+                for _ in 1..REPLIES_PER_TURN {
+                    match inbound.try_recv() {
+                        Ok((r, msg)) => d.on_reply(r, msg),
+                        Err(_) => break,
                     }
                 }
             }
-            _ = &mut sleep => {
-                let now = clock.now();
-                while let Some(Reverse((d, i))) = heap.peek().copied() {
-                    if d > now { break; }
-                    heap.pop();
-                    let i = i as usize;
-                    if deadlines[i] != Some(d) { continue; }
-                    deadlines[i] = None;
-                    clients[i].on_timer(now, TimerKind::Retransmit, &mut out);
-                    ctx.dispatch(&mut out, i, &mut deadlines, &mut heap, &mut report, &mut hist, warm_end, end, now);
-                }
-            }
+            _ = &mut sleep => d.fire_timers(),
         }
     }
-    report.measured_s = opts.duration.as_secs_f64();
-    report.ops_per_s = report.completed as f64 / report.measured_s.max(1e-9);
-    if !hist.is_empty() {
-        let us = |ns: u64| ns as f64 / 1000.0;
-        report.latency = Latency {
-            p50_us: us(hist.value_at_quantile(0.5)),
-            p90_us: us(hist.value_at_quantile(0.9)),
-            p99_us: us(hist.value_at_quantile(0.99)),
-            p999_us: us(hist.value_at_quantile(0.999)),
-            max_us: us(hist.max()),
-            mean_us: hist.mean() / 1000.0,
-        };
-    }
+    let mut report = d.finish();
     report.net = metrics.snapshot();
     info!(
         completed = report.completed,
@@ -370,27 +214,119 @@ impl Drop for AbortOnDrop {
     }
 }
 
-struct Ctx<'a> {
+/// The closed loop: the clients, their retransmission timers and the measurements.
+struct Driver<'a> {
+    clients: Vec<Client>,
+    first: ClientId,
+    service: ServiceKind,
     links: &'a [mpsc::Sender<Frame>],
     metrics: &'a NetMetrics,
+    clock: Clock,
+    out: Outbox,
+    /// Each client's armed retransmission deadline.
+    deadlines: Vec<Option<Instant>>,
+    /// Deadlines by time; entries no longer in `deadlines` are skipped when popped.
+    heap: BinaryHeap<Reverse<(Instant, usize)>>,
+    hist: Histogram<u64>,
+    report: LoadReport,
+    warm_end: Instant,
+    end: Instant,
+    measured: Duration,
 }
 
-impl Ctx<'_> {
+impl<'a> Driver<'a> {
+    fn new(
+        clients: Vec<Client>,
+        service: ServiceKind,
+        links: &'a [mpsc::Sender<Frame>],
+        metrics: &'a NetMetrics,
+        opts: &LoadOptions,
+    ) -> Self {
+        let n = clients.len();
+        Driver {
+            clients,
+            first: opts.first_client,
+            service,
+            links,
+            metrics,
+            clock: Clock::start(),
+            out: Outbox::new(),
+            deadlines: vec![None; n],
+            heap: BinaryHeap::new(),
+            hist: Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid bounds"),
+            report: LoadReport {
+                clients: opts.clients,
+                last_acked_seq: vec![0; n],
+                ..Default::default()
+            },
+            warm_end: Instant(opts.warmup.as_nanos() as u64),
+            end: Instant((opts.warmup + opts.duration).as_nanos() as u64),
+            measured: opts.duration,
+        }
+    }
+
+    /// When the loop must wake up next, at the latest.
+    fn wake_at(&self, now: Instant) -> Instant {
+        let drain_end = self.end + DRAIN;
+        let timer = self.heap.peek().map_or(drain_end, |Reverse((d, _))| *d);
+        let wake = timer.min(drain_end);
+        if now < self.end {
+            wake.min(self.end)
+        } else {
+            wake
+        }
+    }
+
+    /// Client `i` submits its next operation (if the measured period is not over).
+    fn submit(&mut self, i: usize) {
+        let now = self.clock.now();
+        if now >= self.end {
+            return;
+        }
+        let c = &mut self.clients[i];
+        let op = operation(self.service, c.id(), c.next_seq());
+        if c.submit(now, op, &mut self.out).is_ok() {
+            self.dispatch(i, now);
+        }
+    }
+
+    fn on_reply(&mut self, r: ReplicaId, msg: Message) {
+        let Message::Reply(reply) = &msg else { return };
+        let Some(i) = reply
+            .client
+            .checked_sub(self.first)
+            .map(|i| i as usize)
+            .filter(|i| *i < self.clients.len())
+        else {
+            return;
+        };
+        let now = self.clock.now();
+        self.clients[i].on_message(now, NodeId::Replica(r), msg, &mut self.out);
+        if self.dispatch(i, now) {
+            self.submit(i);
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = self.clock.now();
+        while let Some(Reverse((d, i))) = self.heap.peek().copied() {
+            if d > now {
+                break;
+            }
+            self.heap.pop();
+            if self.deadlines[i] != Some(d) {
+                continue;
+            }
+            self.deadlines[i] = None;
+            self.clients[i].on_timer(now, TimerKind::Retransmit, &mut self.out);
+            self.dispatch(i, now);
+        }
+    }
+
     /// Carries out client `i`'s outputs; returns whether its request completed.
-    #[allow(clippy::too_many_arguments)]
-    fn dispatch(
-        &self,
-        out: &mut Outbox,
-        i: usize,
-        deadlines: &mut [Option<Instant>],
-        heap: &mut BinaryHeap<Reverse<(Instant, u32)>>,
-        report: &mut LoadReport,
-        hist: &mut Histogram<u64>,
-        warm_end: Instant,
-        end: Instant,
-        now: Instant,
-    ) -> bool {
+    fn dispatch(&mut self, i: usize, now: Instant) -> bool {
         let mut completed = false;
+        let mut out = std::mem::take(&mut self.out);
         for o in out.drain() {
             match o {
                 Output::Broadcast { msg } => {
@@ -411,23 +347,43 @@ impl Ctx<'_> {
                 }
                 Output::Send { .. } => {}
                 Output::SetTimer { deadline, .. } => {
-                    deadlines[i] = Some(deadline);
-                    heap.push(Reverse((deadline, i as u32)));
+                    self.deadlines[i] = Some(deadline);
+                    self.heap.push(Reverse((deadline, i)));
                 }
-                Output::CancelTimer { .. } => deadlines[i] = None,
+                Output::CancelTimer { .. } => self.deadlines[i] = None,
                 Output::Event(Event::Completed { seq, latency, .. }) => {
                     completed = true;
-                    report.completed_total += 1;
-                    report.last_acked_seq[i] = seq;
-                    if now >= warm_end && now <= end {
-                        report.completed += 1;
-                        let _ = hist.record(latency.as_nanos().max(1));
+                    self.report.completed_total += 1;
+                    self.report.last_acked_seq[i] = seq;
+                    if now >= self.warm_end && now <= self.end {
+                        self.report.completed += 1;
+                        let _ = self.hist.record(latency.as_nanos().max(1));
                     }
                 }
-                Output::Event(Event::Retransmitted { .. }) => report.retransmits += 1,
+                Output::Event(Event::Retransmitted { .. }) => self.report.retransmits += 1,
                 Output::Event(_) => {}
             }
         }
+        self.out = out;
         completed
+    }
+
+    fn finish(self) -> LoadReport {
+        let mut report = self.report;
+        report.measured_s = self.measured.as_secs_f64();
+        report.ops_per_s = report.completed as f64 / report.measured_s.max(1e-9);
+        let h = &self.hist;
+        if !h.is_empty() {
+            let us = |ns: u64| ns as f64 / 1000.0;
+            report.latency = Latency {
+                p50_us: us(h.value_at_quantile(0.5)),
+                p90_us: us(h.value_at_quantile(0.9)),
+                p99_us: us(h.value_at_quantile(0.99)),
+                p999_us: us(h.value_at_quantile(0.999)),
+                max_us: us(h.max()),
+                mean_us: h.mean() / 1000.0,
+            };
+        }
+        report
     }
 }

@@ -259,3 +259,36 @@ async fn hostile_frames_are_refused_counted_and_bounded() {
         n.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wan_emulation_delays_every_hop() {
+    // 5 ms on every frame: a request needs at least three one-way delays (request to the
+    // primary, PREPARE to a backup, replies), so no operation can complete in under 15 ms.
+    let wan = minlab_net::wan::WanDelay::parse("5ms", Some("10%")).unwrap();
+    let mut c = cluster(UsigKind::HmacSha1);
+    let mut nodes = Vec::new();
+    for id in 0..3u32 {
+        let mut opts = NodeOptions::new(id);
+        opts.wan = Some(wan);
+        let l = c.listeners[id as usize].take();
+        nodes.push(
+            minlab_net::start_node(c.config.clone(), opts, l)
+                .await
+                .unwrap(),
+        );
+    }
+    let opts = LoadOptions {
+        clients: 2,
+        first_client: 0,
+        duration: Duration::from_millis(500),
+        warmup: Duration::ZERO,
+        connect_timeout: Duration::from_secs(10),
+        wan: Some(wan),
+    };
+    let report = minlab_net::run_load(&c.config, &opts).await.unwrap();
+    assert!(report.completed > 0, "{report:?}");
+    assert!(report.latency.p50_us >= 13_500.0, "{:?}", report.latency);
+    for n in nodes {
+        n.stop().await;
+    }
+}
