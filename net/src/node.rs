@@ -315,7 +315,6 @@ impl ReplicaTask {
                     let _ = status_tx.send(self.status.clone());
                 }
             }
-            self.log_uis();
         }
         self.refresh_status();
         let _ = status_tx.send(self.status.clone());
@@ -367,6 +366,9 @@ impl ReplicaTask {
 
     /// Carries out what the replica asked for.
     fn dispatch(&mut self) {
+        // Before any frame carrying a new UI is queued (a writer on another worker thread
+        // could send it at once).
+        self.log_uis();
         let mut out = std::mem::take(&mut self.out);
         for o in out.drain() {
             match o {
@@ -443,8 +445,7 @@ impl ReplicaTask {
         }
     }
 
-    /// Appends the counter values issued since the last call to the UI log, before the
-    /// frames carrying them can leave (the writers run only after this task yields).
+    /// Appends the counter values issued since the last call to the UI log.
     fn log_uis(&mut self) {
         let last = self.replica.usig().last_counter();
         if last == self.ui_logged {
