@@ -213,6 +213,32 @@ fn condition_2_requests_need_a_valid_client_authenticator() {
 }
 
 #[test]
+fn f_backups_committing_vouch_for_a_corrupted_authenticator_entry() {
+    // Paper §4, condition 2, with MAC authenticators: the primary checks only its own
+    // entry, so a request whose entry for backup 1 was corrupted on the way is ordered.
+    // Backup 1 cannot check it, but once f other backups COMMITted that very PREPARE,
+    // f + 1 replicas vouch for it and at least one of them is correct.
+    let c = config(1, |c| c.client_auth = ClientAuth::MacAuthenticator);
+    let keys = ClientKeyring::from_seed(ClientAuth::MacAuthenticator, 0, 3, 5);
+    let mut req = (*request(0, 1)).clone();
+    req.auth = keys.authenticate(&req);
+    if let RequestAuth::Macs(tags) = &mut req.auth {
+        tags[1][0] ^= 1;
+    }
+    let mut primary = SymbolicUsig::new(0, 3);
+    let p = prepare(&mut primary, 0, vec![Arc::new(req)]);
+    let mut alone = replica(&c, 1);
+    let out = deliver(&mut alone, 0, Message::Prepare(p.clone()));
+    assert_eq!(rejections(&out), vec![RejectReason::BadClientAuth]);
+    let mut b = replica(&c, 1);
+    let early = commit(&mut SymbolicUsig::new(2, 3), &p, 0);
+    assert!(rejections(&deliver(&mut b, 2, Message::Commit(early))).is_empty());
+    let out = deliver(&mut b, 0, Message::Prepare(p));
+    assert!(rejections(&out).is_empty());
+    assert_eq!(executed(&out), vec![(0, 1)]);
+}
+
+#[test]
 fn condition_3_a_hole_in_the_primary_counter_stalls_progress() {
     // Paper §4, condition 3: no holes. The faulty primary burns counter value 2.
     let c = config(1, |_| {});
