@@ -70,7 +70,8 @@ pub struct Shape {
     batch_size: usize,
     /// How long the primary waits to fill a batch. The default 0 sends, after each turn of
     /// the replica's event loop, a PREPARE with every request that arrived in that turn
-    /// (tokio timers have millisecond resolution, so small non-zero values round up to 1 ms).
+    /// (tokio sleeps have millisecond resolution: on an idle replica a small non-zero value
+    /// may wait up to 1 ms).
     #[arg(long, default_value = "0s")]
     batch_timeout: String,
     /// Values reserved per write of the durable USIG counter.
