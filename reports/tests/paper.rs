@@ -1,12 +1,15 @@
 //! Relations the paper's evaluation shows, asserted on small simulated runs: latency
 //! grows with link delay and with f, USIG cost orders throughput, TPM throughput needs
-//! big batches, and Table 1's counts at the primary follow from MinBFT's message pattern.
+//! big batches, Table 1's counts at the primary follow from MinBFT's and PBFT's message
+//! patterns, and MinBFT is faster than PBFT over the WAN.
 
 use minlab_reports::paper::sections::{fig5_latency_ms, table1_point, throughput};
 use minlab_reports::paper::setup::Backend;
+use minlab_reports::paper::plan::Experiment;
 use minlab_reports::paper::{JobKey, Plan, ProtocolKind, published, reproduce, run_jobs};
 
 const MINBFT: ProtocolKind = ProtocolKind::MinBft;
+const PBFT: ProtocolKind = ProtocolKind::Pbft;
 
 fn tiny() -> Plan {
     Plan {
@@ -53,7 +56,7 @@ fn the_papers_relations_hold_in_simulation() {
     assert!((3.7..4.5).contains(&steps(2)), "f = 2: {} delays", steps(2));
 
     // Figs. 4/7: more clients give more throughput; RSA-cost USIG is far below HMAC.
-    let t = |b, n| throughput(&r, MINBFT, b, n).unwrap();
+    let t = |b, n| throughput(&r, MINBFT, Some(b), n).unwrap();
     assert!(t(Backend::HmacSha1, 20) > 5.0 * t(Backend::HmacSha1, 1));
     assert!(t(Backend::HmacSha1, 20) > 5.0 * t(Backend::PaperRsa, 20));
 
@@ -119,6 +122,111 @@ fn the_papers_relations_hold_in_simulation() {
 }
 
 #[test]
+fn pbft_runs_where_the_paper_compares_it_and_nowhere_else() {
+    let jobs = tiny().jobs();
+    let pbft = |f: &dyn Fn(&JobKey) -> bool| {
+        jobs.iter()
+            .filter(|j| f(&j.key))
+            .filter(|j| j.scenario.protocol == minlab_scenarios::Protocol::Pbft)
+            .count()
+    };
+    assert_eq!(pbft(&|k| matches!(k, JobKey::Fig5 { .. })), 4);
+    assert_eq!(pbft(&|k| matches!(k, JobKey::Table1 { .. })), 4);
+    // One throughput line: PBFT has no USIG, so it does not run per backend.
+    assert_eq!(
+        pbft(&|k| matches!(
+            k,
+            JobKey::Throughput {
+                protocol: PBFT,
+                backend: None,
+                ..
+            }
+        )),
+        2
+    );
+    assert_eq!(pbft(&|_| true), 10);
+    assert!(!Experiment::Fig6.protocols().contains(&PBFT));
+    assert!(!Experiment::Table4.protocols().contains(&PBFT));
+}
+
+#[test]
+fn pbft_is_slower_over_the_wan_and_does_the_measured_table1_work() {
+    let plan = Plan {
+        delays_ms: vec![2, 20],
+        fig5_f: vec![1, 2],
+        latency_requests: 8,
+        clients: vec![20],
+        throughput_ms: 100,
+        throughput_backends: vec![Backend::HmacSha1],
+        latency_backends: vec![],
+        tpm_batches: vec![],
+        tpm_duration_s: 1,
+        table1_b: vec![1, 10],
+        table1_f: vec![1, 2],
+        table1_requests: 40,
+    };
+    let jobs: Vec<_> = plan
+        .jobs()
+        .into_iter()
+        .filter(|j| !matches!(j.key, JobKey::Fig6 { .. } | JobKey::Table4Latency { .. }))
+        .collect();
+    let r = run_jobs(jobs, &|_| {}).unwrap();
+    assert!(r.failures().is_empty(), "{:?}", r.failures());
+
+    // Paper Fig. 5: MinBFT below PBFT once the link delay exceeds about 2 ms.
+    let lat = |p, f, d| fig5_latency_ms(&r, p, f, d).unwrap();
+    for f in [1, 2] {
+        for d in [2, 20] {
+            assert!(
+                lat(MINBFT, f, d) < lat(PBFT, f, d),
+                "f {f}, {d} ms: MinBFT {} vs PBFT {}",
+                lat(MINBFT, f, d),
+                lat(PBFT, f, d)
+            );
+        }
+    }
+    // PBFT takes 5 one-way delays (request to the primary, PRE-PREPARE, PREPARE, COMMIT,
+    // REPLY); MinBFT 4 at f = 2 (one delay less) and 3 at f = 1 (two less, §7.2's shortcut).
+    let gap = |f| (lat(PBFT, f, 20) - lat(MINBFT, f, 20)) / 20.0;
+    assert!((4.8..5.5).contains(&(lat(PBFT, 1, 20) / 20.0)), "{}", lat(PBFT, 1, 20));
+    assert!((0.8..1.3).contains(&gap(2)), "f = 2: {} delays", gap(2));
+    assert!((1.6..2.1).contains(&gap(1)), "f = 1: {} delays", gap(1));
+
+    // Below saturation, fewer steps give closed-loop clients more throughput.
+    let m = throughput(&r, MINBFT, Some(Backend::HmacSha1), 20).unwrap();
+    let p = throughput(&r, PBFT, None, 20).unwrap();
+    assert!(m > p, "MinBFT {m} vs PBFT {p}");
+
+    // Table 1 for PBFT, counted in the run: at the primary per request one client
+    // authenticator check and one reply MAC; per batch 3f (PRE-PREPARE authenticator) + 2f
+    // (PREPARE checks) + 3f (COMMIT authenticator) + 2f (COMMIT checks) = 10f. The paper's
+    // 2 + (8f + 1)/b is (2f - 1)/b lower.
+    for f in [1u32, 2] {
+        for b in [1u32, 10] {
+            let (primary, backup) = table1_point(&r, PBFT, f, b).unwrap();
+            assert_eq!(primary.replica, 0);
+            assert_eq!(primary.batch_mean, f64::from(b), "f {f} b {b}");
+            let bf = f64::from(b);
+            let measured = primary.crypto_ops();
+            assert_eq!(primary.creates + primary.verifies, 0.0);
+            assert!(
+                (measured - (2.0 + f64::from(10 * f) / bf)).abs() < 1e-9,
+                "f {f} b {b}: {measured}"
+            );
+            let paper = published::table1_pbft_ops(f, b);
+            assert!(
+                (measured - paper - f64::from(2 * f - 1) / bf).abs() < 1e-9,
+                "f {f} b {b}: {paper} vs {measured}"
+            );
+            assert!(backup.crypto_ops() <= measured + 1e-9);
+            // And PBFT's primary works harder than MinBFT's, most without batching.
+            let (minbft, _) = table1_point(&r, MINBFT, f, b).unwrap();
+            assert!(measured > minbft.crypto_ops(), "f {f} b {b}");
+        }
+    }
+}
+
+#[test]
 fn the_report_is_written_with_every_section() {
     let plan = Plan {
         delays_ms: vec![1],
@@ -161,8 +269,9 @@ fn the_report_is_written_with_every_section() {
         "## Fig. 5",
         "## Table 1 measured",
         "## Table 4",
-        "paper: 2 + (f+3)/b",
-        "pending",
+        "2 + (f+3)/b = 6.00",
+        "2 + (8f+1)/b = 11.00",
+        "MinZyzyva: pending",
     ] {
         assert!(md.contains(s), "{s} missing from index.md");
     }

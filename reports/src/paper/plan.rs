@@ -1,8 +1,56 @@
 //! Which simulations the reproduction runs: one [`Job`] per point of every figure and
-//! table, for each enabled protocol, sized by a [`Plan`] (full or `--quick`).
+//! table, for each protocol the [`Experiment`] includes, sized by a [`Plan`] (full or
+//! `--quick`).
 
 use super::setup::{Backend, ENABLED, ProtocolKind, base, wan_delay};
 use minlab_scenarios::{Dur, LoopKind, Scenario};
+
+/// The experiments of §7.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Experiment {
+    /// Fig. 5: latency vs link delay.
+    Fig5,
+    /// Figs. 4 and 7: throughput vs clients.
+    Throughput,
+    /// Fig. 6: latency by USIG backend.
+    Fig6,
+    /// Table 4: the TPM 1.2 USIG.
+    Table4,
+    /// Table 1: work per request at the bottleneck replica.
+    Table1,
+}
+
+impl Experiment {
+    /// Every experiment, in report order.
+    pub const ALL: [Experiment; 5] = [
+        Experiment::Fig5,
+        Experiment::Throughput,
+        Experiment::Fig6,
+        Experiment::Table4,
+        Experiment::Table1,
+    ];
+
+    /// The protocols the paper compares in this experiment. Fig. 6 and Table 4 vary the
+    /// USIG backend, which PBFT does not have, so they leave it out.
+    pub fn compares(self) -> &'static [ProtocolKind] {
+        match self {
+            Experiment::Fig5 | Experiment::Throughput | Experiment::Table1 => &ProtocolKind::ALL,
+            Experiment::Fig6 | Experiment::Table4 => {
+                &[ProtocolKind::MinBft, ProtocolKind::MinZyzyva]
+            }
+        }
+    }
+
+    /// The protocols this experiment runs: those it compares that the simulator runs
+    /// ([`ENABLED`]), in [`ProtocolKind::ALL`] order.
+    pub fn protocols(self) -> Vec<ProtocolKind> {
+        self.compares()
+            .iter()
+            .copied()
+            .filter(|p| ENABLED.contains(p))
+            .collect()
+    }
+}
 
 /// What one simulation stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,8 +68,8 @@ pub enum JobKey {
     Throughput {
         /// Protocol.
         protocol: ProtocolKind,
-        /// USIG.
-        backend: Backend,
+        /// USIG (None for a protocol without one, see [`ProtocolKind::uses_usig`]).
+        backend: Option<Backend>,
         /// Clients.
         clients: u32,
     },
@@ -143,16 +191,34 @@ impl Plan {
         }
     }
 
-    /// Every simulation of the plan, for every enabled protocol.
+    /// Every simulation of the plan: each experiment for each protocol it includes.
     pub fn jobs(&self) -> Vec<Job> {
         let mut jobs = Vec::new();
-        for &protocol in ENABLED {
-            self.protocol_jobs(protocol, &mut jobs);
+        for e in Experiment::ALL {
+            for protocol in e.protocols() {
+                match e {
+                    Experiment::Fig5 => self.fig5_jobs(protocol, &mut jobs),
+                    Experiment::Throughput => self.throughput_jobs(protocol, &mut jobs),
+                    Experiment::Fig6 => self.fig6_jobs(protocol, &mut jobs),
+                    Experiment::Table4 => self.table4_jobs(protocol, &mut jobs),
+                    Experiment::Table1 => self.table1_jobs(protocol, &mut jobs),
+                }
+            }
         }
         jobs
     }
 
-    fn protocol_jobs(&self, protocol: ProtocolKind, jobs: &mut Vec<Job>) {
+    /// The backends a throughput run of `protocol` varies: one run without a USIG for a
+    /// protocol that has none.
+    pub fn throughput_backends_of(&self, protocol: ProtocolKind) -> Vec<Option<Backend>> {
+        if protocol.uses_usig() {
+            self.throughput_backends.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
+        }
+    }
+
+    fn table4_jobs(&self, protocol: ProtocolKind, jobs: &mut Vec<Job>) {
         let p = protocol.name();
         for &b in &self.tpm_batches {
             let mut s = base(
@@ -173,14 +239,38 @@ impl Plan {
                 scenario: s,
             });
         }
-        for &backend in &self.throughput_backends {
-            for &clients in &self.clients {
-                let mut s = base(
-                    &format!("throughput-{p}-{}-c{clients}", backend.name()),
+        for rate_limited in [false, true] {
+            let mut s = base(
+                &format!("table4-{p}-latency"),
+                protocol,
+                1,
+                Backend::Tpm12 { rate_limited },
+            );
+            s.workload.requests_per_client = 5;
+            s.params.exec_timeout = Dur::from_ms(120_000);
+            s.params.view_change_timeout = Dur::from_ms(120_000);
+            s.params.client_retry = Dur::from_ms(120_000);
+            s.run.duration = Dur::from_ms(300_000);
+            jobs.push(Job {
+                key: JobKey::Table4Latency {
                     protocol,
-                    1,
-                    backend,
-                );
+                    rate_limited,
+                },
+                scenario: s,
+            });
+        }
+    }
+
+    fn throughput_jobs(&self, protocol: ProtocolKind, jobs: &mut Vec<Job>) {
+        let p = protocol.name();
+        for backend in self.throughput_backends_of(protocol) {
+            for &clients in &self.clients {
+                let name = match backend {
+                    Some(b) => format!("throughput-{p}-{}-c{clients}", b.name()),
+                    None => format!("throughput-{p}-c{clients}"),
+                };
+                // A protocol without a USIG ignores the backend's costs.
+                let mut s = base(&name, protocol, 1, backend.unwrap_or(Backend::HmacSha1));
                 s.workload.clients = clients;
                 s.workload.requests_per_client = u64::MAX / 2;
                 s.workload.mode = LoopKind::Closed;
@@ -196,6 +286,10 @@ impl Plan {
                 });
             }
         }
+    }
+
+    fn fig5_jobs(&self, protocol: ProtocolKind, jobs: &mut Vec<Job>) {
+        let p = protocol.name();
         for &f in &self.fig5_f {
             for &d in &self.delays_ms {
                 let mut s = base(
@@ -221,6 +315,10 @@ impl Plan {
                 });
             }
         }
+    }
+
+    fn fig6_jobs(&self, protocol: ProtocolKind, jobs: &mut Vec<Job>) {
+        let p = protocol.name();
         for &backend in &self.latency_backends {
             let mut s = base(
                 &format!("fig6-{p}-{}", backend.name()),
@@ -235,26 +333,9 @@ impl Plan {
                 scenario: s,
             });
         }
-        for rate_limited in [false, true] {
-            let mut s = base(
-                &format!("table4-{p}-latency"),
-                protocol,
-                1,
-                Backend::Tpm12 { rate_limited },
-            );
-            s.workload.requests_per_client = 5;
-            s.params.exec_timeout = Dur::from_ms(120_000);
-            s.params.view_change_timeout = Dur::from_ms(120_000);
-            s.params.client_retry = Dur::from_ms(120_000);
-            s.run.duration = Dur::from_ms(300_000);
-            jobs.push(Job {
-                key: JobKey::Table4Latency {
-                    protocol,
-                    rate_limited,
-                },
-                scenario: s,
-            });
-        }
+    }
+
+    fn table1_jobs(&self, protocol: ProtocolKind, jobs: &mut Vec<Job>) {
         for &f in &self.table1_f {
             for &b in &self.table1_b {
                 jobs.push(Job {

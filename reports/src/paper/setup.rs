@@ -18,9 +18,10 @@ pub enum ProtocolKind {
     Pbft,
 }
 
-/// The protocols the simulator can run today; every experiment iterates over this list.
-/// Add `ProtocolKind::Pbft` / `ProtocolKind::MinZyzyva` here when the simulator runs them.
-pub const ENABLED: &[ProtocolKind] = &[ProtocolKind::MinBft];
+/// The protocols the simulator can run today; each experiment runs those of them it
+/// includes ([`super::plan::Experiment::protocols`]). Add `ProtocolKind::MinZyzyva` here
+/// when the simulator runs it.
+pub const ENABLED: &[ProtocolKind] = &[ProtocolKind::MinBft, ProtocolKind::Pbft];
 
 impl ProtocolKind {
     /// Every protocol of the paper's comparisons.
@@ -37,6 +38,12 @@ impl ProtocolKind {
             ProtocolKind::MinZyzyva => "MinZyzyva",
             ProtocolKind::Pbft => "PBFT",
         }
+    }
+
+    /// Whether the protocol uses the USIG (PBFT does not: its costs do not depend on the
+    /// USIG backend, so it runs once where the others run per backend).
+    pub fn uses_usig(self) -> bool {
+        self != ProtocolKind::Pbft
     }
 
     /// The scenario's protocol.
@@ -58,7 +65,7 @@ pub fn pending_note() -> Option<String> {
         .collect();
     (!pending.is_empty()).then(|| {
         format!(
-            "{}: pending (the simulator does not run them yet); no series is drawn for them",
+            "{}: pending (not run by the simulator yet); no series is drawn",
             pending.join(", ")
         )
     })
