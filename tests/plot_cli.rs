@@ -1,5 +1,5 @@
-//! `minlab plot` as a user meets it: charts from `minlab run --json`, exit code 2 with a
-//! clear message on bad input.
+//! `minlab plot` as a user meets it: charts from `minlab run --json` and sequence charts
+//! from `minlab run --trace`, exit code 2 with a clear message on bad input.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -68,6 +68,115 @@ fn plots_a_run_and_rejects_bad_input_with_exit_code_2() {
         (
             &["--input", "run.json", "--kind", "pie", "--out", "x.svg"],
             "invalid value 'pie'",
+        ),
+    ];
+    for (args, expect) in cases {
+        let mut full = vec!["plot"];
+        full.extend_from_slice(args);
+        let o = minlab(&full, d);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expect), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn draws_a_sequence_chart_of_a_trace_and_rejects_bad_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/catalog/pbft-quickstart.toml"
+    );
+    let run = minlab(&["run", scenario, "--trace", "trace.jsonl"], d);
+    assert!(run.status.success(), "{}", stderr(&run));
+    std::fs::write(
+        d.join("bad.jsonl"),
+        b"{\"t\":1,\"ev\":\"deliver\",\"from\":\"r0\"}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("run.json"), b"{\"scenario\":\"q\",\"seed\":1}").unwrap();
+
+    if minlab_reports::font::ensure_font().is_ok() {
+        let o = minlab(
+            &[
+                "plot",
+                "--input",
+                "trace.jsonl",
+                "--kind",
+                "sequence",
+                "--out",
+                "seq.svg",
+                "--max-messages",
+                "12",
+            ],
+            d,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let svg = std::fs::read_to_string(d.join("seq.svg")).unwrap();
+        // PBFT's normal case: the client's REQUEST to the primary, then the three phases.
+        for s in ["REQUEST", "PRE-PREPARE", "PREPARE", "12 of ", "time (ms)"] {
+            assert!(svg.contains(s), "{s} missing");
+        }
+    }
+
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "--input",
+                "bad.jsonl",
+                "--kind",
+                "sequence",
+                "--out",
+                "x.svg",
+            ],
+            "bad.jsonl: line 1: no string \"to\"",
+        ),
+        (
+            &[
+                "--input", "run.json", "--kind", "sequence", "--out", "x.svg",
+            ],
+            "no unsigned integer \"t\"; expected a `minlab run --trace`",
+        ),
+        (
+            &[
+                "--input",
+                "trace.jsonl",
+                "--kind",
+                "sequence",
+                "--out",
+                "x.svg",
+                "--from",
+                "9",
+                "--to",
+                "3",
+            ],
+            "--from 9 is after --to 3",
+        ),
+        (
+            &[
+                "--input",
+                "trace.jsonl",
+                "--kind",
+                "sequence",
+                "--out",
+                "x.svg",
+                "--from",
+                "999999999999",
+            ],
+            "no event between",
+        ),
+        (
+            &[
+                "--input",
+                "trace.jsonl",
+                "--kind",
+                "sequence",
+                "--out",
+                "x.svg",
+                "--max-messages",
+                "5000",
+            ],
+            "--max-messages must be 1 to 200",
         ),
     ];
     for (args, expect) in cases {

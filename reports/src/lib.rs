@@ -4,7 +4,8 @@
 //! A [`Chart`] says what to show (series, the paper's values as markers, event lines,
 //! notes); [`render`] draws it as SVG or PNG with plotters, reading DejaVu Sans from the
 //! system (or `$MINLAB_FONT`). [`Table`] writes Markdown and HTML. [`figures`] builds the
-//! charts of `minlab run`/`sweep` outputs, and [`paper`] runs the paper's experiments.
+//! charts of `minlab run`/`sweep` outputs, [`sequence`] draws a message-sequence chart of
+//! a `minlab run --trace` window ([`trace`]), and [`paper`] runs the paper's experiments.
 //!
 //! ```
 //! use minlab_reports::{Chart, Table};
@@ -31,7 +32,9 @@ pub mod figures;
 pub mod font;
 pub mod paper;
 pub mod runs;
+pub mod sequence;
 pub mod table;
+pub mod trace;
 
 pub use chart::{Chart, EventLine, Legend, Marker, Series, Shape};
 pub use draw::{Format, render};

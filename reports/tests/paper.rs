@@ -3,9 +3,9 @@
 //! big batches, Table 1's counts at the primary follow from MinBFT's and PBFT's message
 //! patterns, and MinBFT is faster than PBFT over the WAN.
 
+use minlab_reports::paper::plan::Experiment;
 use minlab_reports::paper::sections::{fig5_latency_ms, table1_point, throughput};
 use minlab_reports::paper::setup::Backend;
-use minlab_reports::paper::plan::Experiment;
 use minlab_reports::paper::{JobKey, Plan, ProtocolKind, published, reproduce, run_jobs};
 
 const MINBFT: ProtocolKind = ProtocolKind::MinBft;
@@ -188,7 +188,11 @@ fn pbft_is_slower_over_the_wan_and_does_the_measured_table1_work() {
     // PBFT takes 5 one-way delays (request to the primary, PRE-PREPARE, PREPARE, COMMIT,
     // REPLY); MinBFT 4 at f = 2 (one delay less) and 3 at f = 1 (two less, §7.2's shortcut).
     let gap = |f| (lat(PBFT, f, 20) - lat(MINBFT, f, 20)) / 20.0;
-    assert!((4.8..5.5).contains(&(lat(PBFT, 1, 20) / 20.0)), "{}", lat(PBFT, 1, 20));
+    assert!(
+        (4.8..5.5).contains(&(lat(PBFT, 1, 20) / 20.0)),
+        "{}",
+        lat(PBFT, 1, 20)
+    );
     assert!((0.8..1.3).contains(&gap(2)), "f = 2: {} delays", gap(2));
     assert!((1.6..2.1).contains(&gap(1)), "f = 1: {} delays", gap(1));
 

@@ -534,14 +534,12 @@ pub fn table1(plan: &Plan, r: &Results) -> Section {
                         format!("{:.2}", m.macs + m.signatures),
                         format!("{:.2}", m.crypto_ops()),
                         match p {
-                            ProtocolKind::MinBft => format!(
-                                "2 + (f+3)/b = {:.2}",
-                                paper::table1_minbft_ops(f, b)
-                            ),
-                            ProtocolKind::Pbft => format!(
-                                "2 + (8f+1)/b = {:.2}",
-                                paper::table1_pbft_ops(f, b)
-                            ),
+                            ProtocolKind::MinBft => {
+                                format!("2 + (f+3)/b = {:.2}", paper::table1_minbft_ops(f, b))
+                            }
+                            ProtocolKind::Pbft => {
+                                format!("2 + (8f+1)/b = {:.2}", paper::table1_pbft_ops(f, b))
+                            }
                             ProtocolKind::MinZyzyva => "-".into(),
                         },
                     ]);
