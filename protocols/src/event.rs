@@ -144,6 +144,8 @@ pub enum Event {
     SpeculativelyExecuted {
         /// Position in this replica's (speculative) execution order.
         position: u64,
+        /// The request, so oracles can replay its operation.
+        request: std::sync::Arc<crate::minbft::messages::Request>,
         /// View of the ORDER-REQ.
         view: View,
         /// Counter value of the primary's `UI_p`.

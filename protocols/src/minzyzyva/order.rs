@@ -345,6 +345,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         rec.last_response = Some(resp.clone());
         out.event(Event::SpeculativelyExecuted {
             position,
+            request: o.request.clone(),
             view: o.view,
             counter: o.ui.counter,
             client: req.client,

@@ -16,16 +16,13 @@ pub use report::{LatencySummary, ReplicaWork, RunReport};
 pub use world::BuildError;
 
 use minlab_scenarios::{Protocol, Scenario};
-use protocol::{MinBft, Pbft};
+use protocol::{MinBft, MinZyzyva, Pbft};
 
 /// Runs `scenario` with `seed` and reports, with the protocol the scenario names.
 pub fn run(scenario: &Scenario, seed: u64, opts: RunOptions) -> Result<RunReport, BuildError> {
     match scenario.protocol {
         Protocol::Minbft => Ok(Simulation::<MinBft>::new(scenario, seed, opts)?.run()),
         Protocol::Pbft => Ok(Simulation::<Pbft>::new(scenario, seed, opts)?.run()),
-        other => Err(BuildError::Unsupported {
-            scenario: scenario.name.clone(),
-            what: format!("protocol {other:?}"),
-        }),
+        Protocol::Minzyzyva => Ok(Simulation::<MinZyzyva>::new(scenario, seed, opts)?.run()),
     }
 }

@@ -15,7 +15,7 @@ use minlab_protocols::minbft::messages::{MessageKind, Request};
 use minlab_protocols::{Event, Metrics, NodeId, ProtocolMessage, RejectReason, UiClaim};
 use minlab_scenarios::{FaultKind, SafetyExpectation, Scenario, ServiceKind};
 use minlab_usig::{AnyUsig, Usig};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// One agreed execution: client, request number, and fingerprints of the operation and of
@@ -39,6 +39,9 @@ pub struct Observer {
     liveness: Option<Liveness>,
     /// The request executed at each position of the agreed order, for replaying it.
     agreed_requests: Vec<Option<Arc<Request>>>,
+    /// MinZyzyva: speculative executions by position beyond what committed, `None` where
+    /// correct replicas disagree or one rolled back. Bound: one entry per position.
+    speculative: BTreeMap<u64, Option<(u32, u64, Arc<Request>)>>,
     violations: Vec<Violation>,
     violated: BTreeSet<Property>,
     failures: Vec<String>,
@@ -95,6 +98,7 @@ impl Observer {
                 .liveness_bound
                 .map(|b| Liveness::new(healed_at(s), b.ns())),
             agreed_requests: Vec::new(),
+            speculative: BTreeMap::new(),
             violations: Vec::new(),
             violated: BTreeSet::new(),
             failures: Vec::new(),
@@ -204,6 +208,32 @@ impl Observer {
         }
         match (me, e) {
             (NodeId::Replica(r), _) if self.byzantine.contains(&r) => None,
+            (
+                NodeId::Replica(_),
+                Event::SpeculativelyExecuted {
+                    position,
+                    request,
+                    client,
+                    client_seq,
+                    ..
+                },
+            ) => {
+                let entry = self
+                    .speculative
+                    .entry(position)
+                    .or_insert_with(|| Some((client, client_seq, request)));
+                if entry
+                    .as_ref()
+                    .is_some_and(|(c, s, _)| (*c, *s) != (client, client_seq))
+                {
+                    *entry = None;
+                }
+                None
+            }
+            (NodeId::Replica(_), Event::RolledBack { position, .. }) => {
+                self.speculative.insert(position, None);
+                None
+            }
             (
                 NodeId::Replica(r),
                 Event::RequestExecuted {
@@ -350,6 +380,14 @@ impl Observer {
                         break;
                     }
                 }
+            }
+            // MinZyzyva: a run ends with a speculative suffix no checkpoint committed yet;
+            // what correct replicas executed there identically (and never rolled back)
+            // extends the order. (MinBFT reports no speculative executions.)
+            let mut next = order.len() as u64;
+            while let Some(Some((client, seq, req))) = self.speculative.get(&next) {
+                order.push((*client, *seq, &req.op));
+                next += 1;
             }
             if inconclusive.is_none() {
                 let res = h.check(end, order);

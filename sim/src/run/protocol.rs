@@ -5,12 +5,12 @@
 use super::service::AnyService;
 use super::world::{BuildError, World, config_of};
 use minlab_protocols::minbft::{ClientDirectory, ClientKeyring, Config};
-use minlab_protocols::pbft;
 use minlab_protocols::{Client, ClientMachine, Message, ProtocolMessage, Replica, ReplicaMachine};
+use minlab_protocols::{ReplicaId, minzyzyva, pbft};
 use minlab_scenarios::adversary::replica_scripts::{Mint, ReplicaContext};
 use minlab_scenarios::adversary::{Adversary, build_client, build_replica};
 use minlab_scenarios::{ByzantineClientSpec, ByzantineSpec, Scenario};
-use minlab_usig::{AnyUsig, Usig, VolatileCounter};
+use minlab_usig::{AnyUsig, Ed25519Usig, SymbolicUsig, Usig, UsigKind, VolatileCounter};
 use std::sync::Arc;
 
 /// A protocol the simulator runs: its message, replica and client types, and how to build
@@ -275,5 +275,128 @@ fn no_scripts(s: &Scenario) -> BuildError {
     BuildError::Unsupported {
         scenario: s.name.clone(),
         what: "Byzantine scripts for PBFT".to_string(),
+    }
+}
+
+/// A correct MinZyzyva replica as the simulator runs it.
+pub type SimZyzyvaReplica = minzyzyva::Replica<AnyUsig, AnyService>;
+
+/// A MinZyzyva client: it verifies replicas' UIs itself.
+pub type SimZyzyvaClient = minzyzyva::Client<AnyUsig>;
+
+/// MinZyzyva (paper §5) in the simulator. Clients check UIs, so the USIG must be one whose
+/// verification is public (Ed25519, or the symbolic one in simulation).
+pub struct MinZyzyva {
+    /// The group's configuration (MinBFT's parameters, as MinZyzyva reads them).
+    pub config: Arc<Config>,
+    /// What clients check UIs with: public keys only.
+    verifier: AnyUsig,
+}
+
+impl SimProtocol for MinZyzyva {
+    type Message = minzyzyva::Message;
+    type Replica = SimZyzyvaReplica;
+    type Client = SimZyzyvaClient;
+
+    fn build(s: &Scenario, world: &World) -> Result<Self, BuildError> {
+        if !s.byzantine.is_empty() || !s.byzantine_clients.is_empty() {
+            return Err(no_minzyzyva_scripts(s));
+        }
+        let err = |reason: String| BuildError::Config {
+            scenario: s.name.clone(),
+            reason,
+        };
+        // Clients check UIs: only a verify-only Ed25519 instance or the symbolic USIG do.
+        let verifier = match s.usig {
+            UsigKind::Ed25519 => AnyUsig::Ed25519(
+                Ed25519Usig::verifier(&world.keys).map_err(|e| err(e.to_string()))?,
+            ),
+            UsigKind::Symbolic => {
+                AnyUsig::Symbolic(SymbolicUsig::new(ReplicaId::MAX, world.replica_count))
+            }
+            other => {
+                return Err(err(format!(
+                    "MinZyzyva clients verify UIs, so usig must be ed25519 or symbolic, not {}",
+                    other.name()
+                )));
+            }
+        };
+        let config = config_of(s);
+        config.validate().map_err(|e| BuildError::Config {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(MinZyzyva {
+            config: Arc::new(config),
+            verifier,
+        })
+    }
+
+    fn replica(
+        &self,
+        s: &Scenario,
+        world: &World,
+        id: u32,
+        counter_last: u64,
+    ) -> Result<SimZyzyvaReplica, BuildError> {
+        let err = |reason: String| BuildError::Config {
+            scenario: s.name.clone(),
+            reason,
+        };
+        let usig = AnyUsig::with_counter(
+            s.usig,
+            id,
+            &world.keys,
+            VolatileCounter::starting_after(counter_last),
+        )
+        .map_err(|e| err(e.to_string()))?;
+        let clients = Arc::new(ClientDirectory::from_seed(
+            self.config.client_auth,
+            id,
+            world.client_count,
+            world.client_key_seed,
+        ));
+        minzyzyva::Replica::new(self.config.clone(), clients, usig, world.service(s))
+            .map_err(|e| err(e.to_string()))
+    }
+
+    fn client(&self, world: &World, id: u32) -> SimZyzyvaClient {
+        let keys = Arc::new(ClientKeyring::from_seed(
+            self.config.client_auth,
+            id,
+            world.replica_count,
+            world.client_key_seed,
+        ));
+        minzyzyva::Client::new(id, self.config.clone(), keys, self.verifier.clone())
+            .expect("build admitted only verifiers whose verification is public")
+    }
+
+    fn byzantine_replica(
+        &self,
+        s: &Scenario,
+        _world: &World,
+        _b: &ByzantineSpec,
+        _inner: SimZyzyvaReplica,
+        _seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary<minzyzyva::Message>>, BuildError> {
+        Err(no_minzyzyva_scripts(s))
+    }
+
+    fn byzantine_client(
+        &self,
+        s: &Scenario,
+        _world: &World,
+        _b: &ByzantineClientSpec,
+        _id: u32,
+        _seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary<minzyzyva::Message>>, BuildError> {
+        Err(no_minzyzyva_scripts(s))
+    }
+}
+
+fn no_minzyzyva_scripts(s: &Scenario) -> BuildError {
+    BuildError::Unsupported {
+        scenario: s.name.clone(),
+        what: "Byzantine scripts for MinZyzyva".to_string(),
     }
 }
