@@ -21,7 +21,11 @@ pub enum ProtocolKind {
 /// The protocols the simulator can run today; each experiment runs those of them it
 /// includes ([`super::plan::Experiment::protocols`]). Add `ProtocolKind::MinZyzyva` here
 /// when the simulator runs it.
-pub const ENABLED: &[ProtocolKind] = &[ProtocolKind::MinBft, ProtocolKind::Pbft];
+pub const ENABLED: &[ProtocolKind] = &[
+    ProtocolKind::MinBft,
+    ProtocolKind::MinZyzyva,
+    ProtocolKind::Pbft,
+];
 
 impl ProtocolKind {
     /// Every protocol of the paper's comparisons.
@@ -189,7 +193,12 @@ pub fn base(name: &str, protocol: ProtocolKind, f: u32, backend: Backend) -> Sce
     s.protocol = protocol.scenario_protocol();
     s.f = f;
     let (usig, (create, verify)) = backend.usig_and_cost();
-    s.usig = usig;
+    // MinZyzyva's clients verify UIs, which needs a USIG whose verification is public:
+    // it runs on the symbolic USIG, charged at the backend's costs like the others.
+    s.usig = match protocol {
+        ProtocolKind::MinZyzyva => minlab_usig::UsigKind::Symbolic,
+        _ => usig,
+    };
     let cpu = s.cpu.as_mut().expect("the base has a CPU model");
     cpu.per_message = Dur(PER_MESSAGE_NS);
     cpu.per_execute = Dur(PER_EXECUTE_NS);
