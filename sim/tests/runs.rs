@@ -228,3 +228,14 @@ fn minzyzyva_speculation_saves_a_step_over_a_wan() {
         "gracious: no commit phase"
     );
 }
+
+/// Found by the simulator: the primary's CHECKPOINT arriving after the checkpoint became
+/// stable (through a backup's) was dropped as late, leaving a hole in the primary's counter
+/// stream that stalled the backup for good (ORDER-REQs parked behind it).
+#[test]
+fn minzyzyva_a_late_primary_checkpoint_keeps_its_place() {
+    let s = catalog("minzyzyva-quickstart");
+    let r = run(&s, 12, RunOptions::default()).unwrap();
+    assert!(r.passed, "{:?}", r.failures);
+    assert_eq!(r.messages_sent.get("FILL-HOLE"), None);
+}

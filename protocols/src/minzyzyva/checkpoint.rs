@@ -113,14 +113,17 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if let Some(reason) = rejection {
             return self.reject(from, kind, reason, out);
         }
-        if c.slot <= self.checkpoints.stable {
+        let from_primary = c.sender == self.primary;
+        // A backup's CHECKPOINT for a slot already stable is simply late. The primary's
+        // still takes its place in the primary's counter stream: dropping it would leave a
+        // hole there that nothing fills (its later ORDER-REQs would wait behind it).
+        if c.slot <= self.checkpoints.stable && !from_primary {
             self.metrics.stale += 1;
             return;
         }
         if c.slot > self.checkpoints.stable + self.config.log_window {
             return self.reject(from, kind, RejectReason::AboveHighWaterMark, out);
         }
-        let from_primary = c.sender == self.primary;
         if from_primary && let Err(reason) = self.admit(c.ui.counter) {
             return self.reject(from, kind, reason, out);
         }

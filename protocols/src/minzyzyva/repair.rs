@@ -2,6 +2,10 @@
 //! primary for the missing messages and starts a timer; when the timer expires it asks
 //! every replica and requests a view change. Any replica answers from the primary's
 //! messages it processed (they carry the primary's UI, so they need no other proof).
+//!
+//! A gap is first given one `repair_interval` to close by itself: links reorder, so the
+//! missing message is usually just late. Asking at once made every reordering a FILL-HOLE,
+//! and with answers rate-limited, reordering alone ended in REQ-VIEW-CHANGEs.
 
 use super::messages::{FillHole, Message};
 use super::replica::{Replica, ZOutbox};
@@ -29,6 +33,7 @@ pub(crate) struct Hole {
     pub(crate) view: u64,
     pub(crate) from: u64,
     pub(crate) to: u64,
+    pub(crate) asked_primary: bool,
     pub(crate) asked_all: bool,
 }
 
@@ -42,8 +47,8 @@ impl RepairState {
 }
 
 impl<U: Usig, S: Service> Replica<U, S> {
-    /// A gap `from..=to` in the current primary's counter: ask the primary, once per hole,
-    /// and arm the FILL-HOLE timer (paper §5).
+    /// A gap `from..=to` in the current primary's counter: arm the FILL-HOLE timer; if
+    /// the gap is still open when it fires, ask the primary (paper §5).
     pub(crate) fn note_hole(&mut self, now: Instant, from: u64, to: u64, out: &mut ZOutbox) {
         if self.is_primary() || from > to {
             return;
@@ -56,16 +61,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 h.to = h.to.max(to);
                 return;
             }
-            // The primary filled the previous gap: it is responsive; ask it for this one
-            // with a fresh timer.
+            // The previous gap closed: this is a new one, with a fresh grace period.
             let asked_all = h.asked_all;
             *h = Hole {
                 view: self.view,
                 from,
                 to,
+                asked_primary: false,
                 asked_all,
             };
-            self.send_fill_hole(false, from, to, out);
             out.set_timer(TimerKind::Repair, now + self.config.repair_interval);
             return;
         }
@@ -73,9 +77,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
             view: self.view,
             from,
             to,
+            asked_primary: false,
             asked_all: false,
         });
-        self.send_fill_hole(false, from, to, out);
         out.set_timer(TimerKind::Repair, now + self.config.repair_interval);
     }
 
@@ -111,6 +115,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return;
         }
         let from = self.accepted + 1;
+        if !h.asked_primary {
+            // The grace period is over: ask the primary.
+            self.send_fill_hole(false, from, h.to, out);
+            if let Some(h) = &mut self.repair.hole {
+                h.asked_primary = true;
+            }
+            out.set_timer(TimerKind::Repair, now + self.config.repair_interval);
+            return;
+        }
         self.send_fill_hole(true, from, h.to, out);
         if let Some(h) = &mut self.repair.hole {
             h.asked_all = true;

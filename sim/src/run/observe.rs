@@ -185,6 +185,17 @@ impl Observer {
                     position,
                 } => Some(format!("restored v{view}#{counter} at {position}")),
                 Event::CheckpointStable { counter, .. } => Some(format!("stable #{counter}")),
+                Event::SpeculativelyExecuted {
+                    position,
+                    client,
+                    client_seq,
+                    counter,
+                    ..
+                } => Some(format!(
+                    "speculative {position}: c{client}/{client_seq} #{counter}"
+                )),
+                Event::RolledBack { position, .. } => Some(format!("rolled back {position}")),
+                Event::TimerIgnored { kind } => Some(format!("timer ignored {kind:?}")),
                 _ => None,
             };
             if let Some(what) = what {
