@@ -39,6 +39,7 @@ pub mod pbft;
 pub mod service;
 pub mod testkit;
 pub mod time;
+pub mod wire;
 
 pub use client::Client;
 pub use error::ProtocolError;

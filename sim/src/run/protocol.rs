@@ -39,7 +39,8 @@ pub trait SimProtocol: Sized {
     /// Correct client `id`.
     fn client(&self, world: &World, id: u32) -> Self::Client;
 
-    /// The Byzantine replica `b` describes, wrapping the correct replica `inner`.
+    /// The Byzantine replica `b` describes, wrapping the correct replica `inner` (by
+    /// default: this protocol has no scripts yet).
     fn byzantine_replica(
         &self,
         s: &Scenario,
@@ -47,9 +48,12 @@ pub trait SimProtocol: Sized {
         b: &ByzantineSpec,
         inner: Self::Replica,
         seeds: &crate::seed::SubSeeds,
-    ) -> Result<Box<dyn Adversary<Self::Message>>, BuildError>;
+    ) -> Result<Box<dyn Adversary<Self::Message>>, BuildError> {
+        let _ = (world, b, inner, seeds);
+        Err(no_scripts(s))
+    }
 
-    /// The Byzantine client `id` that `b` describes.
+    /// The Byzantine client `id` that `b` describes (by default: no scripts yet).
     fn byzantine_client(
         &self,
         s: &Scenario,
@@ -57,7 +61,58 @@ pub trait SimProtocol: Sized {
         b: &ByzantineClientSpec,
         id: u32,
         seeds: &crate::seed::SubSeeds,
-    ) -> Result<Box<dyn Adversary<Self::Message>>, BuildError>;
+    ) -> Result<Box<dyn Adversary<Self::Message>>, BuildError> {
+        let _ = (world, b, id, seeds);
+        Err(no_scripts(s))
+    }
+}
+
+/// Byzantine scripts exist for MinBFT only so far.
+fn no_scripts(s: &Scenario) -> BuildError {
+    BuildError::Unsupported {
+        scenario: s.name.clone(),
+        what: format!("Byzantine scripts for {:?}", s.protocol),
+    }
+}
+
+fn config_error(s: &Scenario, reason: String) -> BuildError {
+    BuildError::Config {
+        scenario: s.name.clone(),
+        reason,
+    }
+}
+
+/// Replica `id`'s USIG of the scenario's backend, its counter resuming after
+/// `counter_last` (it survives crashes: it lives in the trusted component).
+fn replica_usig(
+    s: &Scenario,
+    world: &World,
+    id: u32,
+    counter_last: u64,
+) -> Result<AnyUsig, BuildError> {
+    let counter = VolatileCounter::starting_after(counter_last);
+    AnyUsig::with_counter(s.usig, id, &world.keys, counter)
+        .map_err(|e| config_error(s, e.to_string()))
+}
+
+/// What replica `id` knows of the clients' keys.
+fn client_directory(config: &Config, world: &World, id: u32) -> Arc<ClientDirectory> {
+    Arc::new(ClientDirectory::from_seed(
+        config.client_auth,
+        id,
+        world.client_count,
+        world.client_key_seed,
+    ))
+}
+
+/// Client `id`'s keys.
+fn client_keyring(config: &Config, world: &World, id: u32) -> Arc<ClientKeyring> {
+    Arc::new(ClientKeyring::from_seed(
+        config.client_auth,
+        id,
+        world.replica_count,
+        world.client_key_seed,
+    ))
 }
 
 /// A correct MinBFT replica as the simulator runs it.
@@ -92,25 +147,10 @@ impl SimProtocol for MinBft {
         id: u32,
         counter_last: u64,
     ) -> Result<SimReplica, BuildError> {
-        let err = |reason: String| BuildError::Config {
-            scenario: s.name.clone(),
-            reason,
-        };
-        let usig = AnyUsig::with_counter(
-            s.usig,
-            id,
-            &world.keys,
-            VolatileCounter::starting_after(counter_last),
-        )
-        .map_err(|e| err(e.to_string()))?;
-        let clients = Arc::new(ClientDirectory::from_seed(
-            self.config.client_auth,
-            id,
-            world.client_count,
-            world.client_key_seed,
-        ));
-        let service = world.service(s);
-        Replica::new(self.config.clone(), clients, usig, service).map_err(|e| err(e.to_string()))
+        let usig = replica_usig(s, world, id, counter_last)?;
+        let clients = client_directory(&self.config, world, id);
+        Replica::new(self.config.clone(), clients, usig, world.service(s))
+            .map_err(|e| config_error(s, e.to_string()))
     }
 
     fn byzantine_replica(
@@ -135,12 +175,7 @@ impl SimProtocol for MinBft {
             mint,
             replica_count: world.replica_count,
             seed: seeds.sub_seed(&format!("adversary-r{}", b.replica)),
-            clients: Arc::new(ClientDirectory::from_seed(
-                self.config.client_auth,
-                b.replica,
-                world.client_count,
-                world.client_key_seed,
-            )),
+            clients: client_directory(&self.config, world, b.replica),
         };
         build_replica(&b.script, &b.params, inner, ctx).map_err(|e| BuildError::Script {
             scenario: s.name.clone(),
@@ -156,12 +191,7 @@ impl SimProtocol for MinBft {
         id: u32,
         seeds: &crate::seed::SubSeeds,
     ) -> Result<Box<dyn Adversary<Message>>, BuildError> {
-        let keys = ClientKeyring::from_seed(
-            self.config.client_auth,
-            id,
-            world.replica_count,
-            world.client_key_seed,
-        );
+        let keys = (*client_keyring(&self.config, world, id)).clone();
         let seed = seeds.sub_seed(&format!("adversary-c{id}"));
         build_client(&b.script, &b.params, id, keys, seed).map_err(|e| BuildError::Script {
             scenario: s.name.clone(),
@@ -170,13 +200,11 @@ impl SimProtocol for MinBft {
     }
 
     fn client(&self, world: &World, id: u32) -> Client {
-        let keys = Arc::new(ClientKeyring::from_seed(
-            self.config.client_auth,
+        Client::new(
             id,
-            world.replica_count,
-            world.client_key_seed,
-        ));
-        Client::new(id, self.config.clone(), keys)
+            self.config.clone(),
+            client_keyring(&self.config, world, id),
+        )
     }
 }
 
@@ -247,35 +275,6 @@ impl SimProtocol for Pbft {
     fn client(&self, world: &World, id: u32) -> pbft::Client {
         pbft::Client::from_seed(id, self.config.clone(), world.client_key_seed)
     }
-
-    fn byzantine_replica(
-        &self,
-        s: &Scenario,
-        _world: &World,
-        _b: &ByzantineSpec,
-        _inner: SimPbftReplica,
-        _seeds: &crate::seed::SubSeeds,
-    ) -> Result<Box<dyn Adversary<pbft::Message>>, BuildError> {
-        Err(no_scripts(s))
-    }
-
-    fn byzantine_client(
-        &self,
-        s: &Scenario,
-        _world: &World,
-        _b: &ByzantineClientSpec,
-        _id: u32,
-        _seeds: &crate::seed::SubSeeds,
-    ) -> Result<Box<dyn Adversary<pbft::Message>>, BuildError> {
-        Err(no_scripts(s))
-    }
-}
-
-fn no_scripts(s: &Scenario) -> BuildError {
-    BuildError::Unsupported {
-        scenario: s.name.clone(),
-        what: "Byzantine scripts for PBFT".to_string(),
-    }
 }
 
 /// A correct MinZyzyva replica as the simulator runs it.
@@ -300,12 +299,9 @@ impl SimProtocol for MinZyzyva {
 
     fn build(s: &Scenario, world: &World) -> Result<Self, BuildError> {
         if !s.byzantine.is_empty() || !s.byzantine_clients.is_empty() {
-            return Err(no_minzyzyva_scripts(s));
+            return Err(no_scripts(s));
         }
-        let err = |reason: String| BuildError::Config {
-            scenario: s.name.clone(),
-            reason,
-        };
+        let err = |reason: String| config_error(s, reason);
         // Clients check UIs: only a verify-only Ed25519 instance or the symbolic USIG do.
         let verifier = match s.usig {
             UsigKind::Ed25519 => AnyUsig::Ed25519(
@@ -339,64 +335,15 @@ impl SimProtocol for MinZyzyva {
         id: u32,
         counter_last: u64,
     ) -> Result<SimZyzyvaReplica, BuildError> {
-        let err = |reason: String| BuildError::Config {
-            scenario: s.name.clone(),
-            reason,
-        };
-        let usig = AnyUsig::with_counter(
-            s.usig,
-            id,
-            &world.keys,
-            VolatileCounter::starting_after(counter_last),
-        )
-        .map_err(|e| err(e.to_string()))?;
-        let clients = Arc::new(ClientDirectory::from_seed(
-            self.config.client_auth,
-            id,
-            world.client_count,
-            world.client_key_seed,
-        ));
+        let usig = replica_usig(s, world, id, counter_last)?;
+        let clients = client_directory(&self.config, world, id);
         minzyzyva::Replica::new(self.config.clone(), clients, usig, world.service(s))
-            .map_err(|e| err(e.to_string()))
+            .map_err(|e| config_error(s, e.to_string()))
     }
 
     fn client(&self, world: &World, id: u32) -> SimZyzyvaClient {
-        let keys = Arc::new(ClientKeyring::from_seed(
-            self.config.client_auth,
-            id,
-            world.replica_count,
-            world.client_key_seed,
-        ));
+        let keys = client_keyring(&self.config, world, id);
         minzyzyva::Client::new(id, self.config.clone(), keys, self.verifier.clone())
             .expect("build admitted only verifiers whose verification is public")
-    }
-
-    fn byzantine_replica(
-        &self,
-        s: &Scenario,
-        _world: &World,
-        _b: &ByzantineSpec,
-        _inner: SimZyzyvaReplica,
-        _seeds: &crate::seed::SubSeeds,
-    ) -> Result<Box<dyn Adversary<minzyzyva::Message>>, BuildError> {
-        Err(no_minzyzyva_scripts(s))
-    }
-
-    fn byzantine_client(
-        &self,
-        s: &Scenario,
-        _world: &World,
-        _b: &ByzantineClientSpec,
-        _id: u32,
-        _seeds: &crate::seed::SubSeeds,
-    ) -> Result<Box<dyn Adversary<minzyzyva::Message>>, BuildError> {
-        Err(no_minzyzyva_scripts(s))
-    }
-}
-
-fn no_minzyzyva_scripts(s: &Scenario) -> BuildError {
-    BuildError::Unsupported {
-        scenario: s.name.clone(),
-        what: "Byzantine scripts for MinZyzyva".to_string(),
     }
 }
