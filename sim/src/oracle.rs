@@ -31,6 +31,8 @@ pub enum Property {
     UsigUniqueness,
     /// After the network healed, every request of a correct client completed in time.
     Liveness,
+    /// MinZyzyva (paper §5): no correct replica rolls back a request a client completed.
+    CompletedNeverRolledBack,
 }
 
 impl Property {
@@ -49,6 +51,7 @@ impl fmt::Display for Property {
             Property::Linearizability => "linearizability",
             Property::UsigUniqueness => "usig-uniqueness",
             Property::Liveness => "liveness",
+            Property::CompletedNeverRolledBack => "completed-never-rolled-back",
         };
         f.write_str(s)
     }

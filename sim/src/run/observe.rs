@@ -42,6 +42,8 @@ pub struct Observer {
     /// MinZyzyva: speculative executions by position beyond what committed, `None` where
     /// correct replicas disagree or one rolled back. Bound: one entry per position.
     speculative: BTreeMap<u64, Option<(u32, u64, Arc<Request>)>>,
+    /// Requests correct clients completed, for the rollback oracle. Bound: the workload.
+    completed_requests: BTreeSet<(u32, u64)>,
     violations: Vec<Violation>,
     violated: BTreeSet<Property>,
     failures: Vec<String>,
@@ -99,6 +101,7 @@ impl Observer {
                 .map(|b| Liveness::new(healed_at(s), b.ns())),
             agreed_requests: Vec::new(),
             speculative: BTreeMap::new(),
+            completed_requests: BTreeSet::new(),
             violations: Vec::new(),
             violated: BTreeSet::new(),
             failures: Vec::new(),
@@ -241,8 +244,25 @@ impl Observer {
                 }
                 None
             }
-            (NodeId::Replica(_), Event::RolledBack { position, .. }) => {
+            (
+                NodeId::Replica(r),
+                Event::RolledBack {
+                    position,
+                    client,
+                    client_seq,
+                },
+            ) => {
                 self.speculative.insert(position, None);
+                if self.completed_requests.contains(&(client, client_seq)) {
+                    self.violation(Violation {
+                        property: Property::CompletedNeverRolledBack,
+                        at_ns: at,
+                        detail: format!(
+                            "replica {r} rolled back client {client} request {client_seq} \
+                             (position {position}), which the client had completed"
+                        ),
+                    });
+                }
                 None
             }
             (
@@ -334,6 +354,7 @@ impl Observer {
                 },
             ) => {
                 self.completed += 1;
+                self.completed_requests.insert((client, seq));
                 let _ = self.latency.record(latency.as_nanos().max(1));
                 let bucket = (at / TIMELINE_BUCKET_NS) as usize;
                 if self.timeline.len() <= bucket {
