@@ -4,10 +4,12 @@
 //! other node.
 
 mod client_scripts;
+pub mod minzyzyva_scripts;
 mod params;
 pub mod replica_scripts;
 
 pub use client_scripts::build_client;
+pub use minzyzyva_scripts::build_minzyzyva_replica;
 pub use replica_scripts::build_replica;
 
 use minlab_protocols::{Instant, Message, NodeId, Outbox, TimerKind};

@@ -138,6 +138,12 @@ fn out_of_range_values_name_field_and_line() {
     );
     let e = err(&GOOD.replace("script = \"burn-counter\"", "script = \"nope\""));
     assert!(e.contains("unknown script \"nope\""), "{e}");
+    // Scripts belong to a protocol: MinZyzyva's are not MinBFT's.
+    let e = err(&GOOD.replace("script = \"burn-counter\"", "script = \"holey-primary\""));
+    assert!(
+        e.contains("unknown script \"holey-primary\" for Minbft"),
+        "{e}"
+    );
     let e = err(&GOOD.replace("a = [\"r0\"]", "a = [\"x9\"]"));
     assert!(e.contains("invalid node \"x9\""), "{e}");
     let e = err(&GOOD.replace("end = \"1s\"", "end = \"50ms\""));

@@ -181,14 +181,24 @@ pub fn validate(s: &Scenario, src: &str, origin: &str) -> Result<(), ScenarioErr
                 format!("no replica {} (the group has {replicas})", br.replica),
             ));
         }
-        if !REPLICA_SCRIPTS.contains(&br.script.as_str()) {
+        let known = match s.protocol {
+            Protocol::Minbft => REPLICA_SCRIPTS,
+            Protocol::Minzyzyva => crate::adversary::minzyzyva_scripts::MINZYZYVA_REPLICA_SCRIPTS,
+            Protocol::Pbft => &[],
+        };
+        if !known.contains(&br.script.as_str()) {
             return Err(c.err(
                 Some(b.span()),
                 &field,
                 format!(
-                    "unknown script {:?}; known scripts: {}",
+                    "unknown script {:?} for {:?}; known scripts: {}",
                     br.script,
-                    REPLICA_SCRIPTS.join(", ")
+                    s.protocol,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             ));
         }

@@ -88,6 +88,7 @@ fn catalog_scenarios_hold_over_a_few_seeds() {
         "pbft-crash-backup",
         "minzyzyva-quickstart",
         "minzyzyva-crash-backup",
+        "minzyzyva-holey-primary",
     ] {
         let s = catalog(name);
         for seed in 1..=2 {
@@ -238,4 +239,17 @@ fn minzyzyva_a_late_primary_checkpoint_keeps_its_place() {
     let r = run(&s, 12, RunOptions::default()).unwrap();
     assert!(r.passed, "{:?}", r.failures);
     assert_eq!(r.messages_sent.get("FILL-HOLE"), None);
+}
+
+/// Paper §5, FILL-HOLE: a Byzantine primary withholds ORDER-REQs from one backup and
+/// ignores its FILL-HOLEs; the backup asks everyone, another backup relays the ORDER-REQs
+/// (they carry the primary's UI), and every request completes.
+#[test]
+fn minzyzyva_holes_left_by_a_byzantine_primary_are_filled_by_others() {
+    let s = catalog("minzyzyva-holey-primary");
+    let r = run(&s, 3, RunOptions::default()).unwrap();
+    assert!(r.passed, "{:?}", r.failures);
+    assert_eq!(r.completed, 180);
+    let fill_holes = r.messages_sent.get("FILL-HOLE").copied().unwrap_or(0);
+    assert!(fill_holes > 0, "the holes were noticed");
 }

@@ -8,7 +8,9 @@ use minlab_protocols::minbft::{ClientDirectory, ClientKeyring, Config};
 use minlab_protocols::{Client, ClientMachine, Message, ProtocolMessage, Replica, ReplicaMachine};
 use minlab_protocols::{ReplicaId, minzyzyva, pbft};
 use minlab_scenarios::adversary::replica_scripts::{Mint, ReplicaContext};
-use minlab_scenarios::adversary::{Adversary, build_client, build_replica};
+use minlab_scenarios::adversary::{
+    Adversary, build_client, build_minzyzyva_replica, build_replica,
+};
 use minlab_scenarios::{ByzantineClientSpec, ByzantineSpec, Scenario};
 use minlab_usig::{AnyUsig, Ed25519Usig, SymbolicUsig, Usig, UsigKind, VolatileCounter};
 use std::sync::Arc;
@@ -298,7 +300,7 @@ impl SimProtocol for MinZyzyva {
     type Client = SimZyzyvaClient;
 
     fn build(s: &Scenario, world: &World) -> Result<Self, BuildError> {
-        if !s.byzantine.is_empty() || !s.byzantine_clients.is_empty() {
+        if !s.byzantine_clients.is_empty() {
             return Err(no_scripts(s));
         }
         let err = |reason: String| config_error(s, reason);
@@ -345,5 +347,19 @@ impl SimProtocol for MinZyzyva {
         let keys = client_keyring(&self.config, world, id);
         minzyzyva::Client::new(id, self.config.clone(), keys, self.verifier.clone())
             .expect("build admitted only verifiers whose verification is public")
+    }
+
+    fn byzantine_replica(
+        &self,
+        s: &Scenario,
+        _world: &World,
+        b: &ByzantineSpec,
+        inner: SimZyzyvaReplica,
+        _seeds: &crate::seed::SubSeeds,
+    ) -> Result<Box<dyn Adversary<minzyzyva::Message>>, BuildError> {
+        build_minzyzyva_replica(&b.script, &b.params, inner).map_err(|e| BuildError::Script {
+            scenario: s.name.clone(),
+            reason: e.to_string(),
+        })
     }
 }

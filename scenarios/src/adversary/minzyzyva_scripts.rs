@@ -1,0 +1,99 @@
+//! Scripts for Byzantine MinZyzyva replicas (paper §5). `holey-primary`: a primary that
+//! withholds some ORDER-REQs from chosen backups, leaving holes in its counter sequence
+//! there, and ignores FILL-HOLE — the attack FILL-HOLE and its relay by other replicas are
+//! for. It holds only its own USIG, inside the wrapped correct replica.
+
+use super::params::Params;
+use super::{Adversary, ScriptError};
+use minlab_protocols::minzyzyva::{Message, Replica};
+use minlab_protocols::service::Service;
+use minlab_protocols::{Instant, NodeId, Outbox, Output, TimerKind};
+use minlab_usig::Usig;
+
+/// Byzantine MinZyzyva replica scripts.
+pub const MINZYZYVA_REPLICA_SCRIPTS: &[&str] = &["holey-primary"];
+
+/// A primary that withholds every `every`-th ORDER-REQ from `victims` and ignores FILL-HOLE.
+struct HoleyPrimary<U, S> {
+    inner: Replica<U, S>,
+    victims: Vec<u32>,
+    every: u64,
+    ordered: u64,
+    out: Outbox<Message>,
+}
+
+/// Builds the MinZyzyva replica script `name` around the correct replica `inner`.
+pub fn build_minzyzyva_replica<U, S>(
+    name: &str,
+    params: &toml::Table,
+    inner: Replica<U, S>,
+) -> Result<Box<dyn Adversary<Message>>, ScriptError>
+where
+    U: Usig + 'static,
+    S: Service + 'static,
+{
+    let p = Params {
+        script: name,
+        table: params,
+    };
+    match name {
+        "holey-primary" => {
+            p.only(&["victims", "every"])?;
+            let n = inner.config().replica_count;
+            Ok(Box::new(HoleyPrimary {
+                victims: p.replicas("victims", n, vec![1])?,
+                every: p.count("every", 10)?,
+                ordered: 0,
+                out: Outbox::new(),
+                inner,
+            }))
+        }
+        other => Err(ScriptError {
+            script: other.to_string(),
+            reason: format!(
+                "unknown MinZyzyva replica script; known: {}",
+                MINZYZYVA_REPLICA_SCRIPTS.join(", ")
+            ),
+        }),
+    }
+}
+
+impl<U: Usig, S: Service> HoleyPrimary<U, S> {
+    /// Passes the wrapped replica's outputs on, withholding some ORDER-REQs.
+    fn forward(&mut self, out: &mut Outbox<Message>) {
+        let n = self.inner.config().replica_count;
+        let me = self.inner.id();
+        for o in self.out.drain() {
+            match o {
+                Output::Broadcast {
+                    msg: Message::OrderReq(order),
+                } => {
+                    self.ordered += 1;
+                    if self.ordered.is_multiple_of(self.every) {
+                        for r in (0..n).filter(|r| *r != me && !self.victims.contains(r)) {
+                            out.send(NodeId::Replica(r), Message::OrderReq(order.clone()));
+                        }
+                    } else {
+                        out.broadcast(Message::OrderReq(order));
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+    }
+}
+
+impl<U: Usig, S: Service> Adversary<Message> for HoleyPrimary<U, S> {
+    fn on_message(&mut self, now: Instant, from: NodeId, msg: Message, out: &mut Outbox<Message>) {
+        if matches!(msg, Message::FillHole(_)) {
+            return;
+        }
+        self.inner.on_message(now, from, msg, &mut self.out);
+        self.forward(out);
+    }
+
+    fn on_timer(&mut self, now: Instant, kind: TimerKind, out: &mut Outbox<Message>) {
+        self.inner.on_timer(now, kind, &mut self.out);
+        self.forward(out);
+    }
+}
