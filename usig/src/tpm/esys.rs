@@ -10,6 +10,10 @@ use tss_esapi::tss2_esys as sys;
 
 pub use sys::ESYS_TR;
 
+/// `TSS2_TCTI_RC_IO_ERROR`: the TCTI could not talk to the TPM (connection refused or reset).
+const TCTI_RC_IO_ERROR: u32 = 0x000A_000A;
+/// Connection attempts before an I/O error is final (20 ms apart).
+const CONNECT_ATTEMPTS_MAX: u32 = 50;
 /// `TPMA_SESSION_CONTINUESESSION`.
 pub const CONTINUE_SESSION: u8 = 0x01;
 /// `TPMA_SESSION_AUDITEXCLUSIVE`.
@@ -149,10 +153,21 @@ impl Esys {
         let conf = CString::new(tcti)
             .map_err(|_| UsigError::TpmSetup("TCTI string contains a NUL byte".into()))?;
         let mut t = null_mut();
-        // SAFETY: conf is a valid C string; t receives an allocated TCTI or stays null.
-        check("Tss2_TctiLdr_Initialize", unsafe {
-            sys::Tss2_TctiLdr_Initialize(conf.as_ptr(), &mut t)
-        })?;
+        // A TPM simulator (swtpm) or resource manager serves one connection at a time and
+        // may refuse the next one while the previous is being torn down: retry an I/O error
+        // for up to a second before giving up.
+        let mut attempts = 0;
+        loop {
+            // SAFETY: conf is a valid C string; t receives an allocated TCTI or stays null.
+            let rc = unsafe { sys::Tss2_TctiLdr_Initialize(conf.as_ptr(), &mut t) };
+            attempts += 1;
+            if rc == TCTI_RC_IO_ERROR && attempts < CONNECT_ATTEMPTS_MAX {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            }
+            check("Tss2_TctiLdr_Initialize", rc)?;
+            break;
+        }
         let mut ctx = null_mut();
         // SAFETY: t is a live TCTI; a null ABI version asks for the library's default.
         let rc = unsafe { sys::Esys_Initialize(&mut ctx, t, null_mut()) };
