@@ -133,21 +133,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
         out: &mut Outbox,
     ) {
         let kind = MessageKind::Prepare;
-        let digest = batch_digest(&p.batch);
-        // COMMITs for exactly this PREPARE that arrived before it, from f backups: with
-        // the primary, f + 1 replicas vouch for its requests, so at least one correct
-        // replica checked their authenticators. A backup whose authenticator entries were
-        // corrupted on the way (PBFT's authenticator problem) can then still accept it.
-        let vouchers = (0..self.config.replica_count)
-            .filter(|&s| s != p.primary && s != self.id)
-            .filter(|&s| {
-                self.log
-                    .early
-                    .get(&(p.ui.counter, s))
-                    .is_some_and(|c| c.prepare_ui == p.ui && c.digest == digest)
-            })
-            .count();
-        let vouched = vouchers >= self.config.f() as usize;
         let checked = self
             .check_peer(from, p.primary, p.view)
             .and_then(|()| {
@@ -170,9 +155,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
                     }
                     let seen = self.table.get(r.client).verified.as_ref();
                     let verified = seen.is_some_and(|v| v.seq == r.seq && v.op == r.op);
-                    if !vouched
-                        && !verified
+                    if !verified
                         && !self.clients.verify_request_counted(r, &mut self.metrics)
+                        && !self.vouched_by_early_commits(&p)
                     {
                         return Err(RejectReason::BadClientAuth);
                     }
@@ -182,6 +167,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if let Err(reason) = checked {
             return self.reject(from, kind, reason, out);
         }
+        let digest = batch_digest(&p.batch);
         self.metrics.usig_verifies += 1;
         if self
             .usig
@@ -226,6 +212,25 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         let (sender, counter) = (c.sender, c.ui.counter);
         self.deliver(now, sender, counter, UiMessage::Commit(c), out);
+    }
+
+    /// COMMITs for exactly this PREPARE that arrived before it, from `f` backups: with the
+    /// primary, `f + 1` replicas vouch for its requests, so at least one correct replica
+    /// checked their authenticators. A backup whose authenticator entries were corrupted on
+    /// the way (PBFT's authenticator problem) can then still accept it. Only asked when its
+    /// own check fails, so the usual path does no extra work.
+    fn vouched_by_early_commits(&self, p: &Prepare) -> bool {
+        let digest = batch_digest(&p.batch);
+        let vouchers = (0..self.config.replica_count)
+            .filter(|&s| s != p.primary && s != self.id)
+            .filter(|&s| {
+                self.log
+                    .early
+                    .get(&(p.ui.counter, s))
+                    .is_some_and(|c| c.prepare_ui == p.ui && c.digest == digest)
+            })
+            .count();
+        vouchers >= self.config.f() as usize
     }
 
     /// The FIFO-next PREPARE: log it, send our COMMIT, count early COMMITs.
