@@ -133,10 +133,9 @@ impl SimProtocol for MinBft {
 
     fn build(s: &Scenario, _world: &World) -> Result<Self, BuildError> {
         let config = config_of(s);
-        config.validate().map_err(|e| BuildError::Config {
-            scenario: s.name.clone(),
-            reason: e.to_string(),
-        })?;
+        config
+            .validate()
+            .map_err(|e| config_error(s, e.to_string()))?;
         Ok(MinBft {
             config: Arc::new(config),
         })
@@ -239,17 +238,10 @@ impl SimProtocol for Pbft {
     type Client = pbft::Client;
 
     fn build(s: &Scenario, _world: &World) -> Result<Self, BuildError> {
-        if !s.byzantine.is_empty() || !s.byzantine_clients.is_empty() {
-            return Err(BuildError::Unsupported {
-                scenario: s.name.clone(),
-                what: "Byzantine scripts for PBFT".to_string(),
-            });
-        }
         let config = pbft_config_of(s);
-        config.validate().map_err(|e| BuildError::Config {
-            scenario: s.name.clone(),
-            reason: e.to_string(),
-        })?;
+        config
+            .validate()
+            .map_err(|e| config_error(s, e.to_string()))?;
         Ok(Pbft {
             config: Arc::new(config),
         })
@@ -268,10 +260,7 @@ impl SimProtocol for Pbft {
             world.client_key_seed,
             world.service(s),
         )
-        .map_err(|e| BuildError::Config {
-            scenario: s.name.clone(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| config_error(s, e.to_string()))
     }
 
     fn client(&self, world: &World, id: u32) -> pbft::Client {
@@ -300,9 +289,6 @@ impl SimProtocol for MinZyzyva {
     type Client = SimZyzyvaClient;
 
     fn build(s: &Scenario, world: &World) -> Result<Self, BuildError> {
-        if !s.byzantine_clients.is_empty() {
-            return Err(no_scripts(s));
-        }
         let err = |reason: String| config_error(s, reason);
         // Clients check UIs: only a verify-only Ed25519 instance or the symbolic USIG do.
         let verifier = match s.usig {
@@ -320,10 +306,9 @@ impl SimProtocol for MinZyzyva {
             }
         };
         let config = config_of(s);
-        config.validate().map_err(|e| BuildError::Config {
-            scenario: s.name.clone(),
-            reason: e.to_string(),
-        })?;
+        config
+            .validate()
+            .map_err(|e| config_error(s, e.to_string()))?;
         Ok(MinZyzyva {
             config: Arc::new(config),
             verifier,
