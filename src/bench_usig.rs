@@ -4,6 +4,7 @@
 
 mod subject;
 mod timing;
+mod tpm;
 
 use crate::Outcome;
 use anyhow::Result;
@@ -25,9 +26,12 @@ Examples:
   minlab bench usig                                  every backend, readable table
   minlab bench usig --json                           one JSON object, e.g. for reports
   minlab bench usig --backend hmac-sha1 hmac-sha1+durable --durable-dir /var/lib/minlab
+  minlab bench usig --backend tpm --tpm device:/dev/tpmrm0     a real TPM (provisions it)
 
 Backends: hmac-sha1, hmac-sha256, ed25519, symbolic, hmac-sha1+durable (HMAC-SHA1 over a
-file-backed counter that reserves --durable-block values per fsync'd write).
+file-backed counter that reserves --durable-block values per fsync'd write), tpm (the TPM
+2.0 USIG; needs a build with --features tpm, and swtpm installed or --tpm TCTI; left out
+with the reason when neither works, unless asked for by --backend tpm or --tpm).
 Build with --release: debug builds are 10-50x slower.";
 
 /// Arguments of `minlab bench usig`.
@@ -58,6 +62,12 @@ pub struct Args {
     /// tmpfs, local SSDs and network disks: use the disk a deployment would use.
     #[arg(long, value_name = "DIR")]
     durable_dir: Option<PathBuf>,
+    /// Measure the TPM row on this TPM (e.g. `device:/dev/tpmrm0`) instead of a private
+    /// swtpm. It is provisioned like `minlab tpm provision` does (the USIG's key and
+    /// counter are created, or reused when present) and each create_ui advances its NV
+    /// counter: real chips rate-limit and wear NV writes.
+    #[arg(long, value_name = "TCTI")]
+    tpm: Option<String>,
 }
 
 /// One row of the table: a backend over a volatile counter, or HMAC-SHA1 over a durable one.
@@ -65,6 +75,7 @@ pub struct Args {
 enum Row {
     Volatile(UsigKind),
     HmacSha1Durable,
+    Tpm,
 }
 
 const DURABLE_NAME: &str = "hmac-sha1+durable";
@@ -74,7 +85,7 @@ impl Row {
         UsigKind::ALL
             .into_iter()
             .map(Row::Volatile)
-            .chain([Row::HmacSha1Durable])
+            .chain([Row::HmacSha1Durable, Row::Tpm])
             .collect()
     }
 
@@ -82,6 +93,7 @@ impl Row {
         match self {
             Row::Volatile(kind) => kind.name(),
             Row::HmacSha1Durable => DURABLE_NAME,
+            Row::Tpm => "tpm",
         }
     }
 }
@@ -114,15 +126,50 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if !args.backends.is_empty() {
         rows.retain(|r| args.backends.contains(r));
     }
+    if args.tpm.is_some() && !rows.contains(&Row::Tpm) {
+        anyhow::bail!("--tpm is given but the tpm backend is not among --backend");
+    }
     if cfg!(debug_assertions) && !args.json {
         eprintln!("minlab bench usig: warning: this is a debug build; use --release");
     }
     let keys = KeySet::from_seed(3, 1);
     let durable_parent = args.durable_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let mut subjects: Vec<Box<dyn Subject>> = rows
-        .iter()
-        .map(|&row| subject::build(row, &keys, &durable_parent, args.durable_block))
-        .collect::<Result<_>>()?;
+    let mut subjects: Vec<Box<dyn Subject>> = Vec::new();
+    let mut notes = Vec::new();
+    let mut measured_rows = Vec::new();
+    for &row in &rows {
+        if row == Row::Tpm {
+            let source = match &args.tpm {
+                Some(tcti) => tpm::Source::Given(tcti),
+                None => tpm::Source::PrivateSwtpm,
+            };
+            // Asked for by name: a missing TPM is an error; among all rows: a note.
+            let asked = args.tpm.is_some() || args.backends.contains(&Row::Tpm);
+            match tpm::build(&keys, source) {
+                Ok(Ok(subject)) => subjects.push(subject),
+                Ok(Err(why)) if !asked => {
+                    notes.push(format!("tpm: not measured: {why}"));
+                    continue;
+                }
+                Ok(Err(why)) => anyhow::bail!("the tpm backend cannot be measured: {why}"),
+                Err(e) if !asked => {
+                    notes.push(format!("tpm: not measured: {e:#}"));
+                    continue;
+                }
+                Err(e) => return Err(e.context("the tpm backend")),
+            }
+        } else {
+            subjects.push(subject::build(
+                row,
+                &keys,
+                &durable_parent,
+                args.durable_block,
+            )?);
+        }
+        measured_rows.push(row);
+    }
+    let rows = measured_rows;
+    notes.extend(subjects.iter().filter_map(|s| s.describe()));
 
     let progress = std::io::stderr().is_terminal() && !args.json;
     // Operation 2i is row i's create_ui, 2i + 1 its verify_ui.
@@ -186,8 +233,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     if args.json {
         print_json(&results)?;
+        for note in &notes {
+            eprintln!("minlab bench usig: {note}");
+        }
     } else {
         print_table(&results, args, &durable_parent.display().to_string());
+        for note in &notes {
+            println!("{note}");
+        }
     }
     Ok(Outcome::Held)
 }
@@ -316,6 +369,34 @@ mod tests {
         assert_eq!(run(&cli.args).unwrap(), Outcome::Held);
         // The durable counter's directory is cleaned up.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// The TPM row: measured on a private swtpm when the build has the tpm feature (and
+    /// swtpm is installed), otherwise refused by name with the reason.
+    #[test]
+    fn the_tpm_row_is_measured_or_refused_with_a_reason() {
+        let cli = Cli::parse_from(["usig", "--json", "--batches", "2", "--backend", "tpm"]);
+        let result = run(&cli.args);
+        if cfg!(feature = "tpm") && minlab_usig_has_swtpm() {
+            assert_eq!(result.unwrap(), Outcome::Held);
+        } else {
+            let e = format!("{:#}", result.unwrap_err());
+            assert!(e.contains("tpm"), "{e}");
+        }
+        // A TPM that is not there is an error, not a skipped row.
+        let cli = Cli::parse_from(["usig", "--tpm", "swtpm:host=127.0.0.1,port=1"]);
+        assert!(run(&cli.args).is_err());
+        // --tpm without the tpm row is a contradiction.
+        let cli = Cli::parse_from(["usig", "--backend", "symbolic", "--tpm", "x"]);
+        let e = run(&cli.args).unwrap_err().to_string();
+        assert!(e.contains("--tpm"), "{e}");
+    }
+
+    fn minlab_usig_has_swtpm() -> bool {
+        #[cfg(feature = "tpm")]
+        return minlab_usig::tpm::swtpm::available();
+        #[cfg(not(feature = "tpm"))]
+        false
     }
 
     #[test]

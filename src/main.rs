@@ -113,8 +113,21 @@ fn quiet_on_closed_pipe() {
     }
 }
 
+/// Silences the TPM library's own stderr logging (it prints an ERROR line for every
+/// expected failure, e.g. each probe of an absent handle during provisioning, and for each
+/// retry of a connection): minlab reports the failures that matter itself, with the
+/// response code. A TSS2_LOG the user set (e.g. `all+debug`) is kept.
+fn quiet_tpm_library() {
+    if std::env::var_os("TSS2_LOG").is_none() {
+        // SAFETY: called in main before any thread exists, so nothing reads the
+        // environment concurrently.
+        unsafe { std::env::set_var("TSS2_LOG", "all+none") };
+    }
+}
+
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
+    quiet_tpm_library();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run_cmd::exec(&args),

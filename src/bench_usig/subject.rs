@@ -20,6 +20,10 @@ pub trait Subject {
     fn check(&mut self, create_calls: u64) -> Result<(), String>;
     /// For a durable counter: reservation writes so far and the block size.
     fn durable(&self) -> Option<(u64, u64)>;
+    /// A line for the table's notes (e.g. which TPM was measured).
+    fn describe(&self) -> Option<String> {
+        None
+    }
 }
 
 struct UsigSubject<C: Counter> {
@@ -46,6 +50,7 @@ pub fn build(
             let usig = AnyUsig::new(kind, 0, keys).context("building the USIG")?;
             Box::new(UsigSubject::new(row, usig, keys, |_| None, None)?)
         }
+        Row::Tpm => anyhow::bail!("the TPM row is built by bench_usig::tpm::build"),
         Row::HmacSha1Durable => {
             let dir = tempfile::Builder::new()
                 .prefix("minlab-bench-usig-")

@@ -105,6 +105,8 @@ pub mod esys;
 #[cfg(feature = "tpm")]
 pub mod provision;
 #[cfg(feature = "tpm")]
+pub mod swtpm;
+#[cfg(feature = "tpm")]
 mod usig;
 
 #[cfg(feature = "tpm")]
