@@ -27,12 +27,35 @@ enum TpmCommand {
         #[arg(long)]
         replica: Option<u32>,
     },
+    /// Create one UI for a message and print it as JSON (with the counter base and the
+    /// handles), for checking with other tools: scripts/verify-tpm-ui.py.
+    Sign {
+        /// The message, in hex.
+        #[arg(long, value_name = "HEX")]
+        message_hex: String,
+    },
     /// Time `create_ui` and `verify_ui` on this TPM (a 20-byte message).
     Bench {
         /// How many UIs to create.
         #[arg(long, default_value_t = 20)]
         count: u32,
     },
+}
+
+/// Bytes from hex digits (either case).
+#[cfg_attr(not(feature = "tpm"), allow(dead_code))]
+fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
+    if !s.len().is_multiple_of(2) {
+        return Err("odd number of hex digits".into());
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|d| u8::from_str_radix(d, 16).ok())
+                .ok_or_else(|| format!("not hex at offset {i}"))
+        })
+        .collect()
 }
 
 /// Runs `minlab tpm`.
@@ -77,6 +100,33 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
                 keys.save(path)?;
                 println!("recorded in {} for replica {r}", path.display());
             }
+        }
+        TpmCommand::Sign { message_hex } => {
+            let message =
+                parse_hex(message_hex).map_err(|e| anyhow::anyhow!("--message-hex: {e}"))?;
+            let mut keys = KeySet::from_seed(1, 0);
+            keys.set_tpm_identity(0, identity.clone())?;
+            let mut usig = TpmUsig::open(0, &keys, &config)?;
+            let ui = usig.create_ui(&message)?;
+            let minlab_usig::Certificate::Tpm(cert) = &ui.cert else {
+                anyhow::bail!("the TPM USIG returned a {} certificate", ui.cert.kind());
+            };
+            let out = serde_json::json!({
+                "message_hex": hex(&message),
+                "counter": ui.counter,
+                "counter_base": identity.counter_base,
+                "r": hex(&cert.r),
+                "s": hex(&cert.s),
+                "clock": cert.clock,
+                "reset_count": cert.reset_count,
+                "restart_count": cert.restart_count,
+                "safe": cert.safe,
+                "firmware_version": cert.firmware_version,
+                "tcti": config.tcti,
+                "key_handle": format!("0x{:08x}", config.key_handle),
+                "nv_index": format!("0x{:08x}", config.nv_index),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
         }
         TpmCommand::Bench { count } => {
             let mut keys = KeySet::from_seed(1, 0);

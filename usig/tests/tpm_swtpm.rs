@@ -350,3 +350,146 @@ fn print_test_vectors() {
         hex(&sig2)
     );
 }
+
+/// Runs `program args` and returns its stdout, or `None` if the program is not installed.
+fn run_tool(program: &str, args: &[&str], tcti: &str) -> Option<std::process::Output> {
+    match std::process::Command::new(program)
+        .args(args)
+        .env("TPM2TOOLS_TCTI", tcti)
+        .env("TSS2_LOG", "all+none")
+        .output()
+    {
+        Ok(out) => Some(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("running {program}: {e}"),
+    }
+}
+
+/// The value after `label` on a line of tpm2-tools' YAML output.
+fn yaml_value(out: &std::process::Output, label: &str) -> String {
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
+        .trim()
+        .to_string()
+}
+
+/// One UI checked with tools that share nothing with this crate: tpm2-tools exports the
+/// key (PEM) and reads the names from the TPM, scripts/verify-tpm-ui.py rebuilds the
+/// attestation and the audit digest with Python's hashlib, openssl checks the signature.
+/// Skipped, with the reason printed, if one of those programs is missing.
+#[test]
+fn one_ui_verifies_with_tpm2_tools_python_and_openssl() {
+    let tpm = Swtpm::start();
+    let tcti = tpm.tcti();
+    let dir = tempfile::tempdir().unwrap();
+    let message = b"PREPARE v=0 n=1 independent".to_vec();
+    let config = TpmConfig::new(tcti.clone());
+    let (identity, ui) = within(60, {
+        let (config, message) = (config.clone(), message.clone());
+        move || {
+            let identity = provision(&config).unwrap();
+            let keys = group_with(identity.clone());
+            let mut usig = TpmUsig::open(0, &keys, &config).unwrap();
+            usig.create_ui(b"an earlier message").unwrap();
+            let ui = usig.create_ui(&message).unwrap();
+            // The connection closes here: swtpm serves one client at a time.
+            (identity, ui)
+        }
+    });
+    assert_eq!(ui.counter, 2);
+    let Certificate::Tpm(cert) = &ui.cert else {
+        panic!("a {} certificate", ui.cert.kind())
+    };
+
+    let key_pem = dir.path().join("key.pem");
+    let key_handle = format!("{:#010x}", config.key_handle);
+    let Some(public) = run_tool(
+        "tpm2_readpublic",
+        &[
+            "-c",
+            &key_handle,
+            "-f",
+            "pem",
+            "-o",
+            key_pem.to_str().unwrap(),
+        ],
+        &tcti,
+    ) else {
+        eprintln!("SKIPPED: tpm2-tools is not installed (scripts/setup installs it)");
+        return;
+    };
+    assert!(public.status.success(), "{public:?}");
+    let signer_name = yaml_value(&public, "qualified name:");
+    let nv_public = run_tool(
+        "tpm2_nvreadpublic",
+        &[&format!("{:#x}", config.nv_index)],
+        &tcti,
+    )
+    .unwrap();
+    assert!(nv_public.status.success(), "{nv_public:?}");
+    let nv_name = yaml_value(&nv_public, "name:");
+    // The names tpm2-tools read from the TPM are the ones provisioning recorded.
+    assert_eq!(
+        (signer_name.as_str(), nv_name.as_str()),
+        (
+            hex(&identity.signer_name).as_str(),
+            hex(&identity.nv_name).as_str()
+        )
+    );
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/verify-tpm-ui.py");
+    let check = |name: &str, message: &[u8], counter: u64| {
+        let ui_json = dir.path().join(name);
+        let json = format!(
+            "{{\"message_hex\": \"{}\", \"counter\": {counter}, \"counter_base\": {}, \
+             \"r\": \"{}\", \"s\": \"{}\", \"clock\": {}, \"reset_count\": {}, \
+             \"restart_count\": {}, \"safe\": {}, \"firmware_version\": {}}}",
+            hex(message),
+            identity.counter_base,
+            hex(&cert.r),
+            hex(&cert.s),
+            cert.clock,
+            cert.reset_count,
+            cert.restart_count,
+            cert.safe,
+            cert.firmware_version
+        );
+        std::fs::write(&ui_json, json).unwrap();
+        let args = [
+            script,
+            ui_json.to_str().unwrap(),
+            key_pem.to_str().unwrap(),
+            &signer_name,
+            &nv_name,
+        ];
+        run_tool("python3", &args, &tcti)
+    };
+    let Some(good) = check("ui.json", &message, ui.counter) else {
+        eprintln!("SKIPPED: python3 is not installed (scripts/setup installs it)");
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&good.stdout);
+    let stderr = String::from_utf8_lossy(&good.stderr);
+    if good.status.code() == Some(3) {
+        eprintln!("SKIPPED: {stderr}");
+        return;
+    }
+    assert!(
+        good.status.success() && stdout.starts_with("VERIFIED"),
+        "{stdout}{stderr}"
+    );
+    // The independent check can fail: another message or another counter value.
+    for (name, m, c) in [
+        ("other-message.json", &b"PREPARE v=0 n=1 independenT"[..], 2),
+        ("other-counter.json", &message[..], 1),
+        ("other-counter-2.json", &message[..], 3),
+    ] {
+        let out = check(name, m, c).unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stdout}");
+        assert!(stdout.starts_with("NOT VERIFIED"), "{name}: {stdout}");
+    }
+    drop(tpm);
+}
