@@ -2,7 +2,9 @@
 //! a private swtpm started for the run; when neither is possible the row is left out with
 //! the reason, so the software rows still get measured.
 
-use super::subject::{MESSAGE, Subject};
+#[cfg(feature = "tpm")]
+use super::subject::MESSAGE;
+use super::subject::Subject;
 use minlab_usig::KeySet;
 
 /// Where the TPM row's TPM comes from.
@@ -24,7 +26,7 @@ pub fn build(
     let why =
         "this minlab was built without the tpm feature (cargo build --release --features tpm)";
     match source {
-        Source::Given(_) => anyhow::bail!("--tpm: {why}"),
+        Source::Given(tcti) => anyhow::bail!("--tpm {tcti}: {why}"),
         Source::PrivateSwtpm => Ok(Err(why.into())),
     }
 }
