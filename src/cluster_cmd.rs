@@ -5,10 +5,10 @@ use crate::Outcome;
 use crate::client_cmd::{print_report, report_line};
 use crate::net_common::{WanArgs, allocate_clients, init_tracing, next_client_path, runtime};
 use anyhow::{Context, Result, bail};
-use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry};
+use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry, UsigBackend};
 use minlab_net::{ClusterConfig, LoadOptions, ServiceKind, run_load};
 use minlab_protocols::minbft::ClientAuth;
-use minlab_usig::{DurableCounter, KeySet, UsigKind};
+use minlab_usig::{DurableCounter, KeySet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -20,6 +20,9 @@ Examples:
   minlab client --config cl/cluster.toml --clients 16 --duration 5s
   minlab cluster down --config cl/cluster.toml        SIGTERM, then SIGKILL after 5 s
   minlab cluster bench --usig ed25519 --clients 1,64 --duration 5s --json
+  minlab cluster bench --usig tpm --clients 1,16     a private swtpm per replica
+  minlab cluster init --usig tpm --out cl/ --tcti device:/dev/tpmrm0 --tcti ... (one per
+    replica; each TPM is provisioned and every key file gets every replica's TPM identity)
 
 Replica I keeps its counter, status.json, node.log and node.pid in DIR/data/replica-I/.";
 
@@ -50,9 +53,13 @@ pub struct Shape {
     /// Number of replicas n = 2f + 1.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(3..=63))]
     replicas: u32,
-    /// USIG backend: hmac-sha1, hmac-sha256 or ed25519.
+    /// USIG backend: hmac-sha1, hmac-sha256, ed25519 or tpm (build with --features tpm).
     #[arg(long, default_value = "hmac-sha1")]
-    usig: UsigKind,
+    usig: UsigBackend,
+    /// With --usig tpm: replica I's TPM is the I-th --tcti (give one per replica; `cluster
+    /// bench` starts a private swtpm per replica when none is given).
+    #[arg(long, value_name = "TCTI")]
+    tcti: Vec<String>,
     /// Port of replica 0 on 127.0.0.1; replica I listens on base-port + I.
     #[arg(long, default_value_t = 7100)]
     base_port: u16,
@@ -185,10 +192,25 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
             shape.base_port
         );
     }
+    let tctis = match shape.usig {
+        UsigBackend::Tpm if shape.tcti.len() != shape.replicas as usize => bail!(
+            "--usig tpm: give one --tcti per replica ({} given for {} replicas)",
+            shape.tcti.len(),
+            shape.replicas
+        ),
+        UsigBackend::Tpm => shape.tcti.clone(),
+        UsigBackend::Software(_) if !shape.tcti.is_empty() => {
+            bail!("--tcti is only for --usig tpm")
+        }
+        UsigBackend::Software(_) => Vec::new(),
+    };
     let keys_dir = out.join("keys");
     std::fs::create_dir_all(&keys_dir)
         .with_context(|| format!("creating {}", keys_dir.display()))?;
-    let keys = KeySet::generate(shape.replicas).context("generating keys")?;
+    let mut keys = KeySet::generate(shape.replicas).context("generating keys")?;
+    if !tctis.is_empty() {
+        crate::cluster_tpm::provision_all(&mut keys, &tctis)?;
+    }
     let mut replica = Vec::new();
     for id in 0..shape.replicas {
         let rel = PathBuf::from(format!("keys/replica-{id}.toml"));
@@ -197,6 +219,7 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
             id,
             addr: format!("127.0.0.1:{}", u32::from(shape.base_port) + id).parse()?,
             keys: rel,
+            tcti: tctis.get(id as usize).cloned(),
         });
     }
     keys.public_only().save(keys_dir.join("client.toml"))?;
@@ -387,7 +410,15 @@ fn bench(a: &BenchArgs) -> Result<Outcome> {
     let wan = a.wan.parse()?;
     init_tracing("warn")?;
     let dir = tempfile::tempdir()?;
-    let path = init(&a.shape, dir.path(), false)?;
+    let mut shape = a.shape.clone();
+    // A private swtpm per replica, stopped after the replicas.
+    let mut tpms = None;
+    if shape.usig == UsigBackend::Tpm && shape.tcti.is_empty() {
+        let (started, tctis) = crate::cluster_tpm::start_swtpms(shape.replicas, dir.path())?;
+        tpms = Some(started);
+        shape.tcti = tctis;
+    }
+    let path = init(&shape, dir.path(), false)?;
     let config = ClusterConfig::load(&path)?;
     let mut children = Children(spawn_nodes(&path, &config, &a.wan)?);
     wait_ready(&config, &mut children.0)?;
@@ -428,5 +459,6 @@ fn bench(a: &BenchArgs) -> Result<Outcome> {
         }
     }
     drop(children);
+    drop(tpms);
     Ok(outcome)
 }

@@ -6,6 +6,7 @@ mod bench_usig;
 mod check_cmd;
 mod client_cmd;
 mod cluster_cmd;
+mod cluster_tpm;
 mod keygen;
 mod net_common;
 mod node_cmd;

@@ -446,3 +446,37 @@ fn cluster_up_client_down_and_bench() {
     assert_eq!(runs.iter().map(|r| r.clients).collect::<Vec<_>>(), [1, 2]);
     assert!(runs.iter().all(|r| r.completed > 0));
 }
+
+#[test]
+fn tpm_cluster_flags_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let expect_error = |args: &[&str], needle: &str| {
+        let o = run(args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    };
+    let init = ["cluster", "init", "--out", out];
+    expect_error(
+        &[&init[..], &["--usig", "tpm", "--tcti", "x"]].concat(),
+        "one --tcti per replica",
+    );
+    expect_error(
+        &[&init[..], &["--tcti", "device:/dev/tpmrm0"]].concat(),
+        "only for --usig tpm",
+    );
+    expect_error(&[&init[..], &["--usig", "tmp"]].concat(), "tpm");
+    // Three TPMs that are not there: refused (a build without the tpm feature says so).
+    let no_tpm = "swtpm:host=127.0.0.1,port=1";
+    let tpm_init = [&init[..], &["--usig", "tpm"], &["--tcti", no_tpm].repeat(3)].concat();
+    expect_error(
+        &tpm_init,
+        if cfg!(feature = "tpm") {
+            "provisioning replica 0"
+        } else {
+            "--features tpm"
+        },
+    );
+    assert!(!dir.path().join("cluster.toml").exists());
+}

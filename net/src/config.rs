@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! format = "minlab-cluster v1"
-//! usig = "hmac-sha1"              # hmac-sha1 | hmac-sha256 | ed25519
+//! usig = "hmac-sha1"              # hmac-sha1 | hmac-sha256 | ed25519 | tpm
 //! service = "null"                # null | kv
 //! client_count = 256              # size of the client table; clients are 0..client_count
 //! client_auth = "mac-authenticator"
@@ -19,7 +19,13 @@
 //! id = 0
 //! addr = "127.0.0.1:7100"
 //! keys = "keys/replica-0.toml"    # relative to this file's directory
+//! tcti = "device:/dev/tpmrm0"     # usig = "tpm" only: how this replica reaches its TPM
 //! ```
+//!
+//! With `usig = "tpm"` each replica runs the TPM 2.0 USIG on its own TPM (one chip, or one
+//! swtpm, per replica), provisioned with `minlab tpm provision`, and every key file lists
+//! every replica's TPM identity (`[[tpm]]` entries): `minlab cluster init --usig tpm` does
+//! both. Such a cluster needs a minlab built with `--features tpm`.
 //!
 //! Client keys: the protocol crate derives client keys from a seed only
 //! (`ClientKeyring::from_seed`), so the seed is a secret every client and replica holds;
@@ -31,8 +37,10 @@ use minlab_protocols::ReplicaId;
 use minlab_protocols::minbft::{ClientAuth, Config};
 use minlab_usig::UsigKind;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 /// The format tag of cluster files.
 pub const FORMAT: &str = "minlab-cluster v1";
@@ -50,6 +58,64 @@ pub enum ServiceKind {
     Kv,
 }
 
+/// The USIG every replica of a cluster runs: a software backend over the replica's
+/// durable counter file, or the TPM 2.0 USIG on the replica's own TPM.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum UsigBackend {
+    /// HMAC or Ed25519 (or, refused by validation, symbolic).
+    Software(UsigKind),
+    /// The TPM 2.0 USIG (`minlab_usig::TpmUsig`); each replica entry names its TPM.
+    Tpm,
+}
+
+impl UsigBackend {
+    /// The name in cluster files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            UsigBackend::Software(kind) => kind.name(),
+            UsigBackend::Tpm => "tpm",
+        }
+    }
+}
+
+impl From<UsigKind> for UsigBackend {
+    fn from(kind: UsigKind) -> Self {
+        UsigBackend::Software(kind)
+    }
+}
+
+impl fmt::Display for UsigBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for UsigBackend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "tpm" {
+            return Ok(UsigBackend::Tpm);
+        }
+        s.parse::<UsigKind>()
+            .map(UsigBackend::Software)
+            .map_err(|e| format!("{e}, tpm"))
+    }
+}
+
+impl TryFrom<String> for UsigBackend {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<UsigBackend> for String {
+    fn from(b: UsigBackend) -> String {
+        b.name().to_string()
+    }
+}
+
 /// One replica's entry.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,6 +126,11 @@ pub struct ReplicaEntry {
     pub addr: SocketAddr,
     /// Its key file (relative paths are relative to the cluster file's directory).
     pub keys: PathBuf,
+    /// With `usig = "tpm"`: the TCTI of its TPM (`device:/dev/tpmrm0`,
+    /// `swtpm:host=127.0.0.1,port=2321`); the USIG's key and counter are at the default
+    /// handles of `minlab tpm provision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcti: Option<String>,
 }
 
 /// Protocol parameters; absent ones take `minbft::Config::new`'s defaults. Durations are
@@ -106,7 +177,7 @@ pub struct ClusterConfig {
     /// Always [`FORMAT`].
     pub format: String,
     /// The USIG backend of every replica.
-    pub usig: UsigKind,
+    pub usig: UsigBackend,
     /// The replicated service.
     pub service: ServiceKind,
     /// Clients `0..client_count`.
@@ -182,9 +253,10 @@ impl ClusterConfig {
         if self.format != FORMAT {
             return Err(format!("format {:?}, expected {FORMAT:?}", self.format));
         }
-        if self.usig == UsigKind::Symbolic {
+        if self.usig == UsigBackend::Software(UsigKind::Symbolic) {
             return Err(
-                "usig = \"symbolic\" is for simulation only; use hmac-sha1, hmac-sha256 or ed25519"
+                "usig = \"symbolic\" is for simulation only; use hmac-sha1, hmac-sha256, \
+                 ed25519 or tpm"
                     .into(),
             );
         }
@@ -194,6 +266,22 @@ impl ClusterConfig {
                     "replica entries must be listed by id 0..n; entry {i} has id {}",
                     r.id
                 ));
+            }
+            match (self.usig, &r.tcti) {
+                (UsigBackend::Tpm, None) => {
+                    return Err(format!(
+                        "usig = \"tpm\" but replica {} has no tcti (how it reaches its TPM)",
+                        r.id
+                    ));
+                }
+                (UsigBackend::Software(kind), Some(_)) => {
+                    return Err(format!(
+                        "replica {} has a tcti, but usig = {:?} does not use a TPM",
+                        r.id,
+                        kind.name()
+                    ));
+                }
+                _ => {}
             }
             if self.replica[..i].iter().any(|o| o.addr == r.addr) {
                 return Err(format!(
@@ -297,7 +385,7 @@ mod tests {
     pub(crate) fn sample() -> ClusterConfig {
         ClusterConfig {
             format: FORMAT.into(),
-            usig: UsigKind::HmacSha1,
+            usig: UsigKind::HmacSha1.into(),
             service: ServiceKind::Kv,
             client_count: 4,
             client_auth: ClientAuth::MacAuthenticator,
@@ -313,6 +401,7 @@ mod tests {
                     id,
                     addr: format!("127.0.0.1:{}", 7100 + id).parse().unwrap(),
                     keys: format!("keys/replica-{id}.toml").into(),
+                    tcti: None,
                 })
                 .collect(),
             dir: PathBuf::new(),
@@ -346,6 +435,23 @@ mod tests {
     }
 
     #[test]
+    fn a_tpm_cluster_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.toml");
+        let mut c = sample();
+        c.usig = UsigBackend::Tpm;
+        for r in &mut c.replica {
+            r.tcti = Some(format!("swtpm:host=127.0.0.1,port={}", 2321 + 2 * r.id));
+        }
+        c.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("usig = \"tpm\""), "{text}");
+        let back = ClusterConfig::load(&path).unwrap();
+        assert_eq!(back.usig, UsigBackend::Tpm);
+        assert_eq!(back.replica, c.replica);
+    }
+
+    #[test]
     fn bad_files_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cluster.toml");
@@ -367,8 +473,17 @@ mod tests {
         c.protocol.batch_timeout = Some("soon".into());
         check(&c, "protocol.batch_timeout");
         let mut c = sample();
-        c.usig = UsigKind::Symbolic;
+        c.usig = UsigKind::Symbolic.into();
         check(&c, "simulation only");
+        let mut c = sample();
+        c.usig = UsigBackend::Tpm;
+        check(&c, "replica 0 has no tcti");
+        let mut c = sample();
+        c.replica[1].tcti = Some("device:/dev/tpmrm0".into());
+        check(&c, "replica 1 has a tcti");
+        std::fs::write(&path, "format = \"minlab-cluster v1\"\nusig = \"tmp\"").unwrap();
+        let e = ClusterConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("hmac-sha1") && e.contains("tpm"), "{e}");
         std::fs::write(&path, "format = 1").unwrap();
         assert!(ClusterConfig::load(&path).is_err());
         assert!(ClusterConfig::load(dir.path().join("absent.toml")).is_err());

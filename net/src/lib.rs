@@ -6,8 +6,9 @@
 //! deadlines into tokio sleeps ([`timers`]); [`accept`] checks and decodes what arrives.
 //! Replica-to-replica channels are authenticated ([`channel`]): a handshake proves each
 //! side's identity from the key files, and every frame carries a MAC. [`load`] is a
-//! closed-loop load generator. [`config`] reads the cluster file; [`wan`] delays frames to
-//! emulate a wide-area network.
+//! closed-loop load generator. [`config`] reads the cluster file; [`usig`] opens the USIG
+//! it names (software, or a TPM with the `tpm` feature); [`wan`] delays frames to emulate
+//! a wide-area network.
 //!
 //! [`Replica`]: minlab_protocols::Replica
 //! [`Client`]: minlab_protocols::Client
@@ -36,6 +37,7 @@ pub mod node;
 pub mod service;
 pub mod status;
 pub mod timers;
+pub mod usig;
 pub mod wan;
 
 pub use config::{ClusterConfig, ServiceKind};

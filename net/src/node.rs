@@ -1,7 +1,7 @@
-//! One replica process: loads its keys and durable USIG counter, listens for replicas and
-//! clients, connects to the other replicas, and runs the unchanged Sans-IO replica in a
-//! single task that owns it (no locks around protocol state), turning its outputs into
-//! frames and timers.
+//! One replica process: loads its keys and opens its USIG (durable counter or TPM), listens
+//! for replicas and clients, connects to the other replicas, and runs the unchanged Sans-IO
+//! replica in a single task that owns it (no locks around protocol state), turning its
+//! outputs into frames and timers.
 
 use crate::accept::{AcceptContext, Inbound, accept_loop};
 use crate::channel::ChannelKeys;
@@ -12,11 +12,12 @@ use crate::link::{Frame, QUEUE_FRAMES, enqueue, peer_link};
 use crate::metrics::NetMetrics;
 use crate::service::AnyService;
 use crate::status::{CheckpointSeen, NodeStatus, hex};
+use crate::usig::NodeUsig;
 use crate::wan::WanDelay;
 use minlab_protocols::minbft::{ClientDirectory, codec};
 use minlab_protocols::service::Service;
 use minlab_protocols::{ClientId, Event, Message, NodeId, Outbox, Output, Replica, ReplicaId};
-use minlab_usig::{AnyUsig, DurableCounter, KeySet, Usig};
+use minlab_usig::{KeySet, Usig};
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -131,8 +132,7 @@ pub async fn start_node(
     let channel_keys = Arc::new(ChannelKeys::derive(id, &keys)?);
     let data_dir = config.data_dir(id);
     std::fs::create_dir_all(&data_dir)?;
-    let counter = DurableCounter::open(config.counter_path(id), config.counter_block)?;
-    let usig = AnyUsig::with_counter(config.usig, id, &keys, counter)?;
+    let usig = NodeUsig::open(&config, id, &keys)?;
     let protocol = config
         .protocol_config()
         .map_err(|reason| NetError::Config {
@@ -240,7 +240,7 @@ pub async fn start_node(
     })
 }
 
-type NodeReplica = Replica<AnyUsig<DurableCounter>, AnyService>;
+type NodeReplica = Replica<NodeUsig, AnyService>;
 
 struct ReplicaTask {
     replica: NodeReplica,

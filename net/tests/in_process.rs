@@ -37,12 +37,13 @@ fn cluster(usig: UsigKind) -> TestCluster {
             id,
             addr: l.local_addr().unwrap(),
             keys: keys_rel.into(),
+            tcti: None,
         });
         listeners.push(Some(l));
     }
     let config = ClusterConfig {
         format: FORMAT.into(),
-        usig,
+        usig: usig.into(),
         service: ServiceKind::Kv,
         client_count: 8,
         client_auth: ClientAuth::MacAuthenticator,
