@@ -410,14 +410,17 @@ fn bench(a: &BenchArgs) -> Result<Outcome> {
     let wan = a.wan.parse()?;
     init_tracing("warn")?;
     let dir = tempfile::tempdir()?;
-    let mut shape = a.shape.clone();
-    // A private swtpm per replica, stopped after the replicas.
-    let mut tpms = None;
-    if shape.usig == UsigBackend::Tpm && shape.tcti.is_empty() {
-        let (started, tctis) = crate::cluster_tpm::start_swtpms(shape.replicas, dir.path())?;
-        tpms = Some(started);
-        shape.tcti = tctis;
-    }
+    // A private swtpm per replica, stopped after the replicas (declared before them).
+    let (_tpms, shape) = if a.shape.usig == UsigBackend::Tpm && a.shape.tcti.is_empty() {
+        let (started, tctis) = crate::cluster_tpm::start_swtpms(a.shape.replicas, dir.path())?;
+        let shape = Shape {
+            tcti: tctis,
+            ..a.shape.clone()
+        };
+        (Some(started), shape)
+    } else {
+        (None, a.shape.clone())
+    };
     let path = init(&shape, dir.path(), false)?;
     let config = ClusterConfig::load(&path)?;
     let mut children = Children(spawn_nodes(&path, &config, &a.wan)?);
@@ -459,6 +462,5 @@ fn bench(a: &BenchArgs) -> Result<Outcome> {
         }
     }
     drop(children);
-    drop(tpms);
     Ok(outcome)
 }
