@@ -84,6 +84,14 @@ pub struct Shape {
     /// Values reserved per write of the durable USIG counter.
     #[arg(long, default_value_t = DurableCounter::DEFAULT_BLOCK)]
     counter_block: u64,
+    /// A client's retransmission timeout [default: the protocol's 100 ms; 1 s with --usig
+    /// tpm, whose UIs take milliseconds on swtpm and up to hundreds on chips].
+    #[arg(long, value_name = "DURATION")]
+    retransmit_timeout: Option<String>,
+    /// T_exec, how long a backup waits for a request to execute before asking for a view
+    /// change [default: the protocol's 500 ms; 5 s with --usig tpm].
+    #[arg(long, value_name = "DURATION")]
+    request_timeout: Option<String>,
 }
 
 fn parse_service(s: &str) -> Result<ServiceKind, String> {
@@ -237,6 +245,15 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
         protocol: ProtocolParams {
             batch_size_max: Some(shape.batch_size),
             batch_timeout: Some(shape.batch_timeout.clone()),
+            // A slow USIG stretches every step: keep clients from retransmitting and
+            // backups from suspecting the primary merely because the TPM is slow.
+            retransmit_timeout: shape.retransmit_timeout.clone().or_else(|| {
+                (shape.usig == UsigBackend::Tpm).then(|| "1s".to_string())
+            }),
+            request_timeout: shape
+                .request_timeout
+                .clone()
+                .or_else(|| (shape.usig == UsigBackend::Tpm).then(|| "5s".to_string())),
             ..ProtocolParams::default()
         },
         replica,
