@@ -247,9 +247,10 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
             batch_timeout: Some(shape.batch_timeout.clone()),
             // A slow USIG stretches every step: keep clients from retransmitting and
             // backups from suspecting the primary merely because the TPM is slow.
-            retransmit_timeout: shape.retransmit_timeout.clone().or_else(|| {
-                (shape.usig == UsigBackend::Tpm).then(|| "1s".to_string())
-            }),
+            retransmit_timeout: shape
+                .retransmit_timeout
+                .clone()
+                .or_else(|| (shape.usig == UsigBackend::Tpm).then(|| "1s".to_string())),
             request_timeout: shape
                 .request_timeout
                 .clone()
