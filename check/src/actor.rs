@@ -435,6 +435,8 @@ impl Node {
                     o.cancel_timer(Timer(kind))
                 }
                 Output::Event(e) => observe_replica(st, e),
+                // Replicas in the model are not durable (no crash moves yet).
+                Output::Persist { .. } => {}
             }
         }
     }
@@ -692,7 +694,7 @@ fn emit_client_outputs(
                 );
                 completed = true;
             }
-            Output::Event(_) => {}
+            Output::Event(_) | Output::Persist { .. } => {}
         }
     }
     completed

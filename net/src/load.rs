@@ -361,7 +361,7 @@ impl<'a> Driver<'a> {
                     }
                 }
                 Output::Event(Event::Retransmitted { .. }) => self.report.retransmits += 1,
-                Output::Event(_) => {}
+                Output::Event(_) | Output::Persist { .. } => {}
             }
         }
         self.out = out;

@@ -403,6 +403,9 @@ impl ReplicaTask {
                 Output::SetTimer { kind, deadline } => self.timers.set(kind, deadline),
                 Output::CancelTimer { kind } => self.timers.cancel(kind),
                 Output::Event(e) => self.observe(e),
+                // The network adapter keeps no write-ahead log yet (replicas are not
+                // configured durable).
+                Output::Persist { .. } => {}
             }
         }
         self.out = out;

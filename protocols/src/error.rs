@@ -27,6 +27,9 @@ pub enum ProtocolError {
     /// A service snapshot could not be restored.
     #[error("bad snapshot: {0}")]
     BadSnapshot(String),
+    /// A write-ahead log record is malformed or inconsistent (see [`crate::minbft::wal`]).
+    #[error("corrupt write-ahead log: {0}")]
+    CorruptLog(String),
     /// The USIG failed while setting up a replica.
     #[error("USIG: {0}")]
     Usig(#[from] minlab_usig::UsigError),

@@ -68,11 +68,20 @@ pub enum RejectReason {
     /// MinZyzyva (paper §5): a COMMIT whose commit certificate does not hold `f + 1`
     /// distinct, valid, matching responses.
     InvalidCommitCertificate,
+    /// MinBFT: a RESTART whose last logged counter value is not below its own.
+    InvalidRestart,
+    /// MinBFT: a RESTART declaring never sent a counter value the receiver already
+    /// processed from that replica: proof that the replica is faulty (a correct one logs
+    /// every message before sending it). See [`crate::minbft::restart`].
+    ContradictoryRestart,
+    /// MinBFT: a PREPARE or NEW-VIEW from a replica that declared lost counter values
+    /// (a RESTART with a gap): it is never accepted as primary again.
+    RevokedPrimary,
 }
 
 impl RejectReason {
     /// Number of reasons (size of the per-reason counter table).
-    pub const COUNT: usize = 26;
+    pub const COUNT: usize = 29;
 
     /// Every reason, in declaration order.
     pub const ALL: [RejectReason; Self::COUNT] = [
@@ -102,6 +111,9 @@ impl RejectReason {
         RejectReason::BadMac,
         RejectReason::ConflictingPrePrepare,
         RejectReason::InvalidCommitCertificate,
+        RejectReason::InvalidRestart,
+        RejectReason::ContradictoryRestart,
+        RejectReason::RevokedPrimary,
     ];
 
     /// Index into per-reason tables.
@@ -198,6 +210,17 @@ pub enum Event {
         counter: u64,
         /// Requests executed before the restored state (its position in the agreed order).
         position: u64,
+    },
+    /// A peer's RESTART was processed: its counter values `last_logged + 1 ..
+    /// counter` were consumed by its USIG but never logged, hence never sent (see
+    /// [`crate::minbft::restart`]).
+    PeerRestarted {
+        /// The restarted replica.
+        replica: crate::node::ReplicaId,
+        /// The last counter value it logged before its crash.
+        last_logged: u64,
+        /// The RESTART's own counter value.
+        counter: u64,
     },
     /// The replica installed a new view (NEW-VIEW accepted and `S` executed).
     ViewChanged {

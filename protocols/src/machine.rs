@@ -75,6 +75,12 @@ pub trait ReplicaMachine {
     fn usig_last_counter(&self) -> u64 {
         0
     }
+
+    /// The first input of a replica restarted from its write-ahead log (arms its timers,
+    /// announces lost counter values); a no-op by default.
+    fn resume(&mut self, now: Instant, out: &mut Outbox<Self::Message>) {
+        let _ = (now, out);
+    }
 }
 
 /// A client of some protocol, as a driver sees it.

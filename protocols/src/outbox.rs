@@ -65,6 +65,17 @@ pub enum Output<M = Message> {
     },
     /// Something observable happened (for oracles, traces and reports).
     Event(Event),
+    /// Append this record to the node's write-ahead log (only replicas configured as
+    /// durable emit it). The driver makes every record of a step durable (one `fdatasync`
+    /// for the step: group commit) **before** it performs any send of that step, and hands
+    /// the records back, in order, when the replica restarts.
+    Persist {
+        /// The record, opaque to the driver.
+        record: Vec<u8>,
+        /// True when the record is a restart point: it replaces every earlier record,
+        /// which the driver may then drop (log compaction).
+        restart_point: bool,
+    },
 }
 
 /// The buffer a caller passes to every input and drains afterwards.
@@ -124,6 +135,16 @@ impl<M> Outbox<M> {
     #[inline]
     pub fn event(&mut self, e: Event) {
         self.push(Output::Event(e));
+    }
+
+    /// Asks for `record` to be made durable before this step's sends; a `restart_point`
+    /// replaces every earlier record.
+    #[inline]
+    pub fn persist(&mut self, record: Vec<u8>, restart_point: bool) {
+        self.push(Output::Persist {
+            record,
+            restart_point,
+        });
     }
 
     /// Removes and yields every output, in the order they were produced.

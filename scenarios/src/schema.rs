@@ -123,6 +123,10 @@ pub struct ParamsSpec {
     pub view_change_timeout: Dur,
     /// How long a client waits before retransmitting.
     pub client_retry: Dur,
+    /// MinBFT: replicas keep a write-ahead log, and a crash-restart recovers from it
+    /// (durable state: the log, the stable checkpoint and the USIG counter); without it a
+    /// restarted replica starts from its initial state with its USIG counter.
+    pub durable: bool,
 }
 
 impl Default for ParamsSpec {
@@ -135,6 +139,7 @@ impl Default for ParamsSpec {
             exec_timeout: Dur::from_ms(200),
             view_change_timeout: Dur::from_ms(400),
             client_retry: Dur::from_ms(100),
+            durable: false,
         }
     }
 }
@@ -457,6 +462,10 @@ pub struct FaultSpec {
     /// Crash-restart: whether volatile state survives (a process restart with state kept).
     #[serde(default)]
     pub keep_volatile_state: bool,
+    /// Crash-restart of a durable replica: the crash hit after its USIG consumed this many
+    /// counter values and before their messages were logged (so they were never sent).
+    #[serde(default)]
+    pub lost_counter_values: u64,
 }
 
 /// A Byzantine replica and its script.

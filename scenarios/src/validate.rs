@@ -162,6 +162,20 @@ pub fn validate(s: &Scenario, src: &str, origin: &str) -> Result<(), ScenarioErr
         if needs_duration && fr.duration.is_none() {
             return Err(c.err(Some(f.span()), &field, "this fault needs a duration".into()));
         }
+        if fr.lost_counter_values > 0
+            && (fr.kind != FaultKind::CrashRestart
+                || fr.keep_volatile_state
+                || !s.params.durable
+                || s.protocol != Protocol::Minbft)
+        {
+            return Err(c.err(
+                Some(f.span()),
+                &field,
+                "lost_counter_values needs a crash-restart without kept volatile state of a \
+                 durable MinBFT replica (params.durable = true)"
+                    .into(),
+            ));
+        }
         if fr.kind == FaultKind::Slow && fr.factor.unwrap_or(0) < 2 {
             return Err(c.err(
                 Some(f.span()),

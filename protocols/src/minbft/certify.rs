@@ -12,6 +12,7 @@
 //! | CHECKPOINT  | `3 ‖ view ‖ prepare counter ‖ state digest`                  | 49   |
 //! | VIEW-CHANGE | `4 ‖ new view ‖ SHA-256 of the postcard-encoded body`        | 41   |
 //! | NEW-VIEW    | `5 ‖ new view ‖ SHA-256 of the postcard-encoded body`        | 41   |
+//! | RESTART     | `6 ‖ view ‖ last logged counter value`                       | 17   |
 //!
 //! The COMMIT names its PREPARE by counter value and digest; the primary is implied by the
 //! view (`view mod n`), and USIG uniqueness means one counter value of one primary names
@@ -32,6 +33,19 @@ pub const TAG_CHECKPOINT: u8 = 3;
 pub const TAG_VIEW_CHANGE: u8 = 4;
 /// Tag byte of a NEW-VIEW's certified string.
 pub const TAG_NEW_VIEW: u8 = 5;
+
+/// Tag byte of a RESTART's certified string.
+pub const TAG_RESTART: u8 = 6;
+
+/// The bytes a RESTART's UI certifies.
+#[inline]
+pub fn restart_bytes(view: View, last_logged: u64) -> [u8; 17] {
+    let mut b = [0u8; 17];
+    b[0] = TAG_RESTART;
+    b[1..9].copy_from_slice(&view.to_be_bytes());
+    b[9..17].copy_from_slice(&last_logged.to_be_bytes());
+    b
+}
 
 /// The bytes a PREPARE's UI certifies.
 #[inline]

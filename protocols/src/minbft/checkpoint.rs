@@ -108,7 +108,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             state_digest,
             ui,
         });
-        self.log_sent(cp.ui.counter, LoggedMessage::Checkpoint(cp.clone()));
+        self.log_sent(cp.ui.counter, LoggedMessage::Checkpoint(cp.clone()), out);
         self.keep_snapshot(view, counter);
         self.metrics.count_sent(MessageKind::Checkpoint);
         out.broadcast(Message::Checkpoint(cp.clone()));
@@ -209,6 +209,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.want_state(cert, out);
         }
         let Some((counter, cert)) = best else { return };
+        let own_key = cert
+            .iter()
+            .find(|c| c.sender == self.id)
+            .map(|c| (c.view, c.counter));
         if let Some(own) = cert.iter().find(|c| c.sender == self.id) {
             // The sent log restarts at our own CHECKPOINT in the certificate (kept for
             // retransmission; O is what follows it).
@@ -221,6 +225,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.checkpoints.votes = self.checkpoints.votes.split_off(&(counter + 1));
         let truncated_entries = self.log.truncate(counter);
         self.checkpoints.advanced = true;
+        if let Some(key) = own_key {
+            self.persist_base(key, out);
+        }
         out.event(Event::CheckpointStable {
             counter,
             truncated_entries,

@@ -41,6 +41,10 @@ pub struct Config {
     pub client_auth: ClientAuth,
     /// How long a client waits for `f + 1` matching replies before resending.
     pub retransmit_timeout: Duration,
+    /// Whether replicas keep a write-ahead log (see [`super::wal`]): every UI message is
+    /// emitted as an [`crate::outbox::Output::Persist`] record before it is sent, so a
+    /// restarted replica recovers what it promised ([`super::Replica::recover`]).
+    pub durable: bool,
 }
 
 impl Config {
@@ -62,6 +66,7 @@ impl Config {
             repair_batch_max: 64,
             client_auth: ClientAuth::None,
             retransmit_timeout: Duration::from_millis(100),
+            durable: false,
         }
     }
 

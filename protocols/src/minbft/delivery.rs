@@ -46,10 +46,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
             UiMessage::Prepare(p, d) => self.process_prepare(p, d, out),
             UiMessage::Commit(c) => self.process_commit(c),
             UiMessage::Checkpoint(c) => self.process_checkpoint(c),
+            UiMessage::Restart(r) => self.process_restart(now, r, out),
         };
         match outcome {
             Outcome::Done => {
                 self.fifo.advance(sender, counter);
+                if let UiMessage::Restart(r) = &m {
+                    // Its gap will never be filled: skip it (see `super::restart`).
+                    self.fifo.jump(sender, r.ui.counter);
+                }
                 self.try_execute(now, out);
                 if matches!(m, UiMessage::Checkpoint(_)) {
                     self.check_stable(out);
@@ -65,6 +70,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                     UiMessage::Prepare(..) => MessageKind::Prepare,
                     UiMessage::Commit(_) => MessageKind::Commit,
                     UiMessage::Checkpoint(_) => MessageKind::Checkpoint,
+                    UiMessage::Restart(_) => MessageKind::Restart,
                 };
                 self.reject(NodeId::Replica(sender), kind, reason, out);
                 false

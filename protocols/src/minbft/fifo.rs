@@ -2,7 +2,7 @@
 //! `s` is processed only after the one with `cv - 1`; earlier arrivals wait in a bounded
 //! per-sender buffer.
 
-use super::messages::{Checkpoint, Commit, Digest, Prepare};
+use super::messages::{Checkpoint, Commit, Digest, Prepare, Restart};
 use crate::event::RejectReason;
 use crate::node::ReplicaId;
 use std::collections::BTreeMap;
@@ -17,6 +17,8 @@ pub(crate) enum UiMessage {
     Commit(Arc<Commit>),
     /// A CHECKPOINT.
     Checkpoint(Arc<Checkpoint>),
+    /// A RESTART, parked at the position after its last logged counter value.
+    Restart(Arc<Restart>),
 }
 
 /// Per-sender FIFO state.

@@ -47,6 +47,11 @@ impl ProtocolMessage for Message {
             ),
             Message::ViewChange(v) => (v.sender, &v.ui, certify::view_change_bytes(v).to_vec()),
             Message::NewView(v) => (v.sender, &v.ui, certify::new_view_bytes(v).to_vec()),
+            Message::Restart(r) => (
+                r.sender,
+                &r.ui,
+                certify::restart_bytes(r.view, r.last_logged).to_vec(),
+            ),
             _ => return None,
         };
         Some(UiClaim { signer, ui, bytes })
@@ -74,6 +79,10 @@ impl<U: Usig, S: Service> ReplicaMachine for Replica<U, S> {
 
     fn usig_last_counter(&self) -> u64 {
         self.usig().last_counter()
+    }
+
+    fn resume(&mut self, now: Instant, out: &mut Outbox) {
+        Replica::resume(self, now, out);
     }
 }
 

@@ -126,6 +126,22 @@ pub struct ReqViewChange {
     pub new_view: View,
 }
 
+/// `⟨RESTART, s_i, v, c_log, UI_i⟩`: replica `s_i` restarted from its write-ahead log in
+/// view `v`; its USIG consumed counter values `c_log + 1 .. UI_i` that it never logged,
+/// hence never sent. Sent only when that range is not empty; see [`super::restart`].
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Restart {
+    /// The restarted replica.
+    pub sender: ReplicaId,
+    /// The view it recovered into.
+    pub view: View,
+    /// The highest counter value in its log: everything up to it was (or may have been)
+    /// sent; nothing between it and `ui` was.
+    pub last_logged: u64,
+    /// Its UI over `(RESTART, view, last_logged)`.
+    pub ui: Ui,
+}
+
 /// An entry of a VIEW-CHANGE's `O` set: a message the sender sent since its last
 /// checkpoint. Earlier VIEW-CHANGE and NEW-VIEW messages appear as records (UI plus body
 /// digest), which keeps the type non-recursive, so decoding hostile bytes needs bounded
@@ -154,6 +170,8 @@ pub enum LoggedMessage {
         /// Its UI.
         ui: Ui,
     },
+    /// A RESTART it sent: accounts for the counter values it declared never sent.
+    Restart(Arc<Restart>),
     /// A NEW-VIEW it sent for `new_view`, by UI and body digest.
     NewViewRecord {
         /// The view it started.
@@ -265,6 +283,8 @@ pub enum Message {
     StateReply(Arc<StateReply>),
     /// Replica to replica: resend your UI messages from a counter value on.
     FillHole(Arc<FillHole>),
+    /// A restarted replica to replicas: counter values it will never send.
+    Restart(Arc<Restart>),
 }
 
 /// The type of a message, for counters and events.
@@ -300,11 +320,13 @@ pub enum MessageKind {
     Response,
     /// MinZyzyva's LOCAL-COMMIT (paper §5): a replica acknowledges a commit certificate.
     LocalCommit,
+    /// MinBFT's RESTART: a restarted replica's lost counter values.
+    Restart,
 }
 
 impl MessageKind {
     /// Number of kinds (size of per-kind counter tables).
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 16;
 
     /// Every kind, in declaration order.
     pub const ALL: [MessageKind; Self::COUNT] = [
@@ -323,6 +345,7 @@ impl MessageKind {
         MessageKind::OrderReq,
         MessageKind::Response,
         MessageKind::LocalCommit,
+        MessageKind::Restart,
     ];
 
     /// Index into per-kind tables.
@@ -348,6 +371,7 @@ impl MessageKind {
             MessageKind::OrderReq => "ORDER-REQ",
             MessageKind::Response => "RESPONSE",
             MessageKind::LocalCommit => "LOCAL-COMMIT",
+            MessageKind::Restart => "RESTART",
         }
     }
 }
@@ -367,6 +391,7 @@ impl Message {
             Message::StateRequest(_) => MessageKind::StateRequest,
             Message::StateReply(_) => MessageKind::StateReply,
             Message::FillHole(_) => MessageKind::FillHole,
+            Message::Restart(_) => MessageKind::Restart,
         }
     }
 
@@ -378,6 +403,7 @@ impl Message {
             Message::Checkpoint(m) => Some(&m.ui),
             Message::ViewChange(m) => Some(&m.ui),
             Message::NewView(m) => Some(&m.ui),
+            Message::Restart(m) => Some(&m.ui),
             _ => None,
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! Implemented: the normal case, batching, checkpoints and garbage collection, the view
 //! change ([`view_change`]), retransmission of lost messages ([`repair`]) and state
-//! transfer (module `transfer`).
+//! transfer (module `transfer`), and crash recovery from a write-ahead log ([`wal`],
+//! [`restart`]).
 
 pub mod auth;
 pub mod certify;
@@ -18,12 +19,17 @@ mod machine_impl;
 pub mod messages;
 mod new_view;
 pub mod normal;
+mod recover;
 pub mod repair;
 pub mod replica;
+pub mod restart;
 mod transfer;
 pub mod vc_check;
 pub mod view_change;
+pub mod wal;
 
+#[cfg(test)]
+mod recover_tests;
 #[cfg(test)]
 mod repair_tests;
 #[cfg(test)]
@@ -36,6 +42,6 @@ pub use codec::{FRAME_BYTES_MAX, decode, encode, encode_into};
 pub use config::Config;
 pub use messages::{
     Checkpoint, Commit, Digest, FillHole, LoggedMessage, Message, MessageKind, NewView, Prepare,
-    Reply, ReqViewChange, Request, RequestAuth, StateReply, StateRequest, ViewChange,
+    Reply, ReqViewChange, Request, RequestAuth, Restart, StateReply, StateRequest, ViewChange,
 };
 pub use replica::{Input, Replica};

@@ -59,6 +59,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.vc.left_view[i] = self.vc.left_view[i].max(vc.new_view);
         self.vc.requested[i] = self.vc.requested[i].max(vc.new_view);
         if vc.new_view >= self.view
+            && !super::restart::has_gap(&vc)
             && self
                 .vc
                 .received
@@ -72,7 +73,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// The new primary, with `f + 1` valid VIEW-CHANGEs for its view (its own first),
     /// sends NEW-VIEW(`V_vc`, `S`) and installs the view itself.
     pub(crate) fn maybe_new_view(&mut self, now: Instant, out: &mut Outbox) {
-        if !self.vc.changing || !self.is_primary() {
+        if !self.vc.changing || !self.is_primary() || !self.may_lead(self.id) {
             return;
         }
         let Some(own) = self.vc.received.get(&self.id).cloned() else {
@@ -119,8 +120,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 digest,
                 ui: nv.ui.clone(),
             },
+            out,
         );
         let nv = Arc::new(nv);
+        self.persist(out, || super::wal::Record::NewView(nv.clone()));
         self.repair.last_new_view = Some(nv.clone());
         self.metrics.count_sent(MessageKind::NewView);
         out.broadcast(Message::NewView(nv.clone()));
@@ -148,6 +151,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             Err(RejectReason::StaleView)
         } else if self.config.primary_of(nv.new_view) != p {
             Err(RejectReason::NotPrimary)
+        } else if !self.may_lead(p) {
+            Err(RejectReason::RevokedPrimary)
         } else if nv.ui.counter <= self.fifo.accepted(p) {
             Err(RejectReason::DuplicateUi)
         } else {
@@ -193,6 +198,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             if vc.new_view != nv.new_view
                 || vc.sender >= self.config.replica_count
                 || senders & (1 << vc.sender) != 0
+                || super::restart::has_gap(vc)
             {
                 return bad;
             }
@@ -224,7 +230,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// Executes `S` (what was not executed before, exactly once), cleans the log, starts
     /// the new view's sequence numbers after the NEW-VIEW's UI, and takes the new view's
     /// first checkpoint.
-    fn install(&mut self, now: Instant, nv: &NewView, out: &mut Outbox) {
+    fn install(&mut self, now: Instant, nv: &Arc<NewView>, out: &mut Outbox) {
+        self.persist(out, || super::wal::Record::Installed(nv.clone()));
         let base = s_base(&nv.view_changes);
         let mine = (self.log.last_executed_view, self.log.last_executed);
         if self.log.behind || mine < base {

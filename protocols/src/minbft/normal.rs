@@ -106,7 +106,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 },
             );
             self.log.unexecuted += 1;
-            self.log_sent(counter, LoggedMessage::Prepare(prepare.clone()));
+            self.log_sent(counter, LoggedMessage::Prepare(prepare.clone()), out);
             self.metrics.count_sent(MessageKind::Prepare);
             out.broadcast(Message::Prepare(prepare));
         }
@@ -244,6 +244,16 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return outcome;
         }
         let counter = p.ui.counter;
+        if !self.may_lead(p.primary) {
+            // Its sender declared lost counter values: skipped, never accepted.
+            self.metrics.count_rejected(RejectReason::RevokedPrimary);
+            out.event(Event::MessageRejected {
+                from: NodeId::Replica(p.primary),
+                kind: MessageKind::Prepare,
+                reason: RejectReason::RevokedPrimary,
+            });
+            return Outcome::Done;
+        }
         if counter > self.high_water_mark() || self.checkpoint_due() {
             return Outcome::Hold;
         }
@@ -273,6 +283,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                         commit: commit.clone(),
                         prepare: p.clone(),
                     },
+                    out,
                 );
                 self.metrics.count_sent(MessageKind::Commit);
                 out.broadcast(Message::Commit(commit));

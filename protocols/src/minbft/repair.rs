@@ -162,6 +162,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 LoggedMessage::Prepare(p) => Message::Prepare(p.clone()),
                 LoggedMessage::Commit { commit, .. } => Message::Commit(commit.clone()),
                 LoggedMessage::Checkpoint(c) => Message::Checkpoint(c.clone()),
+                LoggedMessage::Restart(r) => Message::Restart(r.clone()),
                 LoggedMessage::ViewChangeRecord { .. } | LoggedMessage::NewViewRecord { .. } => {
                     // The latest ones cover everything before them.
                     if let Some(vc) = &self.repair.last_view_change {

@@ -69,6 +69,11 @@ pub struct Replica<U, S> {
     pub(crate) repair: super::repair::RepairState,
     /// State-transfer state.
     pub(crate) transfer: super::transfer::TransferState,
+    /// Replicas that declared lost counter values (a RESTART with a gap), as a bitmask:
+    /// never accepted as primary again ([`super::restart`], rule 2).
+    pub(crate) revoked: u64,
+    /// What recovery from the write-ahead log found (see [`Replica::recover`]).
+    pub(crate) recovered: super::recover::Recovered,
 }
 
 /// Whether a FIFO-next UI message could be processed now.
@@ -121,6 +126,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             adopted: BTreeMap::new(),
             repair: super::repair::RepairState::new(config.replica_count),
             transfer: super::transfer::TransferState::default(),
+            revoked: 0,
+            recovered: Default::default(),
             view: 0,
             primary: config.primary_of(0),
             config,
@@ -150,6 +157,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             Message::ViewChange(m) => self.on_view_change(now, from, m, out),
             Message::NewView(m) => self.on_new_view(now, from, m, out),
             Message::FillHole(m) => self.on_fill_hole(now, from, m, out),
+            Message::Restart(m) => self.on_restart(now, from, m, out),
             Message::StateRequest(m) => self.on_state_request(now, from, m, out),
             Message::StateReply(m) => self.on_state_reply(now, from, m, out),
             Message::Reply(_) => self.reject(

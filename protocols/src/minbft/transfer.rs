@@ -302,6 +302,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.checkpoints.stable_cert = cert;
         self.adopted = self.adopted.split_off(&(first.view, first.counter + 1));
         self.prune_snapshots(key);
+        if self
+            .checkpoints
+            .stable_cert
+            .iter()
+            .any(|c| c.sender == self.id)
+        {
+            self.persist_base(key, out);
+        }
         match self.transfer.resume.take() {
             Some(r) if key < r.base => {
                 // Still short of where that view's S starts: wait for a later checkpoint.

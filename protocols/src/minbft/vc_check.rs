@@ -3,7 +3,7 @@
 
 use super::certify::{
     TAG_NEW_VIEW, TAG_VIEW_CHANGE, batch_digest, checkpoint_bytes, commit_bytes, prepare_bytes,
-    tagged_view_digest,
+    restart_bytes, tagged_view_digest,
 };
 use super::messages::{Checkpoint, LoggedMessage, Prepare, ViewChange};
 use super::replica::Replica;
@@ -118,11 +118,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 return bad;
             }
         }
-        // 2 and 3: O is exactly start..UI_i, each entry verified.
-        if vc.ui.counter != start + vc.log.len() as u64 {
-            return bad;
-        }
-        for (expected, m) in (start..).zip(&vc.log) {
+        // 2 and 3: O is exactly start..UI_i, each entry verified (a RESTART accounts for
+        // the counter values it declares never sent, see `super::restart`).
+        let mut expected = start;
+        for m in &vc.log {
             let ok = match m {
                 LoggedMessage::Prepare(p) => {
                     let d = batch_digest(&p.batch);
@@ -195,10 +194,26 @@ impl<U: Usig, S: Service> Replica<U, S> {
                             .verify_ui(s, ui, &tagged_view_digest(TAG_NEW_VIEW, *new_view, digest))
                             .is_ok()
                 }
+                LoggedMessage::Restart(r) => {
+                    r.sender == s
+                        && r.last_logged + 1 == expected
+                        && r.ui.counter >= expected
+                        && self
+                            .usig
+                            .verify_ui(s, &r.ui, &restart_bytes(r.view, r.last_logged))
+                            .is_ok()
+                }
             };
             if !ok {
                 return bad;
             }
+            expected = match m {
+                LoggedMessage::Restart(r) => r.ui.counter + 1,
+                _ => expected + 1,
+            };
+        }
+        if vc.ui.counter != expected {
+            return bad;
         }
         for p in &vc.adopted {
             let d = batch_digest(&p.batch);

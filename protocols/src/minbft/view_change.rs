@@ -178,8 +178,16 @@ impl ViewChangeState {
 }
 
 impl<U: Usig, S: Service> Replica<U, S> {
-    /// Records a UI message this replica created, for `O` and retransmission.
-    pub(crate) fn log_sent(&mut self, counter: u64, m: LoggedMessage) {
+    /// Records a UI message this replica created, for `O` and retransmission, and (when
+    /// durable) in the write-ahead log; VIEW-CHANGEs and NEW-VIEWs are logged whole by
+    /// their creators.
+    pub(crate) fn log_sent(&mut self, counter: u64, m: LoggedMessage, out: &mut Outbox) {
+        if !matches!(
+            m,
+            LoggedMessage::ViewChangeRecord { .. } | LoggedMessage::NewViewRecord { .. }
+        ) {
+            self.persist(out, || super::wal::Record::Sent(m.clone()));
+        }
         self.sent.insert(counter, m);
     }
 
@@ -243,7 +251,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     }
 
     /// Sends REQ-VIEW-CHANGE for `target` and counts our own.
-    fn request_view_change(&mut self, now: Instant, target: View, out: &mut Outbox) {
+    pub(crate) fn request_view_change(&mut self, now: Instant, target: View, out: &mut Outbox) {
         self.broadcast_req_view_change(target, out);
         self.check_move(now, out);
     }
@@ -340,9 +348,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 digest,
                 ui: vc.ui.clone(),
             },
+            out,
         );
         let vc = Arc::new(vc);
-        self.vc.received.insert(self.id, vc.clone());
+        self.persist(out, || super::wal::Record::ViewChange(vc.clone()));
+        if !super::restart::has_gap(&vc) {
+            self.vc.received.insert(self.id, vc.clone());
+        }
         self.repair.last_view_change = Some(vc.clone());
         self.arm_repair(now, out);
         self.vc.left_view[me] = target;

@@ -191,6 +191,7 @@ impl Cluster {
                 Output::CancelTimer { kind } => {
                     self.timers.remove(&(node, kind));
                 }
+                Output::Persist { .. } => {}
                 Output::Event(e) => {
                     match (&e, node) {
                         (

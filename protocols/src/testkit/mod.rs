@@ -366,6 +366,8 @@ impl<U: Usig, S: Service> Cluster<U, S> {
                 Output::CancelTimer { kind } => {
                     self.timers[node_slot + kind as usize] = None;
                 }
+                // The benchmark cluster keeps no write-ahead log (replicas are not durable).
+                Output::Persist { .. } => {}
                 Output::Event(ref e) => {
                     match (e, node) {
                         (Event::Completed { client, .. }, _) => {

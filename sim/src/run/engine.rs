@@ -56,6 +56,9 @@ struct Slot<P: SimProtocol> {
     timer_gen: [u64; TimerKind::ALL.len()],
     /// Slowdown factor and the time it ends.
     slow: Option<(u32, u64)>,
+    /// The node's write-ahead log (durable replicas): what survives a crash-restart,
+    /// from the latest restart point on.
+    wal: Vec<Vec<u8>>,
 }
 
 enum Ev<M> {
@@ -456,6 +459,18 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
             Output::CancelTimer { kind } => {
                 self.slots[i].timer_gen[timer_index(kind)] += 1;
             }
+            // A step's outputs take effect together: its records are durable before any
+            // of its messages is on the network, as the write-ahead rule asks.
+            Output::Persist {
+                record,
+                restart_point,
+            } => {
+                let wal = &mut self.slots[i].wal;
+                if restart_point {
+                    wal.clear();
+                }
+                wal.push(record);
+            }
             Output::Event(e) => {
                 let completed = self.obs.on_event(at, me, e);
                 if let Some(client) = completed {
@@ -627,24 +642,46 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
                 ),
             );
         }
+        let mut resumed = false;
         if !f.keep_volatile_state {
-            // The USIG counter survives (it lives in the trusted component); everything
-            // else is lost. The replica restarts from its initial state.
+            // The USIG counter survives (it lives in the trusted component), and so does a
+            // durable replica's write-ahead log; everything else is lost. A crash inside
+            // the write-ahead window consumed `lost_counter_values` more counter values
+            // whose messages were neither logged nor sent.
             let counter = match &self.slots[i].node {
-                Node::Replica(r) => r.usig_last_counter(),
+                Node::Replica(r) => r.usig_last_counter() + f.lost_counter_values,
                 _ => 0,
             };
-            match self.proto.replica(self.s, &self.world, f.replica, counter) {
-                Ok(r) => self.slots[i].node = Node::Replica(Box::new(r)),
+            let wal = std::mem::take(&mut self.slots[i].wal);
+            match self
+                .proto
+                .recover(self.s, &self.world, f.replica, counter, &wal)
+            {
+                Ok(r) => {
+                    self.slots[i].node = Node::Replica(Box::new(r));
+                    resumed = true;
+                }
                 Err(e) => self
                     .obs
                     .note_failure(format!("restart of replica {}: {e}", f.replica)),
             }
+            self.slots[i].wal = wal;
             self.obs.on_restart(f.replica);
         }
         let slot = &mut self.slots[i];
         slot.alive = true;
         slot.available_at = self.now;
+        if resumed {
+            let mut out = std::mem::take(&mut self.outbox);
+            if let Node::Replica(r) = &mut self.slots[i].node {
+                r.resume(Instant(self.now), &mut out);
+            }
+            let me = self.node_id(i);
+            for o in out.drain() {
+                self.dispatch(i, me, self.now, o);
+            }
+            self.outbox = out;
+        }
     }
 }
 
@@ -664,6 +701,7 @@ impl<P: SimProtocol> Slot<P> {
             process_scheduled: false,
             timer_gen: [0; TimerKind::ALL.len()],
             slow: None,
+            wal: Vec::new(),
         }
     }
 }

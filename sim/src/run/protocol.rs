@@ -38,6 +38,21 @@ pub trait SimProtocol: Sized {
         counter_last: u64,
     ) -> Result<Self::Replica, BuildError>;
 
+    /// Correct replica `id` restarted after a crash: its USIG counter resumes after
+    /// `counter_last`, and `wal` holds the write-ahead log records it emitted (by
+    /// default the protocol keeps none and the replica starts fresh).
+    fn recover(
+        &self,
+        s: &Scenario,
+        world: &World,
+        id: u32,
+        counter_last: u64,
+        wal: &[Vec<u8>],
+    ) -> Result<Self::Replica, BuildError> {
+        let _ = wal;
+        self.replica(s, world, id, counter_last)
+    }
+
     /// Correct client `id`.
     fn client(&self, world: &World, id: u32) -> Self::Client;
 
@@ -151,6 +166,23 @@ impl SimProtocol for MinBft {
         let usig = replica_usig(s, world, id, counter_last)?;
         let clients = client_directory(&self.config, world, id);
         Replica::new(self.config.clone(), clients, usig, world.service(s))
+            .map_err(|e| config_error(s, e.to_string()))
+    }
+
+    fn recover(
+        &self,
+        s: &Scenario,
+        world: &World,
+        id: u32,
+        counter_last: u64,
+        wal: &[Vec<u8>],
+    ) -> Result<SimReplica, BuildError> {
+        if !self.config.durable {
+            return self.replica(s, world, id, counter_last);
+        }
+        let usig = replica_usig(s, world, id, counter_last)?;
+        let clients = client_directory(&self.config, world, id);
+        Replica::recover(self.config.clone(), clients, usig, world.service(s), wal)
             .map_err(|e| config_error(s, e.to_string()))
     }
 

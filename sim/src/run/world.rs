@@ -69,6 +69,7 @@ pub fn config_of(s: &Scenario) -> Config {
     c.view_change_timeout = ns(s.params.view_change_timeout);
     c.retransmit_timeout = ns(s.params.client_retry);
     c.client_auth = World::client_auth(s);
+    c.durable = s.params.durable;
     c
 }
 
