@@ -27,6 +27,9 @@ enum TpmCommand {
         #[arg(long)]
         replica: Option<u32>,
     },
+    /// Show what the TPM is (manufacturer, firmware, NV write recovery time) and whether the
+    /// USIG's key and counter are there; changes nothing on the TPM.
+    Info,
     /// Create one UI for a message and print it as JSON (with the counter base and the
     /// handles), for checking with other tools: scripts/verify-tpm-ui.py.
     Sign {
@@ -78,8 +81,12 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
         Some(t) => TpmConfig::new(t.clone()),
         None => TpmConfig::from_env(),
     };
+    if let TpmCommand::Info = args.command {
+        return info(&config).map(|()| Outcome::Held);
+    }
     let identity = provision(&config).with_context(|| format!("TPM at {}", config.tcti))?;
     match &args.command {
+        TpmCommand::Info => {}
         TpmCommand::Provision { key_file, replica } => {
             println!("TPM {}:", config.tcti);
             println!(
@@ -153,6 +160,87 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Held)
+}
+
+/// `minlab tpm info`: read-only questions to the TPM.
+#[cfg(feature = "tpm")]
+fn info(config: &minlab_usig::tpm::TpmConfig) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use minlab_usig::tpm::esys::{Esys, NO_SESSION};
+    const PT_MANUFACTURER: u32 = 0x105;
+    const PT_VENDOR_STRING_1: u32 = 0x106;
+    const PT_FIRMWARE_VERSION_1: u32 = 0x10b;
+    const PT_FIRMWARE_VERSION_2: u32 = 0x10c;
+    const PT_NV_COUNTERS: u32 = 0x20a;
+    const PT_NV_WRITE_RECOVERY: u32 = 0x212;
+
+    let mut esys =
+        Esys::connect(&config.tcti).with_context(|| format!("TPM at {}", config.tcti))?;
+    let mut props = esys.tpm_properties(PT_MANUFACTURER, 8)?;
+    props.extend(esys.tpm_properties(PT_NV_COUNTERS, 1)?);
+    props.extend(esys.tpm_properties(PT_NV_WRITE_RECOVERY, 1)?);
+    let get = |p: u32| props.iter().find(|(q, _)| *q == p).map(|(_, v)| *v);
+    let text = |ps: std::ops::Range<u32>| -> String {
+        ps.filter_map(get)
+            .flat_map(u32::to_be_bytes)
+            .filter(|b| b.is_ascii_graphic() || *b == b' ')
+            .map(char::from)
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
+    println!("TPM {}:", config.tcti);
+    println!(
+        "  manufacturer        {} (vendor string {:?})",
+        text(PT_MANUFACTURER..PT_MANUFACTURER + 1),
+        text(PT_VENDOR_STRING_1..PT_VENDOR_STRING_1 + 4)
+    );
+    match (get(PT_FIRMWARE_VERSION_1), get(PT_FIRMWARE_VERSION_2)) {
+        (Some(a), Some(b)) => println!("  firmware            {a:#010x}.{b:#010x}"),
+        _ => println!("  firmware            not reported"),
+    }
+    match get(PT_NV_WRITE_RECOVERY) {
+        Some(ms) => println!("  NV write recovery   {ms} ms before the next NV write"),
+        None => println!("  NV write recovery   not reported"),
+    }
+    if let Some(n) = get(PT_NV_COUNTERS) {
+        println!("  NV counter indexes  {n} defined");
+    }
+    match esys.tr_from_public(config.key_handle) {
+        Ok(key) => {
+            let usig_key = esys.read_public(key)?.is_usig_key();
+            println!(
+                "  signing key         0x{:08x}: {}",
+                config.key_handle,
+                if usig_key {
+                    "present, a restricted ECDSA P-256 key (the USIG's)"
+                } else {
+                    "present, but NOT a USIG key (provisioning will refuse it)"
+                }
+            );
+        }
+        Err(e) => println!(
+            "  signing key         0x{:08x}: absent ({e})",
+            config.key_handle
+        ),
+    }
+    match esys.tr_from_public(config.nv_index) {
+        Ok(nv) => match esys.nv_read(nv, NO_SESSION) {
+            Ok(value) => println!(
+                "  NV counter          0x{:08x}: value {value}",
+                config.nv_index
+            ),
+            Err(e) => println!(
+                "  NV counter          0x{:08x}: present, unreadable ({e})",
+                config.nv_index
+            ),
+        },
+        Err(e) => println!(
+            "  NV counter          0x{:08x}: absent ({e})",
+            config.nv_index
+        ),
+    }
+    Ok(())
 }
 
 #[cfg(feature = "tpm")]

@@ -493,3 +493,22 @@ fn one_ui_verifies_with_tpm2_tools_python_and_openssl() {
     }
     drop(tpm);
 }
+
+#[test]
+fn tpm_properties_report_the_manufacturer_in_order() {
+    let tpm = Swtpm::start();
+    let tcti = tpm.tcti();
+    within(30, move || {
+        let mut esys = Esys::connect(&tcti).unwrap();
+        // TPM_PT_MANUFACTURER of swtpm (libtpms): "IBM\0".
+        assert_eq!(
+            esys.tpm_properties(0x105, 1).unwrap(),
+            vec![(0x105, 0x4942_4d00)]
+        );
+        // Several at once, in order, from the first one asked for.
+        let props = esys.tpm_properties(0x105, 8).unwrap();
+        assert!(props.len() <= 8 && props.first().map(|p| p.0) == Some(0x105));
+        assert!(props.windows(2).all(|w| w[0].0 < w[1].0), "{props:?}");
+    });
+    drop(tpm);
+}

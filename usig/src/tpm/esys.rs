@@ -339,6 +339,43 @@ impl Esys {
         ))
     }
 
+    /// `TPM2_GetCapability(TPM_CAP_TPM_PROPERTIES)` from property `first` on: the
+    /// `(property, value)` pairs the TPM reports, at most `count` of them (a TPM omits
+    /// properties it does not implement).
+    pub fn tpm_properties(&mut self, first: u32, count: u32) -> Result<Vec<(u32, u32)>, UsigError> {
+        const TPM2_CAP_TPM_PROPERTIES: u32 = 6;
+        let mut more = 0u8;
+        let mut data = Out::<sys::TPMS_CAPABILITY_DATA>::new();
+        // SAFETY: self.ctx is live; `data` receives an ESYS allocation.
+        check("TPM2_GetCapability", unsafe {
+            sys::Esys_GetCapability(
+                self.ctx,
+                NO_SESSION,
+                NO_SESSION,
+                NO_SESSION,
+                TPM2_CAP_TPM_PROPERTIES,
+                first,
+                count,
+                &mut more,
+                data.slot(),
+            )
+        })?;
+        let data = data.get("TPM2_GetCapability")?;
+        if data.capability != TPM2_CAP_TPM_PROPERTIES {
+            return Err(UsigError::TpmSetup(format!(
+                "TPM2_GetCapability answered capability {}",
+                data.capability
+            )));
+        }
+        // SAFETY: for TPM_CAP_TPM_PROPERTIES the union holds `tpmProperties`.
+        let list = unsafe { &data.data.tpmProperties };
+        let n = usize::try_from(list.count).unwrap_or(usize::MAX);
+        let listed = list.tpmProperty.get(..n).ok_or_else(|| {
+            UsigError::TpmSetup(format!("TPM2_GetCapability listed {n} properties"))
+        })?;
+        Ok(listed.iter().map(|p| (p.property, p.value)).collect())
+    }
+
     /// `TPM2_GetRandom(n)` (the tests' interfering command).
     pub fn get_random(&mut self, n: u16) -> Result<Vec<u8>, UsigError> {
         let mut out = Out::<sys::TPM2B_DIGEST>::new();
