@@ -1,16 +1,34 @@
 //! Three replicas with TPM 2.0 USIGs, one private swtpm each, over real loopback sockets:
-//! the cluster serves a workload, converges, and every UI came from the replicas' TPM
-//! counters. Runs with the `tpm` feature (scripts/test) and needs swtpm.
+//! the cluster serves a workload and converges; a crashed replica restarts without a
+//! counter gap, so that it and the primary alone still commit requests; every UI came from
+//! the replicas' TPM counters. Runs with the `tpm` feature (scripts/test) and needs swtpm.
 #![cfg(feature = "tpm")]
 
 use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry, UsigBackend};
-use minlab_net::{ClusterConfig, LoadOptions, NodeOptions, ServiceKind};
+use minlab_net::{ClusterConfig, LoadOptions, NodeOptions, NodeStatus, ServiceKind};
 use minlab_protocols::minbft::ClientAuth;
 use minlab_usig::KeySet;
 use minlab_usig::tpm::swtpm::Swtpm;
 use minlab_usig::tpm::{TpmConfig, provision};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Waits (bounded) until every node has executed at least `executed` requests and all
+/// report the same service digest; returns their statuses.
+async fn converged(nodes: &[minlab_net::NodeHandle], executed: u64) -> Vec<NodeStatus> {
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        statuses = nodes.iter().map(|n| n.status.borrow().clone()).collect();
+        let done = statuses.iter().all(|s: &NodeStatus| {
+            s.executed_requests >= executed && s.service_digest == statuses[0].service_digest
+        });
+        if done {
+            return statuses;
+        }
+    }
+    panic!("replicas did not converge: {statuses:#?}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_with_tpm_usigs_serve_a_workload() {
@@ -81,39 +99,51 @@ async fn three_replicas_with_tpm_usigs_serve_a_workload() {
     let report = minlab_net::run_load(&config, &opts).await.unwrap();
     assert!(report.completed_total >= 10, "{report:?}");
 
-    // Every replica executes every acknowledged request, in the same state.
-    let mut statuses = Vec::new();
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        statuses = nodes.iter().map(|n| n.status.borrow().clone()).collect();
-        let done = statuses.iter().all(|s: &minlab_net::NodeStatus| {
-            s.executed_requests >= report.completed_total
-                && s.service_digest == statuses[0].service_digest
-        });
-        if done {
-            break;
-        }
-    }
-    assert!(
-        statuses
-            .iter()
-            .all(|s| s.executed_requests >= report.completed_total
-                && s.service_digest == statuses[0].service_digest
-                && s.net.frames_bad_mac == 0),
-        "{statuses:#?}"
-    );
+    let statuses = converged(&nodes, report.completed_total).await;
     assert!(statuses[0].primary && statuses[0].view == 0);
 
-    // The replicas' counters are the TPMs' counters: each TPM advanced by exactly the
-    // UIs its replica issued (nothing interleaved, nothing burnt).
-    let mut finals = Vec::new();
-    for n in nodes {
-        finals.push(n.stop().await);
-    }
-    for (id, (tpm, s)) in (0..).zip(tpms.iter().zip(&finals)) {
+    // Replica 2 crashes while idle and restarts: its TPM counter continues at exactly the
+    // next value (no reservation gap, unlike the durable file counter), and it catches up.
+    let addr2 = nodes[2].addr;
+    let last2 = statuses[2].usig_counter_last;
+    nodes.pop().unwrap().crash();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let l = std::net::TcpListener::bind(addr2).unwrap();
+    nodes.push(
+        minlab_net::start_node(config.clone(), NodeOptions::new(2), Some(l))
+            .await
+            .unwrap(),
+    );
+    let load = |first_client| LoadOptions {
+        clients: 2,
+        first_client,
+        ..opts.clone()
+    };
+    let again = minlab_net::run_load(&config, &load(4)).await.unwrap();
+    assert!(again.completed_total >= 5, "{again:?}");
+    let executed = report.completed_total + again.completed_total;
+    let statuses = converged(&nodes, executed).await;
+    assert_eq!(
+        statuses[2].usig_counter_resumed_at, last2,
+        "{:?}",
+        statuses[2]
+    );
+    assert!(statuses.iter().all(|s| s.net.frames_bad_mac == 0));
+
+    // Then replica 1 crashes for good: requests now commit only with the restarted
+    // replica 2's COMMITs.
+    nodes.remove(1).crash();
+    let last = minlab_net::run_load(&config, &load(6)).await.unwrap();
+    assert!(last.completed_total >= 5, "{last:?}");
+
+    // The counters of replicas 0 and 2 are their TPMs' counters: each TPM advanced by
+    // exactly the UIs its replica issued (nothing interleaved, nothing burnt).
+    for (id, node) in [0, 2].into_iter().zip(nodes) {
+        let s = node.stop().await;
         assert!(s.usig_counter_last > 0, "replica {id}: {s:?}");
         let before = keys.tpm_identity(id).unwrap().counter_base;
-        let now = provision(&TpmConfig::new(tpm.tcti())).unwrap().counter_base;
+        let tcti = tpms[id as usize].tcti();
+        let now = provision(&TpmConfig::new(tcti)).unwrap().counter_base;
         assert_eq!(now, before + s.usig_counter_last, "replica {id}");
     }
     drop(tpms);
