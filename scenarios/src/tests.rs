@@ -205,3 +205,22 @@ fn every_catalog_scenario_loads() {
         );
     }
 }
+
+#[test]
+fn lost_counter_values_need_a_durable_minbft_crash_restart() {
+    let base = "name = \"t\"\nprotocol = \"minbft\"\nf = 1\nrun = { duration = \"1s\" }\n\
+                [workload]\nclients = 1\nrequests_per_client = 1\n";
+    let fault = "[[faults]]\nat = \"10ms\"\nkind = \"crash-restart\"\nreplica = 1\n\
+                 duration = \"10ms\"\nlost_counter_values = 2\n[expect]\nsafety = \"hold\"\n";
+    let e = err(&format!("{base}{fault}"));
+    assert!(
+        e.contains("lost_counter_values") && e.contains("durable"),
+        "{e}"
+    );
+    let durable = "[params]\ndurable = true\n";
+    // `fault` ends with [expect], so [params] goes before it.
+    assert!(Scenario::from_toml(&format!("{base}{durable}{fault}"), "s.toml").is_ok());
+    let pause = fault.replace("crash-restart", "pause");
+    let e = err(&format!("{base}{durable}{pause}"));
+    assert!(e.contains("lost_counter_values"), "{e}");
+}

@@ -224,8 +224,19 @@ pub fn validate(s: &Scenario, src: &str, origin: &str) -> Result<(), ScenarioErr
             ));
         }
     }
-    let crashed: std::collections::BTreeSet<u32> =
-        s.faults.iter().map(|f| f.get_ref().replica).collect();
+    // A durable MinBFT replica that crashes and restarts from its write-ahead log keeps
+    // every promise it made (see `minlab_protocols::minbft::wal`): it is a correct replica
+    // that was unavailable for a while, not one of the `f` faulty ones.
+    let keeps_promises = |f: &crate::schema::FaultSpec| {
+        f.kind == FaultKind::CrashRestart && s.params.durable && s.protocol == Protocol::Minbft
+    };
+    let crashed: std::collections::BTreeSet<u32> = s
+        .faults
+        .iter()
+        .map(|f| f.get_ref())
+        .filter(|f| !keeps_promises(f))
+        .map(|f| f.replica)
+        .collect();
     let faulty = byz.union(&crashed).count() as u32;
     let compromised = s
         .byzantine

@@ -253,3 +253,38 @@ fn minzyzyva_holes_left_by_a_byzantine_primary_are_filled_by_others() {
     let fill_holes = r.messages_sent.get("FILL-HOLE").copied().unwrap_or(0);
     assert!(fill_holes > 0, "the holes were noticed");
 }
+
+#[test]
+fn durable_replicas_restart_from_their_log_and_announce_lost_counter_values() {
+    for name in [
+        "durable-restart-lost-counter",
+        "durable-restart-during-view-change",
+    ] {
+        let s = catalog(name);
+        for seed in 1..=3 {
+            let r = run(&s, seed, RunOptions::default()).unwrap();
+            assert!(r.passed, "{name} seed {seed}: {:?}", r.failures);
+            assert_eq!(r.completed, r.invoked, "{name} seed {seed}");
+            assert_eq!(
+                r.messages_sent.get("RESTART").copied(),
+                Some(1),
+                "{name} seed {seed}: one RESTART for the lost counter values"
+            );
+            assert!(
+                r.view_max >= 1,
+                "{name} seed {seed}: the gap forced a view change"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_restart_without_the_log_sends_no_restart_and_is_not_durable() {
+    // The same fault on a replica without a write-ahead log: it restarts from its initial
+    // state (the scenario is otherwise unchanged), so no RESTART is ever sent.
+    let mut s = catalog("durable-restart-primary");
+    s.params.durable = false;
+    let r = run(&s, 1, RunOptions::default()).unwrap();
+    assert!(r.passed, "{:?}", r.failures);
+    assert_eq!(r.messages_sent.get("RESTART"), None);
+}

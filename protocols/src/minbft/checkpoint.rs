@@ -123,9 +123,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
         c: Arc<Checkpoint>,
         out: &mut Outbox,
     ) {
-        let checked = self
-            .check_peer(from, c.sender, c.view)
-            .and_then(|()| self.fifo.admit(c.sender, c.ui.counter));
+        // A CHECKPOINT of a view we left still takes its place in its sender's counter
+        // order (the FIFO rule skips it there): a replica that catches up by state
+        // transfer sends one for an older view after its VIEW-CHANGE, and no later
+        // VIEW-CHANGE may come to account for that counter value.
+        let checked = match self.check_peer(from, c.sender, c.view) {
+            Err(RejectReason::StaleView) | Ok(()) => self.fifo.admit(c.sender, c.ui.counter),
+            Err(reason) => Err(reason),
+        };
         if checked == Err(RejectReason::AboveHighWaterMark) {
             // Too far ahead to buffer, but evidence that this replica may be behind.
             return self.note_far_checkpoint(c, out);
@@ -155,8 +160,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return Outcome::Hold;
         }
         let votes = self.checkpoints.votes.entry(c.counter).or_default();
-        if votes.contains_key(&c.sender) {
-            return Outcome::Reject(RejectReason::DuplicateVote);
+        if let Some(old) = votes.get(&c.sender) {
+            if (old.view, old.state_digest) != (c.view, c.state_digest) {
+                return Outcome::Reject(RejectReason::DuplicateVote);
+            }
+            // The same checkpoint again (its sender restarted and re-executed): harmless.
+            self.metrics.stale += 1;
+            return Outcome::Done;
         }
         votes.insert(c.sender, c.clone());
         Outcome::Done

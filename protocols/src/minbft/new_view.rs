@@ -79,6 +79,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let Some(own) = self.vc.received.get(&self.id).cloned() else {
             return;
         };
+        if own.ui.counter != self.usig.last_counter() {
+            // We created a UI message after our VIEW-CHANGE (a state transfer's own
+            // CHECKPOINT): backups require our VIEW-CHANGE right before the NEW-VIEW in
+            // our counter order, with everything we sent in its O. Send a fresh one (it
+            // comes back here).
+            return self.send_view_change(now, self.view, out);
+        }
         let mut vcs = vec![own];
         for (&r, vc) in &self.vc.received {
             if r != self.id && vc.new_view == self.view && vcs.len() < self.config.quorum() as usize

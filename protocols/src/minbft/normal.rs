@@ -331,7 +331,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 return Outcome::Reject(RejectReason::CommitMismatch);
             }
             if e.votes & bit != 0 {
-                return Outcome::Reject(RejectReason::DuplicateVote);
+                // The same vote again (a replica restarted from its log commits the
+                // PREPAREs it is sent again): harmless, and its sender's FIFO position
+                // must move on.
+                self.metrics.stale += 1;
+                return Outcome::Done;
             }
             e.votes |= bit;
         } else if pc <= self.fifo.accepted(c.primary) {
@@ -339,8 +343,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return Outcome::Reject(RejectReason::CommitMismatch);
         } else {
             match self.log.early.entry((pc, c.sender)) {
-                std::collections::btree_map::Entry::Occupied(_) => {
-                    return Outcome::Reject(RejectReason::DuplicateVote);
+                std::collections::btree_map::Entry::Occupied(o) => {
+                    let same = o.get().prepare_ui == c.prepare_ui && o.get().digest == c.digest;
+                    if !same {
+                        return Outcome::Reject(RejectReason::DuplicateVote);
+                    }
+                    self.metrics.stale += 1;
                 }
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert(c.clone());

@@ -311,6 +311,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.vc.requested[me] = self.vc.requested[me].max(target);
         self.arm_exec_timer(out);
         out.set_timer(TimerKind::ViewChange, now + self.vc.timeout);
+        self.send_view_change(now, target, out);
+    }
+
+    /// Multicasts VIEW-CHANGE(`target`, `C_latest`, `O`) for the view this replica is
+    /// changing to (again, when it created another UI message since its last one).
+    pub(crate) fn send_view_change(&mut self, now: Instant, target: View, out: &mut Outbox) {
+        let me = self.id as usize;
         let mut vc = ViewChange {
             sender: self.id,
             new_view: target,
