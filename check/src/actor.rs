@@ -5,9 +5,12 @@
 
 use crate::config::{ByzMove, CheckConfig};
 use crate::msg::{KvOpKey, Msg, Observation, Timer};
-use minlab_protocols::minbft::certify::{batch_digest, prepare_bytes, view_change_bytes};
+use minlab_protocols::minbft::certify::{
+    batch_digest, new_view_bytes, prepare_bytes, view_change_bytes,
+};
 use minlab_protocols::minbft::{
-    ClientDirectory, ClientKeyring, Config, Prepare, Reply, ReqViewChange, Request, ViewChange,
+    ClientDirectory, ClientKeyring, Config, NewView, Prepare, Reply, ReqViewChange, Request,
+    ViewChange,
 };
 use minlab_protocols::service::kv::{KvOp, KvStore};
 use minlab_protocols::{
@@ -56,6 +59,8 @@ pub struct ByzState {
     /// `CompromisedUsig` only: a copy of its USIG taken at the start, to mint counter
     /// values a second time.
     pub rewound: Option<SymbolicUsig>,
+    /// `AlterNewView` only: it sent its altered NEW-VIEW and is silent from then on.
+    pub muted: bool,
 }
 
 /// A replica actor's state.
@@ -129,7 +134,13 @@ pub enum Node {
 
 /// The group configuration of a check: `f = (replicas - 1) / 2`, the given clients.
 pub fn group_config(cfg: &CheckConfig) -> Config {
-    Config::new((cfg.replicas - 1) / 2, cfg.clients)
+    #[allow(unused_mut)]
+    let mut config = Config::new((cfg.replicas - 1) / 2, cfg.clients);
+    #[cfg(feature = "mutants")]
+    {
+        config.mutant = cfg.mutant;
+    }
+    config
 }
 
 /// The operation client `c` issues as its `i`-th request (from 0): on one key, clients
@@ -259,12 +270,13 @@ impl Actor for Node {
         let from = node_id(n, src);
         match self {
             Node::Replica { cfg, .. } => {
-                if self.is_silent() {
+                if self.is_silent() || is_muted(state) {
                     return;
                 }
                 let NodeState::Replica(st) = state.to_mut() else {
                     return;
                 };
+                let before = self.usig_before_step(st);
                 let mut out = Outbox::new();
                 if let Some(b) = &mut st.byz {
                     remember(b, cfg, from, &msg);
@@ -285,7 +297,7 @@ impl Actor for Node {
                     o.send(src, Msg::Protocol(Message::Reply(Box::new(reply))));
                 }
                 st.replica.on_message(st.now, from, msg, &mut out);
-                self.emit_replica(st, out, o);
+                self.emit_replica(st, out, o, before);
                 if let Some(b) = &st.byz {
                     offer_moves(b, o);
                 }
@@ -317,6 +329,7 @@ impl Actor for Node {
                     matches!(kind, TimerKind::RequestTimeout | TimerKind::ViewChange);
                 let bounded = kind != TimerKind::Batch;
                 if self.is_silent()
+                    || is_muted(state)
                     || (starts_view_change && view >= cfg.view_changes)
                     || (bounded && st.fired.contains(&(view, kind)))
                 {
@@ -333,9 +346,10 @@ impl Actor for Node {
                 if let Some(deadline) = st.deadlines.remove(&kind) {
                     st.now = st.now.max(deadline);
                 }
+                let before = self.usig_before_step(st);
                 let mut out = Outbox::new();
                 st.replica.on_timer(st.now, kind, &mut out);
-                self.emit_replica(st, out, o);
+                self.emit_replica(st, out, o, before);
             }
             Node::Client { cfg, .. } => {
                 let NodeState::Client(st) = &**state else {
@@ -393,9 +407,31 @@ impl Node {
         matches!(self, Node::Replica { byzantine: true, cfg, .. } if cfg.has_move(ByzMove::Silent))
     }
 
+    /// `AlterNewView`: the Byzantine replica's USIG before a step, from which it signs
+    /// an altered NEW-VIEW in place of the one the step makes (`None` otherwise).
+    fn usig_before_step(&self, st: &ReplicaState) -> Option<SymbolicUsig> {
+        let Node::Replica {
+            byzantine: true,
+            cfg,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        cfg.has_move(ByzMove::AlterNewView)
+            .then(|| st.replica.usig().clone())
+    }
+
     /// Routes a replica's outputs: sends and broadcasts (filtered for a Byzantine
-    /// replica), timers, and the events the properties observe.
-    fn emit_replica(&self, st: &mut ReplicaState, mut out: Outbox, o: &mut Out<Self>) {
+    /// replica), timers, and the events the properties observe. `before` is the
+    /// Byzantine replica's USIG before the step, when it alters its NEW-VIEWs.
+    fn emit_replica(
+        &self,
+        st: &mut ReplicaState,
+        mut out: Outbox,
+        o: &mut Out<Self>,
+        before: Option<SymbolicUsig>,
+    ) {
         let Node::Replica {
             id, byzantine, cfg, ..
         } = self
@@ -406,11 +442,23 @@ impl Node {
         let subset = *byzantine && cfg.has_move(ByzMove::Subset);
         let alter = *byzantine && cfg.has_move(ByzMove::AlterViewChange);
         for output in out.drain() {
+            let muted = st.byz.as_ref().is_some_and(|b| b.muted);
             match output {
+                // After its altered NEW-VIEW, nothing it does leaves it.
+                Output::Send { .. } | Output::Broadcast { .. } if muted => {}
                 Output::Send { to, msg } => o.send(actor_id(n, to), Msg::Protocol(msg)),
                 Output::Broadcast { msg } => {
                     let next = Id::from(((id + 1) % n) as usize);
-                    if let (true, Message::ViewChange(vc)) = (alter, &msg) {
+                    if let (Some(usig), Message::NewView(nv)) = (&before, &msg)
+                        && let Some(altered) = alter_new_view(usig, nv)
+                    {
+                        for to in replicas_except(n, *id) {
+                            o.send(to, Msg::Protocol(altered.clone()));
+                        }
+                        if let Some(b) = &mut st.byz {
+                            b.muted = true;
+                        }
+                    } else if let (true, Message::ViewChange(vc)) = (alter, &msg) {
                         o.send(next, Msg::Protocol(msg.clone()));
                         if let Some(altered) = alter_view_change(&mut st.replica, vc) {
                             for to in replicas_except(n, *id).filter(|to| *to != next) {
@@ -491,6 +539,30 @@ fn alter_view_change(replica: &mut ModelReplica, vc: &Arc<ViewChange>) -> Option
         .ok()?;
     altered.ui = ui;
     Some(Message::ViewChange(Arc::new(altered)))
+}
+
+/// A NEW-VIEW with the last batch of `S` dropped, signed by `before` (the sender's USIG
+/// before the step that made `nv`) at `nv`'s own counter value: the counter values in
+/// between are spent on junk that is never sent, and `nv` itself never leaves, so every
+/// counter value still certifies at most one message anyone sees. `None` when `S` is
+/// empty.
+fn alter_new_view(before: &SymbolicUsig, nv: &Arc<NewView>) -> Option<Message> {
+    if nv.prepares.is_empty() {
+        return None;
+    }
+    let mut altered = (**nv).clone();
+    altered.prepares.pop();
+    let mut usig = before.clone();
+    while usig.last_counter() + 1 < nv.ui.counter {
+        usig.create_ui(b"unsent").ok()?;
+    }
+    altered.ui = usig.create_ui(&new_view_bytes(&altered)).ok()?;
+    Some(Message::NewView(Arc::new(altered)))
+}
+
+/// True for the Byzantine replica once it went silent after an altered NEW-VIEW.
+fn is_muted(state: &NodeState) -> bool {
+    matches!(state, NodeState::Replica(st) if st.byz.as_ref().is_some_and(|b| b.muted))
 }
 
 fn remember(b: &mut ByzState, cfg: &CheckConfig, from: NodeId, msg: &Message) {
@@ -621,7 +693,11 @@ fn make_move(
                 o.send(to, Msg::Protocol(m.clone()));
             }
         }
-        ByzMove::Silent | ByzMove::Subset | ByzMove::AlterViewChange | ByzMove::EagerReply => {}
+        ByzMove::Silent
+        | ByzMove::Subset
+        | ByzMove::AlterViewChange
+        | ByzMove::AlterNewView
+        | ByzMove::EagerReply => {}
     }
 }
 

@@ -13,6 +13,8 @@ pub enum ByzantineArg {
     Primary,
     /// A backup of view 0.
     Backup,
+    /// The primary of view 1.
+    NextPrimary,
 }
 
 /// `minlab check minbft` options.
@@ -39,8 +41,8 @@ pub struct MinbftArgs {
     #[arg(long, value_enum, default_value_t = ByzantineArg::None)]
     pub byzantine: ByzantineArg,
     /// The Byzantine menu, comma-separated: silent, subset, burn-counter, equivocate,
-    /// replay, req-view-change, alter-view-change, eager-reply (compromised-usig breaks the fault
-    /// model on purpose).
+    /// replay, req-view-change, alter-view-change, alter-new-view, eager-reply
+    /// (compromised-usig breaks the fault model on purpose).
     #[arg(long, value_delimiter = ',', default_value = "silent")]
     pub moves: Vec<String>,
     /// The network may drop messages.
@@ -67,9 +69,31 @@ pub struct MinbftArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// TEST-ONLY: run every replica with a seeded bug (commit-quorum, skip-no-hole,
+    /// ignore-fifo, drop-from-s, trust-new-view, execute-twice); needs a minlab built
+    /// with `--features mutants`.
+    #[arg(long)]
+    pub mutant: Option<String>,
 }
 
 impl MinbftArgs {
+    #[cfg(feature = "mutants")]
+    fn mutant(&self) -> Result<Option<minlab_protocols::minbft::Mutant>, ConfigError> {
+        use minlab_protocols::minbft::Mutant;
+        self.mutant
+            .as_deref()
+            .map(|m| {
+                Mutant::from_name(m.trim()).ok_or_else(|| {
+                    let known: Vec<&str> = Mutant::ALL.iter().map(|m| m.name()).collect();
+                    ConfigError(format!(
+                        "unknown mutant {m:?} (known: {})",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .transpose()
+    }
+
     /// The check these arguments describe.
     pub fn to_config(&self) -> Result<CheckConfig, ConfigError> {
         let byzantine_moves = self
@@ -90,6 +114,7 @@ impl MinbftArgs {
                 ByzantineArg::None => ByzantineRole::None,
                 ByzantineArg::Primary => ByzantineRole::Primary,
                 ByzantineArg::Backup => ByzantineRole::Backup,
+                ByzantineArg::NextPrimary => ByzantineRole::NextPrimary,
             },
             byzantine_moves,
             lossy: self.lossy,
@@ -102,7 +127,16 @@ impl MinbftArgs {
             threads: self.threads,
             depth_max: self.depth_max,
             states_max: self.states_max,
+            #[cfg(feature = "mutants")]
+            mutant: self.mutant()?,
         };
+        #[cfg(not(feature = "mutants"))]
+        if let Some(m) = &self.mutant {
+            return Err(ConfigError(format!(
+                "--mutant {m}: this minlab was built without the test-only feature `mutants` \
+                 (build it with `cargo build --features mutants`)"
+            )));
+        }
         cfg.validate()?;
         Ok(cfg)
     }

@@ -10,6 +10,9 @@ pub enum ByzantineRole {
     Primary,
     /// A backup of view 0 (the last replica) is Byzantine.
     Backup,
+    /// The primary of view 1 (replica 1) is Byzantine: the new primary of the first view
+    /// change.
+    NextPrimary,
 }
 
 /// One move of the Byzantine replica's menu. It runs the real replica code and deviates
@@ -36,6 +39,11 @@ pub enum ByzMove {
     /// Each VIEW-CHANGE it sends goes unaltered to the next replica and, to the others,
     /// with its `O` set missing the last entry, under a fresh UI.
     AlterViewChange,
+    /// Each NEW-VIEW it sends as a new primary goes out with the last batch of `S`
+    /// dropped, built and signed with its own USIG at the counter value its correct
+    /// NEW-VIEW would have had (the correct one is never sent). Correct backups recompute
+    /// `S` and reject it.
+    AlterNewView,
     /// Replies to every client request at once, with the result a fresh KV store would
     /// give, without waiting for it to be ordered (a lying reply: one of the `f + 1`).
     EagerReply,
@@ -48,7 +56,7 @@ pub enum ByzMove {
 
 impl ByzMove {
     /// Every move, in a stable order.
-    pub const ALL: [ByzMove; 9] = [
+    pub const ALL: [ByzMove; 10] = [
         ByzMove::Silent,
         ByzMove::Subset,
         ByzMove::BurnCounter,
@@ -56,6 +64,7 @@ impl ByzMove {
         ByzMove::Replay,
         ByzMove::ReqViewChange,
         ByzMove::AlterViewChange,
+        ByzMove::AlterNewView,
         ByzMove::EagerReply,
         ByzMove::CompromisedUsig,
     ];
@@ -82,6 +91,7 @@ impl ByzMove {
             ByzMove::Replay => "replay",
             ByzMove::ReqViewChange => "req-view-change",
             ByzMove::AlterViewChange => "alter-view-change",
+            ByzMove::AlterNewView => "alter-new-view",
             ByzMove::EagerReply => "eager-reply",
             ByzMove::CompromisedUsig => "compromised-usig",
         }
@@ -138,6 +148,9 @@ pub struct CheckConfig {
     pub depth_max: Option<usize>,
     /// Stop after this many states (`None`: unbounded; required by simulation).
     pub states_max: Option<usize>,
+    /// TEST-ONLY (feature `mutants`): the seeded bug every replica runs with.
+    #[cfg(feature = "mutants")]
+    pub mutant: Option<minlab_protocols::minbft::Mutant>,
 }
 
 impl Default for CheckConfig {
@@ -158,6 +171,8 @@ impl Default for CheckConfig {
             threads: 1,
             depth_max: None,
             states_max: None,
+            #[cfg(feature = "mutants")]
+            mutant: None,
         }
     }
 }
@@ -205,6 +220,7 @@ impl CheckConfig {
             ByzantineRole::None => None,
             ByzantineRole::Primary => Some(0),
             ByzantineRole::Backup => Some(self.replicas - 1),
+            ByzantineRole::NextPrimary => Some(1),
         }
     }
 

@@ -45,6 +45,9 @@ pub struct Config {
     /// emitted as an [`crate::outbox::Output::Persist`] record before it is sent, so a
     /// restarted replica recovers what it promised ([`super::Replica::recover`]).
     pub durable: bool,
+    /// TEST-ONLY (feature `mutants`): the seeded bug every replica of the group runs with.
+    #[cfg(feature = "mutants")]
+    pub mutant: Option<super::Mutant>,
 }
 
 impl Config {
@@ -67,6 +70,8 @@ impl Config {
             client_auth: ClientAuth::None,
             retransmit_timeout: Duration::from_millis(100),
             durable: false,
+            #[cfg(feature = "mutants")]
+            mutant: None,
         }
     }
 

@@ -22,9 +22,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
         out: &mut Outbox,
     ) {
         if !self.fifo.is_next(sender, counter) {
-            self.fifo.park(sender, counter, m);
-            self.arm_repair(now, out);
-            return;
+            if !self.skips_fifo(&m) {
+                self.fifo.park(sender, counter, m);
+                self.arm_repair(now, out);
+                return;
+            }
+            self.fifo.jump(sender, counter - 1);
         }
         if self.process_next(now, sender, counter, m, out) {
             self.drain_sender(now, sender, out);

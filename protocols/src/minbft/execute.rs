@@ -3,6 +3,7 @@
 
 use super::certify::fnv1a;
 use super::messages::{Message, MessageKind, Prepare, Reply};
+use super::mutant::mutant;
 use super::replica::Replica;
 use crate::event::Event;
 use crate::node::NodeId;
@@ -12,20 +13,14 @@ use crate::time::Instant;
 use minlab_usig::Usig;
 
 impl<U: Usig, S: Service> Replica<U, S> {
-    /// Votes (the PREPARE included) that accept a batch: `f + 1` (paper §4).
-    #[cfg(not(feature = "mutant-commit-quorum"))]
+    /// Votes (the PREPARE included) that accept a batch: `f + 1` (paper §4); `f` with
+    /// the test-only mutant `CommitQuorum`.
     #[inline]
     pub(crate) fn commit_quorum(&self) -> u32 {
+        if mutant!(self, CommitQuorum) {
+            return self.config.f();
+        }
         self.config.quorum()
-    }
-
-    /// TEST-ONLY MUTANT (feature `mutant-commit-quorum`): `f` votes instead of `f + 1`.
-    /// This is a deliberate safety bug so that the simulator's oracles can be shown to
-    /// catch it; it must never be enabled outside that experiment.
-    #[cfg(feature = "mutant-commit-quorum")]
-    #[inline]
-    pub(crate) fn commit_quorum(&self) -> u32 {
-        self.config.f()
     }
 
     /// Executes accepted batches in counter order (paper §4: a request accepted can be

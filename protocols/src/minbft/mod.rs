@@ -17,6 +17,7 @@ mod fifo;
 mod log;
 mod machine_impl;
 pub mod messages;
+mod mutant;
 mod new_view;
 pub mod normal;
 mod recover;
@@ -40,6 +41,8 @@ mod vc_tests;
 pub use auth::{ClientAuth, ClientDirectory, ClientKeyring};
 pub use codec::{FRAME_BYTES_MAX, decode, encode, encode_into};
 pub use config::Config;
+#[cfg(feature = "mutants")]
+pub use mutant::Mutant;
 pub use messages::{
     Checkpoint, Commit, Digest, FillHole, LoggedMessage, Message, MessageKind, NewView, Prepare,
     Reply, ReqViewChange, Request, RequestAuth, Restart, StateReply, StateRequest, ViewChange,
