@@ -5,16 +5,18 @@
 
 use crate::config::{ByzMove, CheckConfig};
 use crate::msg::{KvOpKey, Msg, Observation, Timer};
+use crate::sealed::Sealed;
 use minlab_protocols::minbft::certify::{
     batch_digest, new_view_bytes, prepare_bytes, view_change_bytes,
 };
 use minlab_protocols::minbft::{
-    ClientDirectory, ClientKeyring, Config, NewView, Prepare, Reply, ReqViewChange, Request,
-    ViewChange,
+    ClientDirectory, ClientKeyring, Config, MessageKind, NewView, Prepare, Reply, ReqViewChange,
+    Request, ViewChange,
 };
 use minlab_protocols::service::kv::{KvOp, KvStore};
 use minlab_protocols::{
-    Client, ClientId, Event, Instant, Message, NodeId, Outbox, Output, Replica, TimerKind, View,
+    Client, ClientId, Event, Instant, Message, NodeId, Outbox, Output, RejectReason, Replica,
+    TimerKind, View,
 };
 use minlab_usig::{SymbolicUsig, Usig};
 use stateright::actor::{Actor, Id, Out, model_timeout};
@@ -83,6 +85,12 @@ pub struct ReplicaState {
     pub now: Instant,
     /// Deadlines of the armed timers, by kind (bound: one per kind).
     pub deadlines: BTreeMap<TimerKind, Instant>,
+    /// It reported `StateTransferNeeded`: its history may lag behind a view it installed
+    /// until the transfer completes (never within the model's bounds, where no checkpoint
+    /// becomes stable).
+    pub transfer_needed: bool,
+    /// It rejected a VIEW-CHANGE as invalid (only a Byzantine sender makes one).
+    pub invalid_view_change_seen: bool,
 }
 
 /// A client actor's state.
@@ -98,13 +106,29 @@ pub struct ClientState {
     pub completed: Vec<(u64, Vec<u8>)>,
 }
 
-/// A node's state.
+/// A node's state, sealed (see [`Sealed`]) after every step.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum NodeState {
     /// A replica.
-    Replica(Box<ReplicaState>),
+    Replica(Sealed<ReplicaState>),
     /// A client.
-    Client(Box<ClientState>),
+    Client(Sealed<ClientState>),
+}
+
+impl NodeState {
+    fn seal(&mut self) {
+        match self {
+            NodeState::Replica(s) => s.seal(),
+            NodeState::Client(s) => s.seal(),
+        }
+    }
+}
+
+/// Reseals a state the step changed (an unchanged one is still borrowed).
+fn reseal(state: &mut Cow<NodeState>) {
+    if let Cow::Owned(s) = state {
+        s.seal();
+    }
 }
 
 /// A node of the model: what it is and the shared, immutable parts it is built from.
@@ -239,11 +263,13 @@ impl Actor for Node {
                     byz,
                     now: Instant::ZERO,
                     deadlines: BTreeMap::new(),
+                    transfer_needed: false,
+                    invalid_view_change_seen: false,
                 };
                 if let Some(b) = &st.byz {
                     offer_moves(b, o);
                 }
-                NodeState::Replica(Box::new(st))
+                NodeState::Replica(Sealed::new(st))
             }
             Node::Client { id, cfg, config } => {
                 let keys = Arc::new(ClientKeyring::from_seed(
@@ -259,12 +285,39 @@ impl Actor for Node {
                     completed: Vec::new(),
                 };
                 submit_next(&mut st, cfg, o);
-                NodeState::Client(Box::new(st))
+                NodeState::Client(Sealed::new(st))
             }
         }
     }
 
     fn on_msg(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        self.receive(id, state, src, msg, o);
+        reseal(state);
+    }
+
+    fn on_timeout(&self, id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
+        self.fire(id, state, timer, o);
+        reseal(state);
+    }
+
+    fn on_random(&self, id: Id, state: &mut Cow<NodeState>, random: &ByzMove, o: &mut Out<Self>) {
+        self.choose(id, state, random, o);
+        reseal(state);
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Node::Replica { id, byzantine, .. } => {
+                format!("r{id}{}", if *byzantine { " (byzantine)" } else { "" })
+            }
+            Node::Client { id, .. } => format!("c{id}"),
+        }
+    }
+}
+
+impl Node {
+    /// `on_msg` before resealing.
+    fn receive(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Node>) {
         let Msg::Protocol(msg) = msg else { return };
         let n = self.n();
         let from = node_id(n, src);
@@ -276,6 +329,7 @@ impl Actor for Node {
                 let NodeState::Replica(st) = state.to_mut() else {
                     return;
                 };
+                let st = &mut **st;
                 let before = self.usig_before_step(st);
                 let mut out = Outbox::new();
                 if let Some(b) = &mut st.byz {
@@ -306,6 +360,7 @@ impl Actor for Node {
                 let NodeState::Client(st) = state.to_mut() else {
                     return;
                 };
+                let st = &mut **st;
                 let mut out = Outbox::new();
                 st.client.on_message(Instant::ZERO, from, msg, &mut out);
                 emit_client(st, cfg, out, o);
@@ -314,7 +369,8 @@ impl Actor for Node {
         let _ = id;
     }
 
-    fn on_timeout(&self, _id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
+    /// `on_timeout` before resealing.
+    fn fire(&self, _id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Node>) {
         let kind = timer.0;
         match self {
             Node::Replica { cfg, .. } => {
@@ -340,6 +396,7 @@ impl Actor for Node {
                 let NodeState::Replica(st) = state.to_mut() else {
                     return;
                 };
+                let st = &mut **st;
                 if bounded {
                     st.fired.push((view, kind));
                 }
@@ -361,6 +418,7 @@ impl Actor for Node {
                 let NodeState::Client(st) = state.to_mut() else {
                     return;
                 };
+                let st = &mut **st;
                 if kind == TimerKind::Retransmit {
                     st.retransmits_left -= 1;
                 }
@@ -371,13 +429,15 @@ impl Actor for Node {
         }
     }
 
-    fn on_random(&self, _id: Id, state: &mut Cow<NodeState>, random: &ByzMove, o: &mut Out<Self>) {
+    /// `on_random` before resealing.
+    fn choose(&self, _id: Id, state: &mut Cow<NodeState>, random: &ByzMove, o: &mut Out<Node>) {
         let Node::Replica { id, cfg, .. } = self else {
             return;
         };
         let NodeState::Replica(st) = state.to_mut() else {
             return;
         };
+        let st = &mut **st;
         let Some(b) = &mut st.byz else { return };
         b.pending.retain(|m| m != random);
         make_move(*id, cfg, &mut st.replica, b, *random, o);
@@ -392,17 +452,6 @@ impl Actor for Node {
         offer_moves(b, o);
     }
 
-    fn name(&self) -> String {
-        match self {
-            Node::Replica { id, byzantine, .. } => {
-                format!("r{id}{}", if *byzantine { " (byzantine)" } else { "" })
-            }
-            Node::Client { id, .. } => format!("c{id}"),
-        }
-    }
-}
-
-impl Node {
     fn is_silent(&self) -> bool {
         matches!(self, Node::Replica { byzantine: true, cfg, .. } if cfg.has_move(ByzMove::Silent))
     }
@@ -521,6 +570,12 @@ fn observe_replica(st: &mut ReplicaState, e: Event) {
             );
         }
         Event::ViewChanged { view } => st.view_installed = st.view_installed.max(view),
+        Event::StateTransferNeeded { .. } => st.transfer_needed = true,
+        Event::MessageRejected {
+            kind: MessageKind::ViewChange,
+            reason: RejectReason::InvalidViewChange | RejectReason::BadUi,
+            ..
+        } => st.invalid_view_change_seen = true,
         _ => {}
     }
 }

@@ -25,6 +25,7 @@ pub mod config;
 pub mod model;
 pub mod msg;
 pub mod report;
+pub mod sealed;
 
 pub use config::{ByzMove, ByzantineRole, CheckConfig, ConfigError, Mode};
 pub use report::{CheckReport, Kind, Outcome, PropertyResult, check_minbft};

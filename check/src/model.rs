@@ -3,7 +3,7 @@
 //! state is needed).
 
 use crate::actor::{ClientState, Node, NodeState, ReplicaState, group_config};
-use crate::config::{CheckConfig, ConfigError};
+use crate::config::{ByzMove, CheckConfig, ConfigError};
 use crate::msg::{KvOpKey, Msg, Observation};
 use minlab_protocols::ClientId;
 use minlab_protocols::service::kv::KvStore;
@@ -57,6 +57,13 @@ pub mod names {
     /// `always`: a completed request is at its position at every correct replica that
     /// executed past it (or, with view changes, that installed a later view).
     pub const COMPLETED_DURABLE: &str = "completed requests are durable";
+    /// `always`: a request a correct replica executed in view `v` is at its position at
+    /// every correct replica that installed a view above `v` (paper §4: an accepted
+    /// request is in `S`). Registered with `view_changes > 0`.
+    pub const EXECUTED_DURABLE: &str = "executed requests survive view changes";
+    /// `sometimes`: a correct replica rejected an invalid VIEW-CHANGE (registered when the
+    /// Byzantine menu has `alter-view-change`, to show the move is exercised).
+    pub const ALTERED_VIEW_CHANGE_REJECTED: &str = "an altered VIEW-CHANGE is rejected";
     /// `sometimes`: a client request completes.
     pub const REQUEST_COMPLETES: &str = "a request completes";
     /// `sometimes`: a correct replica installs a new view.
@@ -167,6 +174,25 @@ fn completed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
     })
 }
 
+fn executed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
+    let rs: Vec<&ReplicaState> = correct_replicas(&m.cfg, s).collect();
+    rs.iter().all(|a| {
+        a.executed.iter().all(|(pos, e)| {
+            rs.iter()
+                .filter(|b| b.view_installed > e.view && !b.transfer_needed)
+                .all(|b| {
+                    b.executed
+                        .get(pos)
+                        .is_some_and(|x| (x.client, x.seq, &x.op) == (e.client, e.seq, &e.op))
+                })
+        })
+    })
+}
+
+fn altered_view_change_rejected(m: &MinbftModel, s: &MinbftState) -> bool {
+    correct_replicas(&m.cfg, s).any(|r| r.invalid_view_change_seen)
+}
+
 fn request_completes(m: &MinbftModel, s: &MinbftState) -> bool {
     clients(&m.cfg, s).any(|(_, c)| !c.completed.is_empty())
 }
@@ -232,9 +258,12 @@ pub fn minbft_model(cfg: &CheckConfig) -> Result<MinbftModel, ConfigError> {
             request_completes,
         );
     if cfg.view_changes > 0 {
-        // Only satisfiable once the protocols crate implements the view change; until
-        // then the checker reports them "not found".
         model = model
+            .property(
+                Expectation::Always,
+                names::EXECUTED_DURABLE,
+                executed_durable,
+            )
             .property(
                 Expectation::Sometimes,
                 names::VIEW_CHANGE_COMPLETES,
@@ -245,6 +274,13 @@ pub fn minbft_model(cfg: &CheckConfig) -> Result<MinbftModel, ConfigError> {
                 names::COMPLETES_AFTER_VIEW_CHANGE,
                 completes_after_view_change,
             );
+    }
+    if cfg.has_move(ByzMove::AlterViewChange) {
+        model = model.property(
+            Expectation::Sometimes,
+            names::ALTERED_VIEW_CHANGE_REJECTED,
+            altered_view_change_rejected,
+        );
     }
     Ok(model)
 }

@@ -41,10 +41,10 @@ mod vc_tests;
 pub use auth::{ClientAuth, ClientDirectory, ClientKeyring};
 pub use codec::{FRAME_BYTES_MAX, decode, encode, encode_into};
 pub use config::Config;
-#[cfg(feature = "mutants")]
-pub use mutant::Mutant;
 pub use messages::{
     Checkpoint, Commit, Digest, FillHole, LoggedMessage, Message, MessageKind, NewView, Prepare,
     Reply, ReqViewChange, Request, RequestAuth, Restart, StateReply, StateRequest, ViewChange,
 };
+#[cfg(feature = "mutants")]
+pub use mutant::Mutant;
 pub use replica::{Input, Replica};

@@ -8,7 +8,9 @@
 #[cfg(feature = "mutants")]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub enum Mutant {
-    /// A batch is accepted with `f` votes (the PREPARE included) instead of `f + 1`.
+    /// A batch is accepted with `f` votes (the PREPARE included) instead of `f + 1`; the
+    /// primary checks for acceptance right after sending a PREPARE (with `f = 1` it
+    /// executes on its own PREPARE).
     CommitQuorum,
     /// Condition 3 (no holes) skipped: a backup processes a PREPARE as soon as it arrives,
     /// even if counter values of the primary before it were not processed; `V_acc` jumps.

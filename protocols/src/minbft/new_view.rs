@@ -5,8 +5,8 @@
 
 use super::certify::{TAG_NEW_VIEW, new_view_bytes, new_view_digest, tagged_view_digest};
 use super::messages::{LoggedMessage, Message, MessageKind, NewView, ViewChange};
-use super::replica::Replica;
 use super::mutant::mutant;
+use super::replica::Replica;
 use super::vc_check::{cert_key, s_base};
 use crate::event::{Event, RejectReason};
 use crate::node::{NodeId, ReplicaId};
@@ -267,7 +267,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             let again = self.forget_executed_in_s(nv);
             for p in &nv.prepares {
                 if again
-                    || (p.view, p.ui.counter) > (self.log.last_executed_view, self.log.last_executed)
+                    || (p.view, p.ui.counter)
+                        > (self.log.last_executed_view, self.log.last_executed)
                 {
                     self.execute_batch(p, out);
                     self.log.last_executed_view = p.view;

@@ -34,6 +34,7 @@ use super::certify::{batch_digest, commit_bytes, prepare_bytes};
 use super::fifo::UiMessage;
 use super::log::Entry;
 use super::messages::{Commit, Digest, LoggedMessage, Message, MessageKind, Prepare, Request};
+use super::mutant::mutant;
 use super::replica::{Outcome, Replica};
 use crate::event::{Event, RejectReason};
 use crate::node::{NodeId, ReplicaId};
@@ -109,6 +110,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.log_sent(counter, LoggedMessage::Prepare(prepare.clone()), out);
             self.metrics.count_sent(MessageKind::Prepare);
             out.broadcast(Message::Prepare(prepare));
+            if mutant!(self, CommitQuorum) {
+                // With f votes the PREPARE alone may accept (f = 1): execute at once (which
+                // prepares the rest of the queue).
+                return self.try_execute(now, out);
+            }
         }
     }
 
