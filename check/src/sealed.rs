@@ -2,15 +2,15 @@
 //! all of it, although a step changes one actor; sealing each actor's state after the
 //! step that changed it makes an unchanged actor cost one word to hash.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
 
 /// Fixed keys, so digests (and with them state counts and paths) do not vary between runs.
 const SEEDS: [u64; 4] = [
-    0x6d69_6e6c_6162,
-    0x7365_616c,
-    0x6368_6563_6b,
-    0x7374_6174_65,
+    0x6d69_6e6c_6162_0001,
+    0x7365_616c_6564_0002,
+    0x6368_6563_6b00_0003,
+    0x7374_6174_6500_0004,
 ];
 
 /// `T` (boxed) with a digest of it. Whoever mutates it through [`DerefMut`] must call
@@ -34,10 +34,8 @@ impl<T: Hash> Sealed<T> {
 
     /// Recomputes the digest (aHash with fixed keys: the same in every run of a build).
     pub fn seal(&mut self) {
-        let mut h =
-            ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]).build_hasher();
-        self.value.hash(&mut h);
-        self.digest = h.finish();
+        let keys = ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]);
+        self.digest = keys.hash_one(&*self.value);
     }
 
     /// The digest as of the last [`Sealed::seal`].
