@@ -59,3 +59,27 @@ fn bad_arguments_are_refused() {
     );
     assert!(parse(&["--replicas", "4"]).is_err());
 }
+
+#[test]
+fn mutant_flag_needs_the_feature_and_a_known_name() {
+    let r = parse(&["--mutant", "skip-no-hole"]);
+    #[cfg(feature = "mutants")]
+    {
+        use minlab_protocols::minbft::Mutant;
+        assert_eq!(r.unwrap().mutant, Some(Mutant::SkipNoHole));
+        let e = parse(&["--mutant", "teleport"]).unwrap_err();
+        assert!(
+            e.contains("unknown mutant") && e.contains("execute-twice"),
+            "{e}"
+        );
+    }
+    #[cfg(not(feature = "mutants"))]
+    {
+        let e = r.unwrap_err();
+        assert!(e.contains("built without") && e.contains("mutants"), "{e}");
+    }
+    let cfg = parse(&["--byzantine", "next-primary", "--moves", "alter-new-view"]).unwrap();
+    assert_eq!(cfg.byzantine, ByzantineRole::NextPrimary);
+    assert_eq!(cfg.byzantine_replica(), Some(1));
+    assert_eq!(cfg.byzantine_moves, vec![ByzMove::AlterNewView]);
+}
