@@ -5,11 +5,14 @@
 //! |----------------|------------------------------------------------------------------------|
 //! | ORDER-REQ      | `16 ‖ view ‖ request digest`                                           |
 //! | RESPONSE       | `17 ‖ view ‖ UI_p counter ‖ request digest ‖ result digest ‖ history`  |
-//! | CHECKPOINT     | `18 ‖ slot ‖ state digest`                                             |
+//! | CHECKPOINT     | `18 ‖ view ‖ slot ‖ last view ‖ last counter ‖ state digest`           |
+//! | VIEW-CHANGE    | `19 ‖ new view ‖ SHA-256 of the body`                                  |
+//! | NEW-VIEW       | `20 ‖ new view ‖ SHA-256 of the body`                                  |
 //!
 //! A client can check `UI_p` itself: it knows its request, hence the request digest.
 
-use crate::minbft::certify::{batch_digest, sha256};
+use super::messages::{Checkpoint, NewView, ViewChange};
+use crate::minbft::certify::{batch_digest, sha256, tagged_view_digest};
 use crate::minbft::messages::{Digest, Request};
 use crate::node::View;
 use sha2::{Digest as _, Sha256};
@@ -21,6 +24,10 @@ pub const TAG_ORDER_REQ: u8 = 16;
 pub const TAG_RESPONSE: u8 = 17;
 /// Tag byte of a CHECKPOINT's certified string.
 pub const TAG_CHECKPOINT: u8 = 18;
+/// Tag byte of a VIEW-CHANGE's certified string.
+pub const TAG_VIEW_CHANGE: u8 = 19;
+/// Tag byte of a NEW-VIEW's certified string.
+pub const TAG_NEW_VIEW: u8 = 20;
 
 /// The digest of one request: MinBFT's batch digest of the one-request batch (covers the
 /// client, its request number and the operation, not the authenticator).
@@ -81,12 +88,46 @@ pub fn local_commit_auth_bytes(view: View, counter: u64) -> [u8; 19] {
 }
 
 /// The bytes a CHECKPOINT's UI certifies.
-pub fn checkpoint_bytes(slot: u64, state_digest: &Digest) -> [u8; 41] {
-    let mut b = [0u8; 41];
+pub fn checkpoint_bytes(c: &Checkpoint) -> [u8; 65] {
+    let mut b = [0u8; 65];
     b[0] = TAG_CHECKPOINT;
-    b[1..9].copy_from_slice(&slot.to_be_bytes());
-    b[9..41].copy_from_slice(state_digest);
+    b[1..9].copy_from_slice(&c.view.to_be_bytes());
+    b[9..17].copy_from_slice(&c.slot.to_be_bytes());
+    b[17..25].copy_from_slice(&c.last.0.to_be_bytes());
+    b[25..33].copy_from_slice(&c.last.1.to_be_bytes());
+    b[33..65].copy_from_slice(&c.state_digest);
     b
+}
+
+/// Digest of a VIEW-CHANGE's body (everything but its UI).
+pub fn view_change_digest(vc: &ViewChange) -> Digest {
+    let body = postcard::to_allocvec(&(
+        vc.sender,
+        vc.new_view,
+        &vc.checkpoint_cert,
+        &vc.log,
+        &vc.history,
+        vc.installed_view,
+    ))
+    .unwrap_or_default();
+    sha256(&body)
+}
+
+/// The bytes a VIEW-CHANGE's UI certifies, given its body digest.
+pub fn view_change_bytes(new_view: View, digest: &Digest) -> [u8; 41] {
+    tagged_view_digest(TAG_VIEW_CHANGE, new_view, digest)
+}
+
+/// Digest of a NEW-VIEW's body (everything but its UI).
+pub fn new_view_digest(nv: &NewView) -> Digest {
+    let body = postcard::to_allocvec(&(nv.sender, nv.new_view, &nv.view_changes, &nv.orders))
+        .unwrap_or_default();
+    sha256(&body)
+}
+
+/// The bytes a NEW-VIEW's UI certifies, given its body digest.
+pub fn new_view_bytes(new_view: View, digest: &Digest) -> [u8; 41] {
+    tagged_view_digest(TAG_NEW_VIEW, new_view, digest)
 }
 
 /// The history digest after appending the ORDER-REQ `(view, counter, request digest)` to
@@ -121,7 +162,20 @@ mod tests {
     fn strings_are_domain_separated_from_minbft_and_each_other() {
         let d = [3u8; 32];
         assert_ne!(order_bytes(1, &d)[0], minbft::prepare_bytes(1, &d)[0]);
-        assert_ne!(order_bytes(1, &d)[..], checkpoint_bytes(1, &d)[..]);
+        let c = Checkpoint {
+            sender: 0,
+            view: 1,
+            slot: 1,
+            last: (0, 0),
+            state_digest: d,
+            ui: minlab_usig::Ui {
+                counter: 1,
+                cert: minlab_usig::Certificate::Symbolic(0),
+            },
+        };
+        assert_ne!(order_bytes(1, &d)[0], checkpoint_bytes(&c)[0]);
+        assert_ne!(view_change_bytes(1, &d)[0], new_view_bytes(1, &d)[0]);
+        assert_ne!(view_change_bytes(1, &d)[0], minbft::prepare_bytes(1, &d)[0]);
         assert_ne!(response_bytes(1, 1, &d, &d, &d)[0], TAG_CHECKPOINT);
     }
 

@@ -10,8 +10,9 @@
 
 use super::certify::checkpoint_bytes;
 use super::history::Snapshot;
-use super::messages::{Checkpoint, Message};
+use super::messages::{Checkpoint, Message, Sent};
 use super::replica::{PrimaryMsg, Replica, ZOutbox};
+use super::vc_check::{OrderKey, cert_base, key_of};
 use crate::event::{Event, RejectReason};
 use crate::minbft::messages::{Digest, MessageKind};
 use crate::node::{NodeId, ReplicaId};
@@ -56,26 +57,40 @@ impl<U: Usig, S: Service> Replica<U, S> {
         &self.checkpoints.stable_cert
     }
 
+    /// Key of the ORDER-REQ at the head of the history.
+    pub(crate) fn head_key(&self) -> OrderKey {
+        self.history.entries.back().map_or_else(
+            || cert_base(&self.checkpoints.stable_cert).last,
+            |e| key_of(&e.order),
+        )
+    }
+
     /// Takes a checkpoint of the current (speculative) state at the history's head.
     pub(crate) fn take_checkpoint(&mut self, out: &mut ZOutbox) {
-        let slot = self.state.slots;
-        let state_digest = self.state_digest();
+        let mut cp = Checkpoint {
+            sender: self.id,
+            view: self.view,
+            slot: self.state.slots,
+            last: self.head_key(),
+            state_digest: self.state_digest(),
+            ui: minlab_usig::Ui {
+                counter: 0,
+                cert: minlab_usig::Certificate::Symbolic(0),
+            },
+        };
         self.metrics.usig_creates += 1;
-        let ui = match self.usig.create_ui(&checkpoint_bytes(slot, &state_digest)) {
-            Ok(ui) => ui,
+        match self.usig.create_ui(&checkpoint_bytes(&cp)) {
+            Ok(ui) => cp.ui = ui,
             Err(error) => {
                 return out.event(Event::UsigFailed {
                     error: Box::new(error),
                 });
             }
-        };
-        let cp = Arc::new(Checkpoint {
-            sender: self.id,
-            slot,
-            state_digest,
-            ui,
-        });
-        if self.is_primary() {
+        }
+        let slot = cp.slot;
+        let cp = Arc::new(cp);
+        self.log_sent(Sent::Checkpoint(cp.clone()));
+        if self.is_primary() && !self.vc.changing {
             // The primary's counter stream, which backups follow in FIFO order.
             self.accepted = cp.ui.counter;
             self.order_log
@@ -93,9 +108,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.record_checkpoint_vote(cp, out);
     }
 
-    /// A CHECKPOINT: the current primary's go through its FIFO stream, the others' are
-    /// counted at once (backups' counters also advance with every `UI_s` they send to
-    /// clients, so replicas cannot follow them in FIFO order).
+    /// A CHECKPOINT: the current primary's in the current view go through its FIFO
+    /// stream, the others' are counted at once (backups' counters also advance with every
+    /// `UI_s` they send to clients, so replicas cannot follow them in FIFO order). A
+    /// CHECKPOINT of the primary older than its stream's position (one it took before its
+    /// NEW-VIEW) is just a vote.
     pub(crate) fn on_checkpoint(
         &mut self,
         now: Instant,
@@ -113,7 +130,19 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if let Some(reason) = rejection {
             return self.reject(from, kind, reason, out);
         }
-        let from_primary = c.sender == self.primary;
+        let stream = c.sender == self.primary && c.view == self.view;
+        if stream && self.vc.changing {
+            // The new primary's, ahead of its NEW-VIEW: a vote now, and its place in the
+            // primary's counter stream once the view is installed.
+            if c.slot > self.checkpoints.stable
+                && c.slot <= self.checkpoints.stable + self.config.log_window
+                && self.verify_checkpoint(&c)
+            {
+                self.record_checkpoint_vote(c.clone(), out);
+            }
+            return self.hold_early(from, c.ui.counter, PrimaryMsg::Checkpoint(c), out);
+        }
+        let from_primary = stream && c.ui.counter > self.accepted;
         // A backup's CHECKPOINT for a slot already stable is simply late. The primary's
         // still takes its place in the primary's counter stream: dropping it would leave a
         // hole there that nothing fills (its later ORDER-REQs would wait behind it).
@@ -136,9 +165,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         {
             return self.reject(from, kind, RejectReason::DuplicateVote, out);
         }
-        self.metrics.usig_verifies += 1;
-        let bytes = checkpoint_bytes(c.slot, &c.state_digest);
-        if self.usig.verify_ui(c.sender, &c.ui, &bytes).is_err() {
+        if !self.verify_checkpoint(&c) {
             return self.reject(from, kind, RejectReason::BadUi, out);
         }
         if from_primary {
@@ -147,6 +174,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
         } else {
             self.record_checkpoint_vote(c, out);
         }
+    }
+
+    /// Verifies a CHECKPOINT's UI.
+    fn verify_checkpoint(&mut self, c: &Checkpoint) -> bool {
+        self.metrics.usig_verifies += 1;
+        self.usig
+            .verify_ui(c.sender, &c.ui, &checkpoint_bytes(c))
+            .is_ok()
     }
 
     /// Counts a verified CHECKPOINT and checks for stability.
@@ -174,7 +209,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             };
             let matching: Vec<Arc<Checkpoint>> = votes
                 .values()
-                .filter(|o| o.state_digest == own.state_digest)
+                .filter(|o| (o.state_digest, o.last) == (own.state_digest, own.last))
                 .cloned()
                 .collect();
             if matching.len() >= quorum {
@@ -198,6 +233,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
             position,
             state_digest,
         });
+        // The sent log keeps what follows our own CHECKPOINT in the certificate (`O`).
+        if let Some(own) = cert.iter().find(|c| c.sender == self.id) {
+            self.sent = self.sent.split_off(&(own.ui.counter + 1));
+        }
         self.checkpoints.stable = slot;
         self.checkpoints.stable_cert = cert;
         self.checkpoints.votes = self.checkpoints.votes.split_off(&(slot + 1));
@@ -210,12 +249,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
     }
 
     /// Drops the primary messages the stable checkpoint at `slot` covers: ORDER-REQs no
-    /// longer in the history, and the primary's CHECKPOINTs at or below `slot`.
+    /// longer in the history, and the primary's CHECKPOINTs below `slot`. The primary's
+    /// CHECKPOINT at `slot` stays: a backup that missed it waits for it in FIFO order
+    /// before any later ORDER-REQ, and gets it through FILL-HOLE.
     fn truncate_order_log(&mut self, slot: u64) {
         let history = &self.history;
         self.order_log.retain(|_, m| match m {
             PrimaryMsg::Order(o) => history.slot_of(o.view, o.ui.counter).is_some(),
-            PrimaryMsg::Checkpoint(c) => c.slot > slot,
+            PrimaryMsg::Checkpoint(c) => c.slot >= slot,
         });
     }
 }

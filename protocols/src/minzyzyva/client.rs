@@ -190,10 +190,13 @@ impl<V: Usig> Client<V> {
             self.metrics.stale += 1;
             return;
         };
+        // A replica's latest response replaces its earlier one unless that is of a later
+        // view: after a view change a replica may execute the request again in another
+        // history (same view of the ORDER-REQ, new history digest).
         if r.seq != o.request.seq
             || o.responses
                 .get(&r.replica)
-                .is_some_and(|old| old.view >= r.view)
+                .is_some_and(|old| old.view > r.view || **old == *r)
         {
             self.metrics.stale += 1;
             return;
@@ -366,12 +369,31 @@ impl<V: Usig> Client<V> {
             return out.event(Event::TimerIgnored { kind });
         }
         let seq = o.request.seq;
+        let group = self.best_group();
+        let stale_commit = o.commit.as_ref().is_some_and(|(commit, _)| {
+            group.len() > self.config.f() as usize && {
+                let r = &group[0];
+                (r.view, &r.order_ui, r.history) != (commit.view, &commit.order_ui, commit.history)
+            }
+        });
+        if stale_commit && let Some(o) = self.outstanding.as_mut() {
+            // The responses moved on to another history (a view change rolled the
+            // certified one back): certify the new one.
+            o.commit = None;
+        }
+        let Some(o) = &self.outstanding else {
+            return;
+        };
         if let Some((commit, _)) = &o.commit {
             let commit = commit.clone();
+            let request = o.request.clone();
             self.metrics.count_sent(MessageKind::Commit);
             out.broadcast(Message::Commit(commit));
+            // Replicas whose history no longer holds the certified execution answer the
+            // request again with their cached (or a new) response.
+            self.metrics.count_sent(MessageKind::Request);
+            out.broadcast(Message::Request(request));
         } else {
-            let group = self.best_group();
             if group.len() > self.config.f() as usize {
                 // f + 1 ..= 2f matching responses: a commit certificate.
                 let r = &group[0];

@@ -1,7 +1,10 @@
 //! MinZyzyva's replica, client and message behind the driver-facing traits of
 //! [`crate::machine`].
 
-use super::certify::{checkpoint_bytes, order_bytes, request_digest};
+use super::certify::{
+    checkpoint_bytes, new_view_bytes, new_view_digest, order_bytes, request_digest,
+    view_change_bytes, view_change_digest,
+};
 use super::client::Client;
 use super::codec;
 use super::messages::Message;
@@ -29,7 +32,7 @@ impl ProtocolMessage for Message {
         codec::decode(bytes)
     }
 
-    /// ORDER-REQ (`UI_p`) and CHECKPOINT. A backup's RESPONSE carries a `UI_s` too, but
+    /// ORDER-REQ (`UI_p`), CHECKPOINT, VIEW-CHANGE and NEW-VIEW. A backup's RESPONSE carries a `UI_s` too, but
     /// what it certifies includes the request digest, which only the client knows, so it
     /// makes no claim here (the replica's UI log still shows its counter values).
     fn ui_claim(&self) -> Option<UiClaim<'_>> {
@@ -42,7 +45,17 @@ impl ProtocolMessage for Message {
             Message::Checkpoint(c) => Some(UiClaim {
                 signer: c.sender,
                 ui: &c.ui,
-                bytes: checkpoint_bytes(c.slot, &c.state_digest).to_vec(),
+                bytes: checkpoint_bytes(c).to_vec(),
+            }),
+            Message::ViewChange(vc) => Some(UiClaim {
+                signer: vc.sender,
+                ui: &vc.ui,
+                bytes: view_change_bytes(vc.new_view, &view_change_digest(vc)).to_vec(),
+            }),
+            Message::NewView(nv) => Some(UiClaim {
+                signer: nv.sender,
+                ui: &nv.ui,
+                bytes: new_view_bytes(nv.new_view, &new_view_digest(nv)).to_vec(),
             }),
             _ => None,
         }

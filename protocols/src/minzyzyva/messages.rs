@@ -1,5 +1,5 @@
 //! The MinZyzyva messages of paper §5 (REQUEST, ORDER-REQ, RESPONSE, COMMIT, LOCAL-COMMIT,
-//! FILL-HOLE, CHECKPOINT, REQ-VIEW-CHANGE), already decoded. What each UI certifies is
+//! FILL-HOLE, CHECKPOINT, REQ-VIEW-CHANGE, VIEW-CHANGE, NEW-VIEW), already decoded. What each UI certifies is
 //! defined in [`super::certify`].
 //!
 //! Requests are MinBFT's [`Request`] (same fields, same client authenticators), so events
@@ -126,16 +126,118 @@ pub struct FillHole {
 /// Unlike MinBFT, checkpoints are taken by history length (every `cp` ORDER-REQs), not by
 /// the primary's counter value: backups' counters also advance with every `UI_s`, and a
 /// history spans views, so its length is the one sequence number all correct replicas
-/// share.
+/// share. `last` names the ORDER-REQ at `slot`, so that a view change can tell which
+/// ordered requests a checkpoint certificate covers; `view` is the sender's view, which
+/// says whether the CHECKPOINT belongs to the counter stream of that view's primary.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// The sender.
     pub sender: ReplicaId,
+    /// The sender's view when it took the checkpoint.
+    pub view: View,
     /// History length (ORDER-REQs processed) at the checkpoint.
     pub slot: u64,
+    /// `(view, UI_p counter)` of the ORDER-REQ at `slot` (`(0, 0)` at slot 0).
+    pub last: (View, u64),
     /// Digest of the replicated state: service, client table and history digest.
     pub state_digest: Digest,
     /// The sender's UI over `(CHECKPOINT, slot, state_digest)`.
+    pub ui: Ui,
+}
+
+/// One UI message a replica created, as its VIEW-CHANGE lists it in `O` (paper §5: "a set
+/// of ordered requests since `C_latest` that were executed by the replica. Each ordered
+/// request has `UI_p` signed by the primary and `UI_i` signed by the replica"). Earlier
+/// VIEW-CHANGEs and NEW-VIEWs appear as records (body digest and UI), which keeps the type
+/// non-recursive.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum Sent {
+    /// An ORDER-REQ it sent as primary: its UI is the `UI_p`.
+    Order(Arc<OrderReq>),
+    /// A RESPONSE it sent as a backup: the ORDER-REQ answered and what its `UI_s` covers.
+    Response {
+        /// The ORDER-REQ (its request digest and `UI_p` are part of what `ui` covers).
+        order: Arc<OrderReq>,
+        /// SHA-256 of the result.
+        result_digest: Digest,
+        /// The history digest after the request.
+        history: Digest,
+        /// `UI_s`.
+        ui: Ui,
+    },
+    /// A CHECKPOINT.
+    Checkpoint(Arc<Checkpoint>),
+    /// A VIEW-CHANGE: its target view, body digest and UI.
+    ViewChangeRecord {
+        /// The view it moved to.
+        new_view: View,
+        /// Digest of its body.
+        digest: Digest,
+        /// Its UI.
+        ui: Ui,
+    },
+    /// A NEW-VIEW: its view, body digest and UI.
+    NewViewRecord {
+        /// The view it started.
+        new_view: View,
+        /// Digest of its body.
+        digest: Digest,
+        /// Its UI.
+        ui: Ui,
+    },
+}
+
+impl Sent {
+    /// The UI of the entry (its sender's).
+    pub fn ui(&self) -> &Ui {
+        match self {
+            Sent::Order(o) => &o.ui,
+            Sent::Response { ui, .. } => ui,
+            Sent::Checkpoint(c) => &c.ui,
+            Sent::ViewChangeRecord { ui, .. } | Sent::NewViewRecord { ui, .. } => ui,
+        }
+    }
+}
+
+/// `⟨VIEW-CHANGE, s_i, v', C_latest, O, UI_i⟩` (paper §5, as §4).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct ViewChange {
+    /// The sender.
+    pub sender: ReplicaId,
+    /// The view it moves to.
+    pub new_view: View,
+    /// `C_latest`: its latest stable checkpoint certificate (`f + 1` matching CHECKPOINTs,
+    /// its own among them), empty at genesis.
+    pub checkpoint_cert: Vec<Arc<Checkpoint>>,
+    /// `O`: every UI message it created after its own CHECKPOINT in `C_latest` (from
+    /// counter value 1 when `C_latest` is empty), gap-free, up to `ui - 1`.
+    pub log: Vec<Sent>,
+    /// Its history above `C_latest`, in history order: every ORDER-REQ it processed,
+    /// including those it executed through a NEW-VIEW or skipped as already executed
+    /// (which created no UI of its own, so `log` cannot show them).
+    pub history: Vec<Arc<OrderReq>>,
+    /// The last view whose NEW-VIEW it installed (0 before any): a new `S` keeps ordered
+    /// requests of older views only as the histories of the members that installed the
+    /// latest such view show them.
+    pub installed_view: View,
+    /// Its UI over `(VIEW-CHANGE, new_view, digest of the body)`.
+    pub ui: Ui,
+}
+
+/// `⟨NEW-VIEW, s_i, v', V_vc, S, UI_i⟩` (paper §5, as §4).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct NewView {
+    /// The new primary.
+    pub sender: ReplicaId,
+    /// The view it starts.
+    pub new_view: View,
+    /// `V_vc`: `f + 1` VIEW-CHANGEs for `new_view` from different replicas, its own among
+    /// them (the new-view certificate).
+    pub view_changes: Vec<Arc<ViewChange>>,
+    /// `S`: the ordered requests above the most recent checkpoint certificate of `V_vc`, in
+    /// history order (see [`super::vc_check::compute_s`]).
+    pub orders: Vec<Arc<OrderReq>>,
+    /// Its UI over `(NEW-VIEW, new_view, digest of the body)`.
     pub ui: Ui,
 }
 
@@ -158,6 +260,10 @@ pub enum Message {
     Checkpoint(Arc<Checkpoint>),
     /// Replica to replicas.
     ReqViewChange(Arc<ReqViewChange>),
+    /// Replica to replicas.
+    ViewChange(Arc<ViewChange>),
+    /// New primary to replicas.
+    NewView(Arc<NewView>),
 }
 
 impl Message {
@@ -172,6 +278,8 @@ impl Message {
             Message::FillHole(_) => MessageKind::FillHole,
             Message::Checkpoint(_) => MessageKind::Checkpoint,
             Message::ReqViewChange(_) => MessageKind::ReqViewChange,
+            Message::ViewChange(_) => MessageKind::ViewChange,
+            Message::NewView(_) => MessageKind::NewView,
         }
     }
 }

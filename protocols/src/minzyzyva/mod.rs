@@ -61,11 +61,13 @@ mod commit;
 mod history;
 mod machine_impl;
 pub mod messages;
+mod new_view;
 mod order;
 mod repair;
 pub mod replica;
 mod rollback;
-mod suspect;
+pub mod vc_check;
+mod view_change;
 
 #[cfg(test)]
 mod cluster;
@@ -75,6 +77,7 @@ mod tests;
 pub use client::Client;
 pub use codec::{decode, encode, encode_into};
 pub use messages::{
-    CertifiedResponse, Checkpoint, Commit, FillHole, LocalCommit, Message, OrderReq, Response,
+    CertifiedResponse, Checkpoint, Commit, FillHole, LocalCommit, Message, NewView, OrderReq,
+    Response, Sent, ViewChange,
 };
 pub use replica::Replica;

@@ -8,7 +8,7 @@ use super::certify::{
     extend_history, order_bytes, request_digest, response_auth_bytes, response_bytes, result_digest,
 };
 use super::history::Entry;
-use super::messages::{Message, OrderReq, Response};
+use super::messages::{Message, OrderReq, Response, Sent};
 use super::replica::{PrimaryMsg, Replica, ZOutbox};
 use crate::event::{Event, RejectReason};
 use crate::minbft::certify::fnv1a;
@@ -60,9 +60,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
             return;
         }
-        if self.suspicion.requested.is_some() {
-            // This replica left the view in its mind; the view change is not implemented,
-            // so it only keeps counting (see the module docs).
+        if self.vc.changing {
+            // Between views nothing is ordered or forwarded; the client resends.
             self.metrics.stale += 1;
             return;
         }
@@ -70,14 +69,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return self.reject(from, kind, RejectReason::BadClientAuth, out);
         }
         if self.is_primary() {
-            self.order(now, req, out);
+            self.order(req, out);
         } else {
             self.forward_and_watch(now, req, out);
         }
     }
 
     /// Primary: assigns `UI_p`, multicasts the ORDER-REQ and executes it itself.
-    fn order(&mut self, now: Instant, req: Arc<Request>, out: &mut ZOutbox) {
+    fn order(&mut self, req: Arc<Request>, out: &mut ZOutbox) {
         if self.history.head() - self.checkpoints.stable >= self.config.log_window {
             // The history above the stable checkpoint is full: the client will resend.
             self.metrics.stale += 1;
@@ -102,9 +101,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.accepted = order.ui.counter;
         self.order_log
             .insert(order.ui.counter, PrimaryMsg::Order(order.clone()));
+        self.log_sent(Sent::Order(order.clone()));
         self.metrics.count_sent(MessageKind::OrderReq);
         out.broadcast(Message::OrderReq(order.clone()));
-        self.execute_order(now, &order, out);
+        self.execute_order(&order, out);
     }
 
     /// Backup: forwards a request its client resent to it, and gives the primary
@@ -176,6 +176,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if o.primary != self.primary {
             return self.reject(from, kind, RejectReason::NotPrimary, out);
         }
+        if self.vc.changing {
+            // The new primary's ORDER-REQ overtook its NEW-VIEW: held until it arrives.
+            return self.hold_early(from, o.ui.counter, PrimaryMsg::Order(o), out);
+        }
         if let Err(reason) = self.admit(o.ui.counter) {
             return self.reject(from, kind, reason, out);
         }
@@ -186,6 +190,43 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         let counter = o.ui.counter;
         self.deliver_primary(now, counter, PrimaryMsg::Order(o), out);
+    }
+
+    /// Holds a UI message of the primary of the view being installed (its UI verified),
+    /// to be processed in FIFO order after the NEW-VIEW. Bound: `fifo_window` messages.
+    pub(crate) fn hold_early(
+        &mut self,
+        from: NodeId,
+        counter: u64,
+        m: PrimaryMsg,
+        out: &mut ZOutbox,
+    ) {
+        let kind = m.to_message().kind();
+        if self.vc.early.contains_key(&counter) {
+            return self.reject(from, kind, RejectReason::DuplicateUi, out);
+        }
+        if self.vc.early.len() as u64 >= self.config.fifo_window {
+            return self.reject(from, kind, RejectReason::AboveHighWaterMark, out);
+        }
+        self.metrics.usig_verifies += 1;
+        let ok = match &m {
+            PrimaryMsg::Order(o) => self
+                .usig
+                .verify_ui(
+                    o.primary,
+                    &o.ui,
+                    &order_bytes(o.view, &request_digest(&o.request)),
+                )
+                .is_ok(),
+            PrimaryMsg::Checkpoint(c) => self
+                .usig
+                .verify_ui(c.sender, &c.ui, &super::certify::checkpoint_bytes(c))
+                .is_ok(),
+        };
+        if !ok {
+            return self.reject(from, kind, RejectReason::BadUi, out);
+        }
+        self.vc.early.insert(counter, m);
     }
 
     /// Where a counter value of the primary stands, before a UI verification is spent.
@@ -215,7 +256,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 break;
             }
             let (c, m) = entry.remove_entry();
-            match self.process_primary(now, &m, out) {
+            match self.process_primary(&m, out) {
                 Ok(()) => {
                     self.accepted = c;
                     self.order_log.insert(c, m);
@@ -242,12 +283,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     }
 
     /// Processes the FIFO-next primary message.
-    fn process_primary(
-        &mut self,
-        now: Instant,
-        m: &PrimaryMsg,
-        out: &mut ZOutbox,
-    ) -> Result<(), RejectReason> {
+    fn process_primary(&mut self, m: &PrimaryMsg, out: &mut ZOutbox) -> Result<(), RejectReason> {
         match m {
             PrimaryMsg::Order(o) => {
                 // Paper §4, condition 2, which MinZyzyva inherits: the primary cannot forge
@@ -258,7 +294,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 {
                     return Err(RejectReason::BadClientAuth);
                 }
-                self.execute_order(now, o, out);
+                self.execute_order(o, out);
                 Ok(())
             }
             PrimaryMsg::Checkpoint(c) => {
@@ -271,7 +307,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// Speculative execution of one ORDER-REQ (paper §5, step 3), exactly once per
     /// request (`V_req`): a request ordered twice takes a history slot but is not executed
     /// again and gets no second response.
-    pub(crate) fn execute_order(&mut self, _now: Instant, o: &Arc<OrderReq>, out: &mut ZOutbox) {
+    pub(crate) fn execute_order(&mut self, o: &Arc<OrderReq>, out: &mut ZOutbox) {
         let req = &o.request;
         let rdigest = request_digest(req);
         self.state.history = extend_history(&self.state.history, o.view, o.ui.counter, &rdigest);
@@ -307,7 +343,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.metrics.usig_creates += 1;
             let bytes = response_bytes(o.view, o.ui.counter, &rdigest, &rd, &history);
             match self.usig.create_ui(&bytes) {
-                Ok(ui) => Some(ui),
+                Ok(ui) => {
+                    self.log_sent(Sent::Response {
+                        order: o.clone(),
+                        result_digest: rd,
+                        history,
+                        ui: ui.clone(),
+                    });
+                    Some(ui)
+                }
                 Err(error) => {
                     out.event(Event::UsigFailed {
                         error: Box::new(error),

@@ -2,7 +2,7 @@
 //! the checks every untrusted input passes before it may change anything.
 
 use super::history::{History, ReplicatedState, Snapshot};
-use super::messages::{Checkpoint, Message, OrderReq};
+use super::messages::{Checkpoint, Message, OrderReq, Sent};
 use crate::error::ProtocolError;
 use crate::event::{Event, RejectReason};
 use crate::metrics::Metrics;
@@ -76,7 +76,12 @@ pub struct Replica<U, S> {
     /// with the deadline for the primary to order them. Bound: one per client.
     pub(crate) watched: BTreeMap<ClientId, (u64, Instant)>,
     pub(crate) repair: super::repair::RepairState,
-    pub(crate) suspicion: super::suspect::Suspicion,
+    /// Every UI this replica created since its own CHECKPOINT in its stable certificate,
+    /// by counter value: the `O` of its next VIEW-CHANGE. Bound: the responses and
+    /// ORDER-REQs of at most `log_window` history slots, their checkpoints, and the view
+    /// changes between two stable checkpoints.
+    pub(crate) sent: BTreeMap<u64, Sent>,
+    pub(crate) vc: super::view_change::ViewChangeState,
     pub(crate) metrics: Metrics,
 }
 
@@ -119,7 +124,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
             checkpoints: Default::default(),
             watched: BTreeMap::new(),
             repair: super::repair::RepairState::new(config.replica_count),
-            suspicion: Default::default(),
+            sent: BTreeMap::new(),
+            vc: super::view_change::ViewChangeState::new(
+                config.replica_count,
+                config.view_change_timeout,
+            ),
             metrics: Metrics::default(),
             config,
             clients,
@@ -138,6 +147,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             Message::FillHole(m) => self.on_fill_hole(now, from, m, out),
             Message::Checkpoint(c) => self.on_checkpoint(now, from, c, out),
             Message::ReqViewChange(m) => self.on_req_view_change(now, from, m, out),
+            Message::ViewChange(m) => self.on_view_change(now, from, m, out),
+            Message::NewView(m) => self.on_new_view(now, from, m, out),
             m @ (Message::Response(_) | Message::LocalCommit(_)) => {
                 self.reject(from, m.kind(), RejectReason::UnexpectedMessage, out)
             }
@@ -149,9 +160,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
         match kind {
             TimerKind::RequestTimeout => self.on_request_timeout(now, out),
             TimerKind::Repair => self.on_repair_timer(now, out),
-            TimerKind::Retransmit | TimerKind::Batch | TimerKind::ViewChange => {
-                out.event(Event::TimerIgnored { kind })
-            }
+            TimerKind::ViewChange => self.on_view_change_timeout(now, out),
+            TimerKind::Retransmit | TimerKind::Batch => out.event(Event::TimerIgnored { kind }),
         }
     }
 
@@ -266,9 +276,24 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.state.records.get(c as usize).map_or(0, |r| r.last_seq)
     }
 
-    /// True when this replica asked for a view change (REQ-VIEW-CHANGE sent).
+    /// True when this replica asked to leave its current view (REQ-VIEW-CHANGE sent).
     pub fn suspects_primary(&self) -> bool {
-        self.suspicion.requested.is_some()
+        self.vc.requested[self.id as usize] > self.view
+    }
+
+    /// True between sending a VIEW-CHANGE and installing the NEW-VIEW.
+    pub fn is_changing_view(&self) -> bool {
+        self.vc.changing
+    }
+
+    /// The last view whose NEW-VIEW this replica installed (0 before any).
+    pub fn installed_view(&self) -> View {
+        self.vc.installed
+    }
+
+    /// Entries of the sent log (the `O` of the next VIEW-CHANGE).
+    pub fn sent_log_len(&self) -> usize {
+        self.sent.len()
     }
 
     /// The counters.
@@ -294,10 +319,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Replicas that asked to leave the current view.
     pub fn view_change_requests(&self) -> BTreeSet<ReplicaId> {
-        self.suspicion
-            .votes
-            .get(&(self.view + 1))
-            .cloned()
-            .unwrap_or_default()
+        (0..self.config.replica_count)
+            .filter(|&r| self.vc.requested[r as usize] > self.view)
+            .collect()
     }
 }

@@ -4,8 +4,8 @@
 //! point by re-executing the history entries in between; the committed prefix is never
 //! undone.
 //!
-//! The view change that decides what to roll back is not implemented yet; this is the
-//! mechanism it will call, tested on its own.
+//! A NEW-VIEW decides what to roll back (see [`super::new_view`]): the speculative
+//! executions its history `C + S` does not include.
 
 use super::certify::{extend_history, request_digest};
 use super::history::Entry;

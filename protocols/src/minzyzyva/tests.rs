@@ -161,27 +161,34 @@ fn a_primary_that_ignores_fill_hole_is_bypassed_and_suspected() {
 }
 
 #[test]
-fn a_silent_primary_gets_forwards_then_suspicion_from_every_backup() {
+fn a_crashed_primary_is_replaced_by_a_view_change_and_requests_complete() {
     // Paper §5: fewer than f + 1 responses: the client resends to all; backups forward to
-    // the primary with a timer and request a view change when it expires.
-    let mut c = Cluster::new(config(1, 1), 5, Faults::default(), 1);
+    // the primary with a timer and request a view change when it expires; f + 1
+    // REQ-VIEW-CHANGEs move them to view 1, whose primary sends NEW-VIEW and orders.
+    let mut c = Cluster::new(config(1, 2), 5, Faults::default(), 6);
     c.crashed.insert(0);
-    c.run(2_000);
-    assert!(c.completions.is_empty());
+    c.run(20_000);
+    assert_eq!(c.completions.len(), 6, "every request completes in view 1");
     for r in 1..3 {
         assert!(c.replicas[r].metrics().sent_of(MessageKind::Request) >= 1);
-        assert!(c.replicas[r].suspects_primary());
-        assert_eq!(c.replicas[r].view_change_requests().len(), 2);
+        assert_eq!(c.replicas[r].view(), 1);
+        assert_eq!(c.replicas[r].installed_view(), 1);
+        assert!(!c.replicas[r].is_changing_view());
     }
-    let quorum_seen = c.events.iter().any(|(_, e)| {
-        matches!(
-            e,
-            Event::TimerIgnored {
-                kind: TimerKind::ViewChange
-            }
-        )
-    });
-    assert!(quorum_seen, "f + 1 REQ-VIEW-CHANGEs are reported");
+    assert_eq!(sent(&c, MessageKind::NewView), 1);
+    assert_eq!(sent(&c, MessageKind::ViewChange), 2);
+    let changed = c
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::ViewChanged { view: 1 }))
+        .count();
+    assert_eq!(changed, 2);
+    assert_eq!(c.check_agreement(), Ok(()));
+    assert_eq!(c.check_completions(), Ok(()));
+    assert_eq!(
+        c.replicas[1].history_digest(),
+        c.replicas[2].history_digest()
+    );
 }
 
 #[test]
@@ -588,13 +595,19 @@ fn bad_commit_certificates_are_rejected() {
 fn hostile_checkpoints_fill_holes_and_view_change_requests_are_rejected() {
     let mut fx = fixture();
     let mut u2 = SymbolicUsig::new(2, 3);
-    let ui = u2.create_ui(&checkpoint_bytes(4, &[1; 32])).unwrap();
-    let cp = Checkpoint {
+    let mut cp = Checkpoint {
         sender: 2,
+        view: 0,
         slot: 4,
-        state_digest: [2; 32],
-        ui,
+        last: (0, 4),
+        state_digest: [1; 32],
+        ui: Ui {
+            counter: 0,
+            cert: Certificate::Symbolic(0),
+        },
     };
+    cp.ui = u2.create_ui(&checkpoint_bytes(&cp)).unwrap();
+    cp.state_digest = [2; 32];
     let (r, _) = fx.deliver(
         NodeId::Replica(2),
         Message::Checkpoint(Arc::new(cp.clone())),
@@ -829,7 +842,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_frames_never_panic(idx in any::<usize>(), val in any::<u8>(), cut in any::<usize>(), which in 0usize..8) {
+    fn mutated_frames_never_panic(idx in any::<usize>(), val in any::<u8>(), cut in any::<usize>(), which in 0usize..10) {
         let m = samples(4, b"abc".to_vec(), 5).swap_remove(which);
         let mut bytes = encode(&m).unwrap();
         let i = idx % bytes.len();
@@ -851,14 +864,51 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
         op: op.clone(),
         auth: RequestAuth::Macs(vec![[1; 16]; 3]),
     });
+    let order = Arc::new(OrderReq {
+        view: seq,
+        primary: 0,
+        request: request.clone(),
+        ui: ui.clone(),
+    });
+    let cp = Arc::new(Checkpoint {
+        sender: 1,
+        view: 0,
+        slot: 3,
+        last: (0, 4),
+        state_digest: [9; 32],
+        ui: ui.clone(),
+    });
+    let vc = ViewChange {
+        sender: 1,
+        new_view: 1,
+        checkpoint_cert: vec![cp.clone()],
+        log: vec![
+            Sent::Order(order.clone()),
+            Sent::Response {
+                order: order.clone(),
+                result_digest: [1; 32],
+                history: [2; 32],
+                ui: ui.clone(),
+            },
+            Sent::Checkpoint(cp),
+            Sent::ViewChangeRecord {
+                new_view: 1,
+                digest: [3; 32],
+                ui: ui.clone(),
+            },
+            Sent::NewViewRecord {
+                new_view: 1,
+                digest: [4; 32],
+                ui: ui.clone(),
+            },
+        ],
+        history: vec![order.clone()],
+        installed_view: 0,
+        ui: ui.clone(),
+    };
     vec![
         Message::Request(request.clone()),
-        Message::OrderReq(Arc::new(OrderReq {
-            view: seq,
-            primary: 0,
-            request: request.clone(),
-            ui: ui.clone(),
-        })),
+        Message::OrderReq(order.clone()),
         Message::Response(Arc::new(Response {
             view: 1,
             replica: 2,
@@ -904,14 +954,24 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
         })),
         Message::Checkpoint(Arc::new(Checkpoint {
             sender: 2,
+            view: 1,
             slot: seq,
+            last: (1, counter),
             state_digest: [8; 32],
-            ui,
+            ui: ui.clone(),
         })),
         Message::ReqViewChange(Arc::new(ReqViewChange {
             sender: 1,
             view: 0,
             new_view: 1,
+        })),
+        Message::ViewChange(Arc::new(vc.clone())),
+        Message::NewView(Arc::new(NewView {
+            sender: 1,
+            new_view: 1,
+            view_changes: vec![Arc::new(vc)],
+            orders: vec![order],
+            ui,
         })),
     ]
 }
