@@ -288,26 +288,41 @@ impl Cluster {
         Ok(())
     }
 
-    /// Completed operations are never rolled back, and each is in the history of every
-    /// live replica that got that far: speculatively executed exactly once.
+    /// Completed operations are never rolled back (a request may be rolled back before
+    /// it completes, and complete later), and no replica has a request speculatively
+    /// executed twice at once (executed, not rolled back, executed again).
     pub(crate) fn check_completions(&self) -> Result<(), String> {
+        let mut completed = BTreeSet::new();
+        let mut live: BTreeMap<NodeId, BTreeSet<(ClientId, u64)>> = BTreeMap::new();
         for (node, e) in &self.events {
-            if let Event::RolledBack {
-                client, client_seq, ..
-            } = e
-                && self.completions.contains(&(*client, *client_seq))
-            {
-                return Err(format!(
-                    "{node}: completed {client}/{client_seq} rolled back"
-                ));
-            }
-        }
-        for (r, spec) in self.speculative.iter().enumerate() {
-            let mut seen = BTreeSet::new();
-            for &(_, c, s) in spec {
-                if !seen.insert((c, s)) {
-                    return Err(format!("replica {r}: {c}/{s} executed twice"));
+            match e {
+                Event::Completed { client, seq, .. } => {
+                    completed.insert((*client, *seq));
                 }
+                Event::RolledBack {
+                    client, client_seq, ..
+                } => {
+                    if completed.contains(&(*client, *client_seq)) {
+                        return Err(format!(
+                            "{node}: completed {client}/{client_seq} rolled back"
+                        ));
+                    }
+                    live.entry(*node)
+                        .or_default()
+                        .remove(&(*client, *client_seq));
+                }
+                Event::SpeculativelyExecuted {
+                    client, client_seq, ..
+                } => {
+                    if !live
+                        .entry(*node)
+                        .or_default()
+                        .insert((*client, *client_seq))
+                    {
+                        return Err(format!("{node}: {client}/{client_seq} executed twice"));
+                    }
+                }
+                _ => {}
             }
         }
         Ok(())

@@ -192,6 +192,132 @@ fn a_crashed_primary_is_replaced_by_a_view_change_and_requests_complete() {
 }
 
 #[test]
+fn a_speculative_execution_the_new_view_leaves_out_is_rolled_back() {
+    // Paper §5: "servers may have to rollback some executions ... after a view change when
+    // the new primary does not include in the NEW-VIEW message some operations that were
+    // executed by less than f servers". The primary executes request 2 but its ORDER-REQ
+    // reaches nobody; its VIEW-CHANGE does not reach the new primary either.
+    let mut c = Cluster::new(config(1, 1), 11, Faults::default(), 3);
+    c.filter = Some(Box::new(|from, to, m| match m {
+        Message::OrderReq(o) => from == NodeId::Replica(0) && o.view == 0 && o.request.seq == 2,
+        Message::ViewChange(_) => from == NodeId::Replica(0) && to == NodeId::Replica(1),
+        _ => false,
+    }));
+    c.run(50_000);
+    let rolled: Vec<_> = c
+        .events
+        .iter()
+        .filter_map(|(n, e)| match e {
+            Event::RolledBack {
+                client, client_seq, ..
+            } => Some((*n, *client, *client_seq)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rolled, vec![(NodeId::Replica(0), 0, 2)]);
+    assert_eq!(c.completions, vec![(0, 1), (0, 2), (0, 3)]);
+    assert_eq!(c.check_agreement(), Ok(()));
+    assert_eq!(c.check_completions(), Ok(()));
+    for r in 0..3 {
+        assert_eq!(c.replicas[r].installed_view(), 1, "replica {r}");
+        assert_eq!(
+            c.replicas[r].history_digest(),
+            c.replicas[1].history_digest()
+        );
+        assert_eq!(c.replicas[r].last_executed_by_client(0), 3);
+    }
+    // The rolled-back request executed again, once more, in view 1's order.
+    let again = c.speculative[0]
+        .iter()
+        .filter(|&&(_, cl, s)| (cl, s) == (0, 2))
+        .count();
+    assert_eq!(again, 2);
+}
+
+#[test]
+fn a_byzantine_primary_showing_backups_different_orders_is_replaced() {
+    // A primary that orders client 0's requests only for backup 1 and client 1's only for
+    // backup 2, and answers no FILL-HOLE (none is relayed either): each backup waits on a
+    // hole, the view changes, and the new primary's S reconciles both histories.
+    let mut c = Cluster::new(config(1, 2), 13, Faults::default(), 4);
+    c.filter = Some(Box::new(|_from, to, m| match m {
+        Message::OrderReq(o) if o.view == 0 => {
+            (o.request.client == 0 && to == NodeId::Replica(2))
+                || (o.request.client == 1 && to == NodeId::Replica(1))
+        }
+        Message::FillHole(_) => true,
+        _ => false,
+    }));
+    c.run(100_000);
+    assert_eq!(c.completions.len(), 4);
+    assert_eq!(c.check_agreement(), Ok(()));
+    assert_eq!(c.check_completions(), Ok(()));
+    assert!(sent(&c, MessageKind::NewView) >= 1);
+    for r in 0..3 {
+        assert!(c.replicas[r].view() >= 1);
+        assert_eq!(
+            c.replicas[r].history_digest(),
+            c.replicas[1].history_digest()
+        );
+    }
+}
+
+#[test]
+fn hostile_view_changes_and_new_views_are_rejected() {
+    let mut fx = fixture();
+    // A VIEW-CHANGE whose O skips a counter value, one with a forged UI, a NEW-VIEW from a
+    // replica that is not the new primary, and one whose V_vc is too small.
+    let mut u2 = SymbolicUsig::new(2, 3);
+    let mut vc = ViewChange {
+        sender: 2,
+        new_view: 1,
+        checkpoint_cert: vec![],
+        log: vec![],
+        history: vec![],
+        installed_view: 0,
+        ui: Ui {
+            counter: 0,
+            cert: Certificate::Symbolic(0),
+        },
+    };
+    let _skipped = u2.create_ui(b"anything").unwrap();
+    let digest = super::certify::view_change_digest(&vc);
+    vc.ui = u2
+        .create_ui(&super::certify::view_change_bytes(1, &digest))
+        .unwrap();
+    let (r, _) = fx.deliver(
+        NodeId::Replica(2),
+        Message::ViewChange(Arc::new(vc.clone())),
+    );
+    assert_eq!(r, Some(RejectReason::InvalidViewChange), "a hole in O");
+    let mut forged = vc.clone();
+    forged.ui.counter = 1;
+    let (r, _) = fx.deliver(NodeId::Replica(2), Message::ViewChange(Arc::new(forged)));
+    assert_eq!(r, Some(RejectReason::BadUi));
+    let (r, _) = fx.deliver(
+        NodeId::Replica(0),
+        Message::ViewChange(Arc::new(vc.clone())),
+    );
+    assert_eq!(r, Some(RejectReason::WrongSender));
+    let nv = NewView {
+        sender: 2,
+        new_view: 1,
+        view_changes: vec![],
+        orders: vec![],
+        ui: vc.ui.clone(),
+    };
+    let (r, _) = fx.deliver(NodeId::Replica(2), Message::NewView(Arc::new(nv.clone())));
+    assert_eq!(r, Some(RejectReason::NotPrimary));
+    let nv = NewView {
+        sender: 0,
+        new_view: 3,
+        ..nv
+    };
+    let (r, _) = fx.deliver(NodeId::Replica(0), Message::NewView(Arc::new(nv)));
+    assert_eq!(r, Some(RejectReason::InvalidNewView), "V_vc too small");
+}
+
+#[test]
 fn retransmitted_executed_requests_get_the_cached_response_exactly_once() {
     let mut c = Cluster::new(config(1, 1), 9, Faults::default(), 2);
     // Lose the backups' responses to the first request once: the client resends to
