@@ -314,11 +314,11 @@ impl Cluster {
                 Event::SpeculativelyExecuted {
                     client, client_seq, ..
                 } => {
-                    if !live
+                    let fresh = live
                         .entry(*node)
                         .or_default()
-                        .insert((*client, *client_seq))
-                    {
+                        .insert((*client, *client_seq));
+                    if !fresh {
                         return Err(format!("{node}: {client}/{client_seq} executed twice"));
                     }
                 }

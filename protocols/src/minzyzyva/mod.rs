@@ -29,11 +29,14 @@
 //!   counters also advance with every `UI_s` sent to a client, which other replicas never
 //!   see. The current primary's ORDER-REQs and CHECKPOINTs are.
 //!
-//! **Not implemented yet** (see the README's MinZyzyva section): VIEW-CHANGE, NEW-VIEW and
-//! the rollback they cause. Replicas request a view change (REQ-VIEW-CHANGE) when the
-//! primary does not order a forwarded request or fill a hole in time, and stop there.
-//! There is no state transfer: a replica whose missing ORDER-REQs were garbage-collected
-//! by everyone stays behind.
+//! **View change** (paper §5, as MinBFT's §4): `f + 1` REQ-VIEW-CHANGEs lead to
+//! VIEW-CHANGE (`C_latest`, a gap-free `O`, the sender's history) and NEW-VIEW, whose
+//! history `C + S` every replica adopts, rolling back the speculative executions it leaves
+//! out (see [`view_change`], `new_view`).
+//!
+//! **Not implemented yet** (see the README's MinZyzyva section): state transfer. A replica
+//! whose missing ORDER-REQs were garbage-collected by everyone stays behind, and one whose
+//! history ends below a NEW-VIEW's base cannot install that view.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -67,7 +70,7 @@ mod repair;
 pub mod replica;
 mod rollback;
 pub mod vc_check;
-mod view_change;
+pub mod view_change;
 
 #[cfg(test)]
 mod cluster;
