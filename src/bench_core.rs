@@ -28,6 +28,10 @@ pub struct Args {
     /// Requests measured (after a warm-up of a tenth as many).
     #[arg(long, default_value_t = 300_000)]
     pub requests: u64,
+    /// Replicas keep a write-ahead log (in memory: the cost of encoding and appending
+    /// the records, and the number of fdatasyncs a disk would need).
+    #[arg(long)]
+    pub durable: bool,
     /// Print one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
@@ -53,6 +57,7 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
     cfg.f = args.f;
     cfg.usig = args.usig;
     cfg.client_auth = args.client_auth;
+    cfg.durable = args.durable;
     cfg.warmup = (args.requests / 10).max(1);
     let start = now();
     let clock = move || start.elapsed().as_nanos();
@@ -71,6 +76,9 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
             "usig_verifies_per_req": r.usig_verifies_per_req,
             "batch_size_avg": r.batch_size_avg,
             "rejections": r.rejections,
+            "durable": args.durable,
+            "wal_bytes_per_req": r.wal_bytes_per_req,
+            "wal_syncs_per_req": r.wal_syncs_per_req,
         });
         println!("{v}");
     } else {
@@ -89,6 +97,12 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
             "  USIG per request: {:.3} create_ui, {:.3} verify_ui; average batch {:.1}; {} rejections",
             r.usig_creates_per_req, r.usig_verifies_per_req, r.batch_size_avg, r.rejections
         );
+        if args.durable {
+            println!(
+                "  write-ahead log: {:.0} bytes and {:.3} group-committed fdatasyncs per request (all replicas)",
+                r.wal_bytes_per_req, r.wal_syncs_per_req
+            );
+        }
     }
     Ok(Outcome::Held)
 }

@@ -33,6 +33,9 @@ pub struct CoreBenchConfig {
     pub client_auth: ClientAuth,
     /// Checkpoint period `cp`.
     pub checkpoint_period: u64,
+    /// Replicas keep a write-ahead log (in memory here: the encoding and append cost,
+    /// and how many `fdatasync`s a disk would need).
+    pub durable: bool,
 }
 
 impl CoreBenchConfig {
@@ -47,6 +50,7 @@ impl CoreBenchConfig {
             usig: UsigKind::HmacSha1,
             client_auth: ClientAuth::None,
             checkpoint_period: 32,
+            durable: false,
         }
     }
 }
@@ -70,6 +74,11 @@ pub struct CoreBenchReport {
     pub batch_size_avg: f64,
     /// Messages rejected (should be 0).
     pub rejections: u64,
+    /// Write-ahead log bytes appended per request, all replicas together.
+    pub wal_bytes_per_req: f64,
+    /// Replica steps that appended to a log per request, all replicas together: the
+    /// `fdatasync`s a disk would need with group commit.
+    pub wal_syncs_per_req: f64,
 }
 
 /// Builds the benchmark cluster (exposed so that benchmarks can time it themselves).
@@ -80,6 +89,7 @@ pub fn core_cluster(cfg: &CoreBenchConfig) -> Result<Cluster<AnyUsig, NullServic
     config.checkpoint_period = cfg.checkpoint_period;
     config.log_window = 4 * cfg.checkpoint_period;
     config.fifo_window = config.log_window;
+    config.durable = cfg.durable;
     let keys = KeySet::from_seed(config.replica_count, 1);
     let opts = ClusterOptions {
         config,
@@ -108,6 +118,7 @@ pub fn bench_core(
     cluster.run_until_completed(cfg.warmup, steps_max);
     let before = cluster.metrics();
     let (done0, msgs0) = (cluster.completed(), cluster.deliveries());
+    let (bytes0, syncs0) = (cluster.wal_bytes, cluster.wal_syncs);
     let t0 = clock();
     cluster.run_until_completed(done0 + cfg.requests, steps_max);
     let elapsed_ns = clock().saturating_sub(t0).max(1);
@@ -124,5 +135,7 @@ pub fn bench_core(
         usig_verifies_per_req: per(after.usig_verifies - before.usig_verifies),
         batch_size_avg: requests as f64 / prepares.max(1) as f64,
         rejections: after.rejections_total(),
+        wal_bytes_per_req: per(cluster.wal_bytes - bytes0),
+        wal_syncs_per_req: per(cluster.wal_syncs - syncs0),
     })
 }

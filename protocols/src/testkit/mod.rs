@@ -64,6 +64,13 @@ pub struct Cluster<U, S> {
     pub completions: Vec<Completion>,
     /// Every event, when recording.
     pub events: Vec<(NodeId, Event)>,
+    /// Each replica's write-ahead log in memory (durable replicas), from its latest
+    /// restart point on.
+    pub wal: Vec<Vec<Vec<u8>>>,
+    /// Bytes appended to the write-ahead logs.
+    pub wal_bytes: u64,
+    /// Replica steps that appended to a log: one `fdatasync` each with group commit.
+    pub wal_syncs: u64,
     queue: VecDeque<Envelope>,
     /// Armed timers, indexed by `slot(node, kind)`: a flat table, since nodes arm and
     /// cancel timers on every request.
@@ -129,6 +136,9 @@ impl<U: Usig, S: Service> Cluster<U, S> {
             completed: 0,
             deliveries: 0,
             just_completed: Vec::new(),
+            wal: Vec::new(),
+            wal_bytes: 0,
+            wal_syncs: 0,
         })
     }
 
@@ -330,6 +340,7 @@ impl<U: Usig, S: Service> Cluster<U, S> {
         let n = self.replicas.len() as ReplicaId;
         let node_slot = self.slot(node, TimerKind::ALL[0]);
         let split = self.faults.any();
+        let mut synced = false;
         for o in self.out.drain() {
             match o {
                 Output::Send { to, msg } => {
@@ -366,8 +377,25 @@ impl<U: Usig, S: Service> Cluster<U, S> {
                 Output::CancelTimer { kind } => {
                     self.timers[node_slot + kind as usize] = None;
                 }
-                // The benchmark cluster keeps no write-ahead log (replicas are not durable).
-                Output::Persist { .. } => {}
+                Output::Persist {
+                    record,
+                    restart_point,
+                } => {
+                    let NodeId::Replica(r) = node else { continue };
+                    if self.wal.len() <= r as usize {
+                        self.wal.resize(r as usize + 1, Vec::new());
+                    }
+                    let log = &mut self.wal[r as usize];
+                    if restart_point {
+                        log.clear();
+                    }
+                    self.wal_bytes += record.len() as u64;
+                    log.push(record);
+                    if !synced {
+                        synced = true;
+                        self.wal_syncs += 1;
+                    }
+                }
                 Output::Event(ref e) => {
                     match (e, node) {
                         (Event::Completed { client, .. }, _) => {
