@@ -288,3 +288,17 @@ fn a_restart_without_the_log_sends_no_restart_and_is_not_durable() {
     assert!(r.passed, "{:?}", r.failures);
     assert_eq!(r.messages_sent.get("RESTART"), None);
 }
+
+#[test]
+fn durable_restart_lossy_seeds_667_and_784_make_progress() {
+    // 667: a primary restarted from its log could execute nothing past its checkpoint (the
+    // COMMITs it needed were garbage-collected) and never asked for a state transfer while
+    // its own PREPAREs were logged. 784: a replica restarted in view 0 caught up by state
+    // transfer to a checkpoint of view 1 but stayed in view 0, flooding stale PREPAREs that
+    // kept the new primary's repair timer from ever asking for a lost COMMIT.
+    let s = catalog("durable-restart-lossy");
+    for seed in [667, 784] {
+        let r = run(&s, seed, RunOptions::default()).unwrap();
+        assert!(r.passed, "seed {seed}: {:?}", r.failures);
+    }
+}

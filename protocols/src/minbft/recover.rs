@@ -256,6 +256,17 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 self.vc.received.insert(self.id, vc);
             }
         }
+        // Our own CHECKPOINTs above the stable one certify states we reached before the
+        // crash: evidence for a state transfer (not votes: we have not re-executed to them),
+        // so one peer's matching CHECKPOINT is enough to fetch that state when the batches
+        // up to it can no longer be retransmitted.
+        let stable = self.checkpoints.stable;
+        if let Some(own) = self.sent.values().rev().find_map(|m| match m {
+            LoggedMessage::Checkpoint(c) if c.counter > stable => Some(c.clone()),
+            _ => None,
+        }) {
+            self.transfer.evidence.insert(self.id, own);
+        }
         if self.vc.changing || self.log.behind || self.log.last_executed_view != self.view {
             return;
         }

@@ -111,9 +111,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
             // Stuck behind holes that may have been garbage-collected: CHECKPOINTs waiting
             // in the FIFO buffers are evidence for a state transfer too.
             for s in 0..self.config.replica_count as ReplicaId {
+                // (Even with its PREPARE logged: the COMMITs that would let us execute up
+                // to it may be gone, e.g. for a primary restarted from its log.)
                 if s != self.id
                     && let Some(c) = self.fifo.latest_buffered_checkpoint(s)
-                    && !self.log.entries.contains_key(&c.counter)
                 {
                     self.note_far_checkpoint(c, out);
                 }

@@ -289,6 +289,20 @@ impl<U: Usig, S: Service> Replica<U, S> {
             counter: first.counter,
             position: self.table.executed_count,
         });
+        if first.view > self.view {
+            // f + 1 replicas, a correct one among them, executed up to this checkpoint in
+            // `first.view`: that view was installed, and we join it past its start (a
+            // replica restarted in an older view would otherwise never hear its NEW-VIEW
+            // again, which lies below what its peers retransmit).
+            self.enter_view(first.view);
+            self.vc.changing = false;
+            self.vc.installed = first.view;
+            self.vc.installed_base = key;
+            self.vc.timeout = self.config.view_change_timeout;
+            self.vc.received.retain(|_, vc| vc.new_view > first.view);
+            out.cancel_timer(crate::outbox::TimerKind::ViewChange);
+            out.event(Event::ViewChanged { view: first.view });
+        }
         // Our own CHECKPOINT of this state, so our certificate holds it (paper §4: O starts
         // after it) and peers can count it.
         let mut cert = m.checkpoint_cert.clone();

@@ -421,10 +421,22 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
     }
 
     fn start_adversary(&mut self, i: usize) {
+        self.act_now(i, |node, now, out| {
+            if let Node::Adversary(a) = node {
+                a.start(now, out);
+            }
+        });
+    }
+
+    /// Lets node `i` act at the current time outside an input (an adversary's start, a
+    /// recovered replica's resume) and dispatches what it produced.
+    fn act_now(
+        &mut self,
+        i: usize,
+        act: impl FnOnce(&mut Node<P>, Instant, &mut Outbox<P::Message>),
+    ) {
         let mut out = std::mem::take(&mut self.outbox);
-        if let Node::Adversary(a) = &mut self.slots[i].node {
-            a.start(Instant(self.now), &mut out);
-        }
+        act(&mut self.slots[i].node, Instant(self.now), &mut out);
         let me = self.node_id(i);
         for o in out.drain() {
             self.dispatch(i, me, self.now, o);
@@ -672,15 +684,11 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
         slot.alive = true;
         slot.available_at = self.now;
         if resumed {
-            let mut out = std::mem::take(&mut self.outbox);
-            if let Node::Replica(r) = &mut self.slots[i].node {
-                r.resume(Instant(self.now), &mut out);
-            }
-            let me = self.node_id(i);
-            for o in out.drain() {
-                self.dispatch(i, me, self.now, o);
-            }
-            self.outbox = out;
+            self.act_now(i, |node, now, out| {
+                if let Node::Replica(r) = node {
+                    r.resume(now, out);
+                }
+            });
         }
     }
 }
