@@ -92,6 +92,10 @@ pub struct Shape {
     /// change [default: the protocol's 500 ms; 5 s with --usig tpm].
     #[arg(long, value_name = "DURATION")]
     request_timeout: Option<String>,
+    /// Replicas keep a write-ahead log (data/replica-I/wal.log, one fdatasync per step)
+    /// and restart from it after a crash.
+    #[arg(long)]
+    durable: bool,
 }
 
 fn parse_service(s: &str) -> Result<ServiceKind, String> {
@@ -255,6 +259,7 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
                 .request_timeout
                 .clone()
                 .or_else(|| (shape.usig == UsigBackend::Tpm).then(|| "5s".to_string())),
+            durable: shape.durable.then_some(true),
             ..ProtocolParams::default()
         },
         replica,

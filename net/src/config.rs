@@ -168,6 +168,10 @@ pub struct ProtocolParams {
     /// The client's retransmission timeout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retransmit_timeout: Option<String>,
+    /// Replicas keep a write-ahead log (`data/replica-I/wal.log`, one `fdatasync` per
+    /// step) and restart from it (see `minlab_protocols::minbft::wal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durable: Option<bool>,
 }
 
 /// A parsed, checked cluster file.
@@ -331,6 +335,7 @@ impl ClusterConfig {
         if let Some(v) = p.fifo_window {
             c.fifo_window = v;
         }
+        c.durable = p.durable.unwrap_or(false);
         c.batch_timeout = duration("batch_timeout", &p.batch_timeout, c.batch_timeout)?;
         c.request_timeout = duration("request_timeout", &p.request_timeout, c.request_timeout)?;
         c.view_change_timeout = duration(

@@ -38,6 +38,7 @@ pub mod service;
 pub mod status;
 pub mod timers;
 pub mod usig;
+pub mod wal;
 pub mod wan;
 
 pub use config::{ClusterConfig, ServiceKind};

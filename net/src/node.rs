@@ -145,12 +145,39 @@ pub async fn start_node(
         config.client_count,
         config.client_key_seed,
     );
-    let replica = Replica::new(
-        Arc::new(protocol),
-        Arc::new(directory),
-        usig,
-        AnyService::new(config.service),
-    )?;
+    let (mut replica, wal) = if protocol.durable {
+        let (wal, records) = crate::wal::WalFile::open(&data_dir.join("wal.log"))?;
+        let replica = if records.is_empty() {
+            Replica::new(
+                Arc::new(protocol),
+                Arc::new(directory),
+                usig,
+                AnyService::new(config.service),
+            )?
+        } else {
+            info!(
+                id,
+                records = records.len(),
+                "recovering from the write-ahead log"
+            );
+            Replica::recover(
+                Arc::new(protocol),
+                Arc::new(directory),
+                usig,
+                AnyService::new(config.service),
+                &records,
+            )?
+        };
+        (replica, Some(wal))
+    } else {
+        let replica = Replica::new(
+            Arc::new(protocol),
+            Arc::new(directory),
+            usig,
+            AnyService::new(config.service),
+        )?;
+        (replica, None)
+    };
     let listener = match listener {
         Some(l) => {
             l.set_nonblocking(true)?;
@@ -208,9 +235,13 @@ pub async fn start_node(
     let resumed_at = replica.usig().last_counter();
     info!(id, %addr, usig = %config.usig, resumed_at, "replica started");
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let task = ReplicaTask {
-        clock: Clock::start(),
-        out: Outbox::new(),
+    let clock = Clock::start();
+    let mut out = Outbox::new();
+    replica.resume(clock.now(), &mut out);
+    let mut task = ReplicaTask {
+        clock,
+        out,
+        wal,
         timers: crate::timers::Timers::default(),
         peers,
         clients: HashMap::new(),
@@ -227,6 +258,7 @@ pub async fn start_node(
         status_path: opts.write_status_file.then(|| config.status_path(id)),
         replica,
     };
+    task.dispatch();
     let (status_tx, status_rx) = watch::channel(task.status.clone());
     let replica_task =
         tokio::spawn(task.run(inbound_rx, shutdown_rx, status_tx, opts.status_interval));
@@ -246,6 +278,8 @@ struct ReplicaTask {
     replica: NodeReplica,
     clock: Clock,
     out: Outbox,
+    /// The write-ahead log of a durable replica.
+    wal: Option<crate::wal::WalFile>,
     timers: crate::timers::Timers,
     /// Outgoing queue per replica (`None` for itself).
     peers: Vec<Option<mpsc::Sender<Frame>>>,
@@ -370,6 +404,27 @@ impl ReplicaTask {
         // could send it at once).
         self.log_uis();
         let mut out = std::mem::take(&mut self.out);
+        // The write-ahead rule: this step's log records are durable before any of its
+        // frames is queued. A log that cannot be written stops the replica (sending
+        // without it could contradict what a restart remembers).
+        if let Some(wal) = self.wal.as_mut() {
+            let mut written = Ok(());
+            for o in out.as_slice() {
+                if let Output::Persist {
+                    record,
+                    restart_point,
+                } = o
+                {
+                    written = written.and_then(|()| wal.append(record, *restart_point));
+                }
+            }
+            if let Err(e) = written.and_then(|()| wal.sync()) {
+                error!("write-ahead log: {e}; stopping the replica's output");
+                out.clear();
+                self.out = out;
+                return;
+            }
+        }
         for o in out.drain() {
             match o {
                 Output::Send {
@@ -403,8 +458,7 @@ impl ReplicaTask {
                 Output::SetTimer { kind, deadline } => self.timers.set(kind, deadline),
                 Output::CancelTimer { kind } => self.timers.cancel(kind),
                 Output::Event(e) => self.observe(e),
-                // The network adapter keeps no write-ahead log yet (replicas are not
-                // configured durable).
+                // Written above, before any send.
                 Output::Persist { .. } => {}
             }
         }
