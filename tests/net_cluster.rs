@@ -47,6 +47,11 @@ impl Cluster {
     /// `minlab cluster init` (kv service, small checkpoint period so state transfer comes
     /// quickly, a 1000-value counter reservation), on free ports.
     fn init() -> Cluster {
+        Cluster::init_with(false)
+    }
+
+    /// As [`Cluster::init`]; `durable` replicas keep a write-ahead log.
+    fn init_with(durable: bool) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().to_str().unwrap();
         let o = run(&[
@@ -71,6 +76,7 @@ impl Cluster {
         }
         config.protocol.checkpoint_period = Some(16);
         config.protocol.log_window = Some(64);
+        config.protocol.durable = durable.then_some(true);
         config.save(&config_path).unwrap();
         Cluster {
             dir,
@@ -260,6 +266,43 @@ fn a_backup_killed_with_sigkill_restarts_without_repeating_a_counter_and_converg
     );
 
     // A second load after the restart completes too.
+    let again = finish(c.client(4, 2, "1s"));
+    assert!(
+        again.completed_total > 0 && again.outstanding_at_end == 0,
+        "{again:?}"
+    );
+    c.converged(&[0, 1, 2], &acked(&again, 4));
+}
+
+#[test]
+fn a_durable_backup_killed_with_sigkill_restarts_from_its_log_and_converges() {
+    let mut c = Cluster::init_with(true);
+    for id in 0..3 {
+        c.start(id);
+    }
+    let client = c.client(0, 4, "4s");
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = c.status(2).expect("replica 2 reported a status");
+    assert!(
+        before.low_water_mark > 0,
+        "a checkpoint became stable: {before:?}"
+    );
+    c.kill9(2);
+    let wal = c.data(2).join("wal.log");
+    assert!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0);
+    std::thread::sleep(Duration::from_millis(300));
+    c.start(2);
+    let report = finish(client);
+    assert!(
+        report.completed_total > 0 && report.outstanding_at_end == 0,
+        "{report:?}"
+    );
+    let statuses = c.converged(&[0, 1, 2], &acked(&report, 0));
+    // It came back from its log (at or past the checkpoint it had), with fresh counter
+    // values: the reservation gap was announced with RESTART, so the others kept
+    // processing its messages.
+    assert!(statuses[2].low_water_mark >= before.low_water_mark);
+    assert!(statuses[2].usig_counter_resumed_at >= before.usig_counter_last);
     let again = finish(c.client(4, 2, "1s"));
     assert!(
         again.completed_total > 0 && again.outstanding_at_end == 0,
