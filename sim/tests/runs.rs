@@ -255,6 +255,17 @@ fn minzyzyva_holes_left_by_a_byzantine_primary_are_filled_by_others() {
 }
 
 #[test]
+fn minzyzyva_a_primary_holding_back_order_reqs_from_every_backup_is_replaced() {
+    let s = catalog("minzyzyva-holey-primary-view-change");
+    for seed in 1..=3 {
+        let r = run(&s, seed, RunOptions::default()).unwrap();
+        assert!(r.passed, "seed {seed}: {:?}", r.failures);
+        assert_eq!(r.completed, 180);
+        assert!(r.view_max >= 1, "seed {seed}: the view changed");
+    }
+}
+
+#[test]
 fn durable_replicas_restart_from_their_log_and_announce_lost_counter_values() {
     for name in [
         "durable-restart-lost-counter",

@@ -19,6 +19,8 @@ struct HoleyPrimary<U, S> {
     victims: Vec<u32>,
     every: u64,
     ordered: u64,
+    /// Counter values of the ORDER-REQs withheld from the victims: never resent to them.
+    withheld: std::collections::BTreeSet<u64>,
     out: Outbox<Message>,
 }
 
@@ -44,6 +46,7 @@ where
                 victims: p.replicas("victims", n, vec![1])?,
                 every: p.count("every", 10)?,
                 ordered: 0,
+                withheld: Default::default(),
                 out: Outbox::new(),
                 inner,
             }))
@@ -70,6 +73,7 @@ impl<U: Usig, S: Service> HoleyPrimary<U, S> {
                 } => {
                     self.ordered += 1;
                     if self.ordered.is_multiple_of(self.every) {
+                        self.withheld.insert(order.ui.counter);
                         for r in (0..n).filter(|r| *r != me && !self.victims.contains(r)) {
                             out.send(NodeId::Replica(r), Message::OrderReq(order.clone()));
                         }
@@ -77,6 +81,12 @@ impl<U: Usig, S: Service> HoleyPrimary<U, S> {
                         out.broadcast(Message::OrderReq(order));
                     }
                 }
+                // The correct primary resends an ORDER-REQ to a backup that forwards the
+                // client's retransmission: not one that was withheld from a victim.
+                Output::Send {
+                    to: NodeId::Replica(r),
+                    msg: Message::OrderReq(order),
+                } if self.victims.contains(&r) && self.withheld.contains(&order.ui.counter) => {}
                 other => out.push(other),
             }
         }
