@@ -23,10 +23,6 @@ pub struct WalFile {
     path: PathBuf,
     file: File,
     pending: Vec<u8>,
-    /// `fdatasync`s done so far.
-    pub syncs: u64,
-    /// Bytes written so far.
-    pub bytes: u64,
 }
 
 fn checksum(record: &[u8]) -> [u8; 4] {
@@ -82,8 +78,6 @@ impl WalFile {
             path: path.to_path_buf(),
             file,
             pending: Vec::new(),
-            syncs: 0,
-            bytes: 0,
         };
         Ok((wal, records))
     }
@@ -107,9 +101,7 @@ impl WalFile {
         }
         self.file.write_all(&self.pending)?;
         self.file.sync_data()?;
-        self.bytes += self.pending.len() as u64;
         self.pending.clear();
-        self.syncs += 1;
         Ok(())
     }
 
@@ -128,8 +120,6 @@ impl WalFile {
             File::open(dir)?.sync_all()?;
         }
         self.file = OpenOptions::new().append(true).open(&self.path)?;
-        self.bytes += bytes.len() as u64;
-        self.syncs += 1;
         Ok(())
     }
 }

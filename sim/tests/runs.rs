@@ -290,17 +290,6 @@ fn durable_replicas_restart_from_their_log_and_announce_lost_counter_values() {
 }
 
 #[test]
-fn a_restart_without_the_log_sends_no_restart_and_is_not_durable() {
-    // The same fault on a replica without a write-ahead log: it restarts from its initial
-    // state (the scenario is otherwise unchanged), so no RESTART is ever sent.
-    let mut s = catalog("durable-restart-primary");
-    s.params.durable = false;
-    let r = run(&s, 1, RunOptions::default()).unwrap();
-    assert!(r.passed, "{:?}", r.failures);
-    assert_eq!(r.messages_sent.get("RESTART"), None);
-}
-
-#[test]
 fn durable_restart_lossy_seeds_667_and_784_make_progress() {
     // 667: a primary restarted from its log could execute nothing past its checkpoint (the
     // COMMITs it needed were garbage-collected) and never asked for a state transfer while

@@ -141,6 +141,22 @@ pub struct MinBft {
     pub config: Arc<Config>,
 }
 
+impl MinBft {
+    /// Replica `id`'s USIG (counter resuming after `counter_last`) and client directory.
+    fn parts(
+        &self,
+        s: &Scenario,
+        world: &World,
+        id: u32,
+        counter_last: u64,
+    ) -> Result<(AnyUsig, Arc<ClientDirectory>), BuildError> {
+        Ok((
+            replica_usig(s, world, id, counter_last)?,
+            client_directory(&self.config, world, id),
+        ))
+    }
+}
+
 impl SimProtocol for MinBft {
     type Message = Message;
     type Replica = SimReplica;
@@ -163,12 +179,12 @@ impl SimProtocol for MinBft {
         id: u32,
         counter_last: u64,
     ) -> Result<SimReplica, BuildError> {
-        let usig = replica_usig(s, world, id, counter_last)?;
-        let clients = client_directory(&self.config, world, id);
+        let (usig, clients) = self.parts(s, world, id, counter_last)?;
         Replica::new(self.config.clone(), clients, usig, world.service(s))
             .map_err(|e| config_error(s, e.to_string()))
     }
 
+    /// A durable replica restarts from its log; any other from its initial state.
     fn recover(
         &self,
         s: &Scenario,
@@ -180,8 +196,7 @@ impl SimProtocol for MinBft {
         if !self.config.durable {
             return self.replica(s, world, id, counter_last);
         }
-        let usig = replica_usig(s, world, id, counter_last)?;
-        let clients = client_directory(&self.config, world, id);
+        let (usig, clients) = self.parts(s, world, id, counter_last)?;
         Replica::recover(self.config.clone(), clients, usig, world.service(s), wal)
             .map_err(|e| config_error(s, e.to_string()))
     }
