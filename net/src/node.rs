@@ -145,38 +145,22 @@ pub async fn start_node(
         config.client_count,
         config.client_key_seed,
     );
+    // A durable replica always restarts through `recover` (an empty log too): a counter
+    // that resumed past its reservation before anything was logged is then announced with
+    // RESTART instead of leaving peers waiting for its first values.
+    let (protocol, directory) = (Arc::new(protocol), Arc::new(directory));
+    let service = AnyService::new(config.service);
     let (mut replica, wal) = if protocol.durable {
         let (wal, records) = crate::wal::WalFile::open(&data_dir.join("wal.log"))?;
-        let replica = if records.is_empty() {
-            Replica::new(
-                Arc::new(protocol),
-                Arc::new(directory),
-                usig,
-                AnyService::new(config.service),
-            )?
-        } else {
-            info!(
-                id,
-                records = records.len(),
-                "recovering from the write-ahead log"
-            );
-            Replica::recover(
-                Arc::new(protocol),
-                Arc::new(directory),
-                usig,
-                AnyService::new(config.service),
-                &records,
-            )?
-        };
+        info!(
+            id,
+            records = records.len(),
+            "recovering from the write-ahead log"
+        );
+        let replica = Replica::recover(protocol, directory, usig, service, &records)?;
         (replica, Some(wal))
     } else {
-        let replica = Replica::new(
-            Arc::new(protocol),
-            Arc::new(directory),
-            usig,
-            AnyService::new(config.service),
-        )?;
-        (replica, None)
+        (Replica::new(protocol, directory, usig, service)?, None)
     };
     let listener = match listener {
         Some(l) => {
