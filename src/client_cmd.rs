@@ -12,8 +12,10 @@ Examples:
   minlab client --config cluster/cluster.toml --clients 1 --duration 5s
   minlab client --config cluster/cluster.toml --clients 64 --duration 10s --json
 
-Each client keeps one request outstanding (closed loop) and submits the next as soon as
-f + 1 replicas sent matching replies. Operations completed during --warmup are not
+Each client keeps one request outstanding (closed loop) and submits the next as soon as it
+completes: with MinBFT on f + 1 matching replies; with MinZyzyva on 2f + 1 matching
+responses, or, when its timer fires first, on f + 1 LOCAL-COMMITs for the commit
+certificate it sent (commits_sent in --json). Operations completed during --warmup are not
 measured. Exit code 1 if no operation completed.";
 
 /// Arguments of `minlab client`.
@@ -91,8 +93,13 @@ pub fn print_report(r: &LoadReport, json: bool) -> Result<()> {
 /// One human-readable line.
 pub fn report_line(r: &LoadReport) -> String {
     let l = &r.latency;
+    let commits = if r.commits_sent > 0 {
+        format!(", {} commit certificates", r.commits_sent)
+    } else {
+        String::new()
+    };
     format!(
-        "clients {:>4}  {:>9.0} ops/s  latency p50 {:.0} µs  p90 {:.0} µs  p99 {:.0} µs  max {:.0} µs  ({} ops in {:.1} s, {} retransmits)",
+        "clients {:>4}  {:>9.0} ops/s  latency p50 {:.0} µs  p90 {:.0} µs  p99 {:.0} µs  max {:.0} µs  ({} ops in {:.1} s, {} retransmits{commits})",
         r.clients,
         r.ops_per_s,
         l.p50_us,

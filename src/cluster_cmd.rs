@@ -1,14 +1,15 @@
-//! `minlab cluster init|up|down|bench`: a whole MinBFT group of processes on this machine
-//! (127.0.0.1, consecutive ports), for a quick try or a benchmark.
+//! `minlab cluster init|up|down|bench`: a whole MinBFT or MinZyzyva group of processes on
+//! this machine (127.0.0.1, consecutive ports), for a quick try or a benchmark.
 
 use crate::Outcome;
 use crate::client_cmd::{print_report, report_line};
 use crate::net_common::{WanArgs, allocate_clients, init_tracing, next_client_path, runtime};
 use anyhow::{Context, Result, bail};
 use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry, UsigBackend};
-use minlab_net::{ClusterConfig, LoadOptions, ServiceKind, run_load};
+use minlab_net::status::hex;
+use minlab_net::{ClusterConfig, LoadOptions, ProtocolKind, ServiceKind, run_load};
 use minlab_protocols::minbft::ClientAuth;
-use minlab_usig::{DurableCounter, KeySet};
+use minlab_usig::{DurableCounter, KeySet, UsigKind};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -20,11 +21,14 @@ Examples:
   minlab client --config cl/cluster.toml --clients 16 --duration 5s
   minlab cluster down --config cl/cluster.toml        SIGTERM, then SIGKILL after 5 s
   minlab cluster bench --usig ed25519 --clients 1,64 --duration 5s --json
+  minlab cluster bench --protocol minzyzyva --clients 1,64   (USIG ed25519: clients verify UIs)
   minlab cluster bench --usig tpm --clients 1,16     a private swtpm per replica
   minlab cluster init --usig tpm --out cl/ --tcti device:/dev/tpmrm0 --tcti ... (one per
     replica; each TPM is provisioned and every key file gets every replica's TPM identity)
 
-Replica I keeps its counter, status.json, node.log and node.pid in DIR/data/replica-I/.";
+Replica I keeps its counter, status.json, node.log and node.pid in DIR/data/replica-I/.
+A MinZyzyva replica does not restart: once its counter file exists it refuses to start
+(no log, no state transfer); `cluster init --protocol minzyzyva --out NEW_DIR` instead.";
 
 /// `minlab cluster` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -50,12 +54,16 @@ pub struct Args {
 /// What a new cluster looks like.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Shape {
+    /// Protocol: minbft or minzyzyva (speculative; needs --usig ed25519, its default).
+    #[arg(long, default_value = "minbft")]
+    protocol: ProtocolKind,
     /// Number of replicas n = 2f + 1.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(3..=63))]
     replicas: u32,
-    /// USIG backend: hmac-sha1, hmac-sha256, ed25519 or tpm (build with --features tpm).
-    #[arg(long, default_value = "hmac-sha1")]
-    usig: UsigBackend,
+    /// USIG backend: hmac-sha1, hmac-sha256, ed25519 or tpm (build with --features tpm)
+    /// [default: hmac-sha1 for minbft, ed25519 for minzyzyva, the only one it runs].
+    #[arg(long)]
+    usig: Option<UsigBackend>,
     /// With --usig tpm: replica I's TPM is the I-th --tcti (give one per replica; `cluster
     /// bench` starts a private swtpm per replica when none is given).
     #[arg(long, value_name = "TCTI")]
@@ -96,6 +104,16 @@ pub struct Shape {
     /// and restart from it after a crash.
     #[arg(long)]
     durable: bool,
+}
+
+impl Shape {
+    /// The USIG backend: as given, or the protocol's default.
+    fn usig(&self) -> UsigBackend {
+        self.usig.unwrap_or(match self.protocol {
+            ProtocolKind::MinBft => UsigKind::HmacSha1.into(),
+            ProtocolKind::MinZyzyva => UsigKind::Ed25519.into(),
+        })
+    }
 }
 
 fn parse_service(s: &str) -> Result<ServiceKind, String> {
@@ -204,7 +222,9 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
             shape.base_port
         );
     }
-    let tctis = match shape.usig {
+    let usig = shape.usig();
+    let zyzyva = shape.protocol == ProtocolKind::MinZyzyva;
+    let tctis = match usig {
         UsigBackend::Tpm if shape.tcti.len() != shape.replicas as usize => bail!(
             "--usig tpm: give one --tcti per replica ({} given for {} replicas)",
             shape.tcti.len(),
@@ -232,6 +252,10 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
             addr: format!("127.0.0.1:{}", u32::from(shape.base_port) + id).parse()?,
             keys: rel,
             tcti: tctis.get(id as usize).cloned(),
+            // MinZyzyva's clients verify UIs: the file carries every USIG's public key.
+            usig_public_key: zyzyva
+                .then(|| keys.ed25519_public(id).map(|k| hex(k)))
+                .flatten(),
         });
     }
     keys.public_only().save(keys_dir.join("client.toml"))?;
@@ -240,13 +264,14 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
         .map_err(|e| anyhow::anyhow!("OS randomness: {e}"))?;
     let config = ClusterConfig {
         format: FORMAT.into(),
-        usig: shape.usig,
+        usig,
         service: shape.service,
         client_count: shape.clients_max,
         client_auth: shape.client_auth,
         client_key_seed: u64::from_le_bytes(seed),
         counter_block: shape.counter_block,
         protocol: ProtocolParams {
+            name: zyzyva.then_some(shape.protocol),
             batch_size_max: Some(shape.batch_size),
             batch_timeout: Some(shape.batch_timeout.clone()),
             // A slow USIG stretches every step: keep clients from retransmitting and
@@ -254,11 +279,11 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
             retransmit_timeout: shape
                 .retransmit_timeout
                 .clone()
-                .or_else(|| (shape.usig == UsigBackend::Tpm).then(|| "1s".to_string())),
+                .or_else(|| (usig == UsigBackend::Tpm).then(|| "1s".to_string())),
             request_timeout: shape
                 .request_timeout
                 .clone()
-                .or_else(|| (shape.usig == UsigBackend::Tpm).then(|| "5s".to_string())),
+                .or_else(|| (usig == UsigBackend::Tpm).then(|| "5s".to_string())),
             durable: shape.durable.then_some(true),
             ..ProtocolParams::default()
         },
@@ -434,7 +459,7 @@ fn bench(a: &BenchArgs) -> Result<Outcome> {
     init_tracing("warn")?;
     let dir = tempfile::tempdir()?;
     // A private swtpm per replica, stopped after the replicas (declared before them).
-    let (_tpms, shape) = if a.shape.usig == UsigBackend::Tpm && a.shape.tcti.is_empty() {
+    let (_tpms, shape) = if a.shape.usig() == UsigBackend::Tpm && a.shape.tcti.is_empty() {
         let (started, tctis) = crate::cluster_tpm::start_swtpms(a.shape.replicas, dir.path())?;
         let shape = Shape {
             tcti: tctis,
@@ -450,10 +475,14 @@ fn bench(a: &BenchArgs) -> Result<Outcome> {
     wait_ready(&config, &mut children.0)?;
     if !a.json {
         println!(
-            "MinBFT n = {}, USIG {}, batch ≤ {}, service {:?}, client auth {:?}{}",
+            "{} n = {}, USIG {}, {}, service {:?}, client auth {:?}{}",
+            a.shape.protocol.title(),
             a.shape.replicas,
-            a.shape.usig,
-            a.shape.batch_size,
+            a.shape.usig(),
+            match a.shape.protocol {
+                ProtocolKind::MinBft => format!("batch ≤ {}", a.shape.batch_size),
+                ProtocolKind::MinZyzyva => "one request per ORDER-REQ".to_string(),
+            },
             a.shape.service,
             a.shape.client_auth,
             wan.map(|w| format!(", WAN delay {:?} ± {:?}", w.delay, w.jitter))

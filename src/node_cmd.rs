@@ -1,4 +1,5 @@
-//! `minlab node`: one MinBFT replica process of a cluster file, until SIGTERM or ctrl-c.
+//! `minlab node`: one replica process of a cluster file (MinBFT or MinZyzyva, as the file's
+//! `[protocol] name` says), until SIGTERM or ctrl-c.
 
 use crate::Outcome;
 use crate::net_common::{WanArgs, init_tracing, runtime};
@@ -14,8 +15,10 @@ Examples:
 
 The replica keeps its durable USIG counter, its status (status.json, rewritten every
 200 ms) and, under `minlab cluster up`, its log and pid file in DIR/data/replica-I/.
-SIGTERM or ctrl-c stops it gracefully; SIGKILL is a crash (it restarts with a fresh
-state, a counter resumed above every value it issued, and catches up by state transfer).";
+SIGTERM or ctrl-c stops it gracefully; SIGKILL is a crash. A MinBFT replica restarts with
+a fresh state (or from its log with durable = true), a counter resumed above every value it
+issued, and catches up by state transfer. A MinZyzyva replica refuses to start again (no
+log, no state transfer): run a new cluster instead.";
 
 /// Arguments of `minlab node`.
 #[derive(clap::Args, Debug)]

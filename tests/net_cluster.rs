@@ -1,7 +1,8 @@
 //! Replica processes over TCP (`minlab node`, `minlab client`, `minlab cluster`), killed
 //! with SIGKILL and restarted: no acknowledged operation is lost, replicas converge to the
 //! same state, a restarted replica's USIG counter never repeats, and killing the primary
-//! leads to a view change after which the workload continues. Every child process is
+//! leads to a view change after which the workload continues; MinZyzyva processes serve a
+//! workload, complete with a backup killed, and refuse to restart. Every child process is
 //! killed when its guard drops, even when an assertion fails.
 
 use minlab_net::{ClusterConfig, LoadReport, NodeStatus};
@@ -52,9 +53,14 @@ impl Cluster {
 
     /// As [`Cluster::init`]; `durable` replicas keep a write-ahead log.
     fn init_with(durable: bool) -> Cluster {
+        Cluster::init_from(&[], durable)
+    }
+
+    /// As [`Cluster::init`], with more `cluster init` flags.
+    fn init_from(extra: &[&str], durable: bool) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().to_str().unwrap();
-        let o = run(&[
+        let mut args = vec![
             "cluster",
             "init",
             "--out",
@@ -67,7 +73,9 @@ impl Cluster {
             "8",
             "--counter-block",
             "1000",
-        ]);
+        ];
+        args.extend(extra);
+        let o = run(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let config_path = dir.path().join("cluster.toml");
         let mut config = ClusterConfig::load(&config_path).unwrap();
@@ -520,6 +528,85 @@ fn tpm_cluster_flags_are_checked() {
         } else {
             "--features tpm"
         },
+    );
+    assert!(!dir.path().join("cluster.toml").exists());
+}
+
+// Paper §5 over TCP: `minlab node` processes of a MinZyzyva cluster serve a workload and
+// converge to one history; with a backup killed, clients complete through commit
+// certificates; the killed backup refuses to restart (it keeps no history, and its
+// counter must not be reused).
+#[test]
+fn minzyzyva_processes_serve_complete_without_a_backup_and_refuse_a_restart() {
+    let mut c = Cluster::init_from(&["--protocol", "minzyzyva"], false);
+    assert_eq!(
+        c.config.protocol_kind(),
+        minlab_net::ProtocolKind::MinZyzyva
+    );
+    assert_eq!(c.config.usig.name(), "ed25519");
+    assert_eq!(c.config.usig_public_keys().unwrap().len(), 3);
+    for id in 0..3 {
+        c.start(id);
+    }
+    let first = finish(c.client(0, 2, "1s"));
+    assert!(
+        first.completed_total > 0 && first.outstanding_at_end == 0,
+        "{first:?}"
+    );
+    let statuses = c.converged(&[0, 1, 2], &acked(&first, 0));
+    let histories: Vec<_> = statuses.iter().map(|s| s.history.clone()).collect();
+    assert!(histories[0].is_some(), "{statuses:?}");
+    assert!(histories.windows(2).all(|w| w[0] == w[1]), "{histories:?}");
+
+    c.kill9(2);
+    let second = finish(c.client(2, 2, "1s"));
+    assert!(
+        second.completed_total > 0 && second.outstanding_at_end == 0 && second.commits_sent > 0,
+        "{second:?}"
+    );
+    c.converged(&[0, 1], &acked(&second, 2));
+
+    c.start(2);
+    let mut node = c.nodes[2].take().unwrap();
+    let mut exited = None;
+    for _ in 0..200 {
+        exited = node.0.try_wait().unwrap();
+        if exited.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        exited.and_then(|s| s.code()),
+        Some(2),
+        "the restart is refused"
+    );
+    let log = std::fs::read_to_string(c.data(2).join("node.log")).unwrap();
+    assert!(log.contains("ran before"), "{log}");
+}
+
+#[test]
+fn minzyzyva_cluster_flags_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let expect_error = |args: &[&str], needle: &str| {
+        let o = run(args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    };
+    let init = ["cluster", "init", "--out", out, "--protocol", "minzyzyva"];
+    // Paper §6: only MinBFT can use the HMAC USIG (MinZyzyva's clients verify UIs).
+    for usig in ["hmac-sha1", "hmac-sha256"] {
+        expect_error(
+            &[&init[..], &["--usig", usig]].concat(),
+            "needs usig = \"ed25519\"",
+        );
+    }
+    expect_error(&[&init[..], &["--durable"]].concat(), "no write-ahead log");
+    expect_error(
+        &["cluster", "init", "--out", out, "--protocol", "zyzzyva"],
+        "expected minbft or minzyzyva",
     );
     assert!(!dir.path().join("cluster.toml").exists());
 }

@@ -9,8 +9,8 @@ use crate::frame::read_frame;
 use crate::link::{Frame, QUEUE_FRAMES, pump};
 use crate::metrics::NetMetrics;
 use crate::wan::WanDelay;
-use minlab_protocols::minbft::{FRAME_BYTES_MAX, codec};
-use minlab_protocols::{ClientId, Message, NodeId};
+use minlab_protocols::minbft::FRAME_BYTES_MAX;
+use minlab_protocols::{ClientId, NodeId, ProtocolMessage};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -43,15 +43,15 @@ fn kib(len: usize) -> u32 {
     len.div_ceil(1024).clamp(1, INBOUND_KIB_MAX) as u32
 }
 
-/// What connection tasks tell the replica task.
+/// What connection tasks tell the replica task; `M` is the protocol's message.
 #[derive(Debug)]
-pub enum Inbound {
+pub enum Inbound<M> {
     /// A message from an authenticated replica or one of a connection's clients.
     Message {
         /// The transport-level sender.
         from: NodeId,
         /// The message.
-        msg: Message,
+        msg: M,
         /// Its share of the inbound byte budget, returned when it is dropped.
         budget: OwnedSemaphorePermit,
     },
@@ -78,13 +78,16 @@ pub enum Inbound {
 }
 
 /// What the accept loop needs.
-pub struct AcceptContext {
+pub struct AcceptContext<M> {
+    /// Which client a message on a client connection speaks for, if clients may send it
+    /// (`NetProtocol::request_client`).
+    pub request_client: fn(&M) -> Option<ClientId>,
     /// The replica's channel keys.
     pub keys: Arc<ChannelKeys>,
     /// Size of the client table.
     pub client_count: u32,
     /// The replica task's queue.
-    pub inbound: mpsc::Sender<Inbound>,
+    pub inbound: mpsc::Sender<Inbound<M>>,
     /// Counters.
     pub metrics: Arc<NetMetrics>,
     /// WAN emulation on replies to clients.
@@ -93,16 +96,18 @@ pub struct AcceptContext {
     pub budget: Arc<Semaphore>,
 }
 
-impl AcceptContext {
+impl<M> AcceptContext<M> {
     /// The context of a replica whose task reads `inbound`.
     pub fn new(
+        request_client: fn(&M) -> Option<ClientId>,
         keys: Arc<ChannelKeys>,
         client_count: u32,
-        inbound: mpsc::Sender<Inbound>,
+        inbound: mpsc::Sender<Inbound<M>>,
         metrics: Arc<NetMetrics>,
         wan: Option<WanDelay>,
     ) -> Self {
         AcceptContext {
+            request_client,
             keys,
             client_count,
             inbound,
@@ -114,7 +119,7 @@ impl AcceptContext {
 }
 
 /// Accepts connections until the task is aborted; aborting it closes every connection.
-pub async fn accept_loop(listener: TcpListener, ctx: AcceptContext) {
+pub async fn accept_loop<M: ProtocolMessage + Sync>(listener: TcpListener, ctx: AcceptContext<M>) {
     let ctx = Arc::new(ctx);
     let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
     let conn_ids = AtomicU64::new(0);
@@ -161,7 +166,11 @@ fn count_error(metrics: &NetMetrics, e: &NetError) {
     NetMetrics::bump(c);
 }
 
-async fn serve(mut stream: TcpStream, conn: u64, ctx: &AcceptContext) -> Result<(), NetError> {
+async fn serve<M: ProtocolMessage + Sync>(
+    mut stream: TcpStream,
+    conn: u64,
+    ctx: &AcceptContext<M>,
+) -> Result<(), NetError> {
     stream.set_nodelay(true)?;
     let accepted = match tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
@@ -193,7 +202,7 @@ async fn serve(mut stream: TcpStream, conn: u64, ctx: &AcceptContext) -> Result<
             info!(peer, "replica connected");
             let r = read_loop(&mut rd, FRAME_BYTES_MAX + TAG_BYTES, ctx, |frame| {
                 let payload = mac.open(frame)?;
-                Ok(Some((NodeId::Replica(peer), codec::decode(payload)?)))
+                Ok(Some((NodeId::Replica(peer), M::decode(payload)?)))
             })
             .await;
             if let Err(e) = &r {
@@ -224,11 +233,9 @@ async fn serve(mut stream: TcpStream, conn: u64, ctx: &AcceptContext) -> Result<
             let range = u64::from(first)..u64::from(first) + u64::from(count);
             let metrics = ctx.metrics.clone();
             let r = read_loop(&mut rd, CLIENT_FRAME_BYTES_MAX, ctx, |frame| {
-                let msg = codec::decode(frame)?;
-                match &msg {
-                    Message::Request(req) if range.contains(&u64::from(req.client)) => {
-                        Ok(Some((NodeId::Client(req.client), msg)))
-                    }
+                let msg = M::decode(frame)?;
+                match (ctx.request_client)(&msg) {
+                    Some(c) if range.contains(&u64::from(c)) => Ok(Some((NodeId::Client(c), msg))),
                     _ => {
                         NetMetrics::bump(&metrics.frames_unexpected);
                         Ok(None)
@@ -252,11 +259,11 @@ async fn serve(mut stream: TcpStream, conn: u64, ctx: &AcceptContext) -> Result<
 
 /// Reads frames until the stream ends or a frame is bad; `open` turns a frame into the
 /// message to deliver (or `None` to skip it).
-async fn read_loop<R: AsyncRead + Unpin>(
+async fn read_loop<R: AsyncRead + Unpin, M>(
     rd: &mut R,
     max: usize,
-    ctx: &AcceptContext,
-    mut open: impl FnMut(&[u8]) -> Result<Option<(NodeId, Message)>, NetError>,
+    ctx: &AcceptContext<M>,
+    mut open: impl FnMut(&[u8]) -> Result<Option<(NodeId, M)>, NetError>,
 ) -> Result<(), NetError> {
     let mut buf = Vec::new();
     while read_frame(rd, max, &mut buf).await? {

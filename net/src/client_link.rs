@@ -8,8 +8,8 @@ use crate::frame::read_frame;
 use crate::link::{BACKOFF_MAX, BACKOFF_MIN, CONNECT_TIMEOUT, Frame, pump};
 use crate::metrics::NetMetrics;
 use crate::wan::WanDelay;
-use minlab_protocols::minbft::{FRAME_BYTES_MAX, codec};
-use minlab_protocols::{ClientId, Message, ReplicaId};
+use minlab_protocols::minbft::FRAME_BYTES_MAX;
+use minlab_protocols::{ClientId, ProtocolMessage, ReplicaId};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -18,8 +18,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::debug;
 
-/// One client connection's fixed parts.
-pub struct ClientLink {
+/// One client connection's fixed parts; `M` is the protocol's message.
+pub struct ClientLink<M> {
     /// The replica.
     pub replica: ReplicaId,
     /// Its address.
@@ -29,7 +29,7 @@ pub struct ClientLink {
     /// How many.
     pub count: u32,
     /// Where replies go.
-    pub inbound: mpsc::Sender<(ReplicaId, Message)>,
+    pub inbound: mpsc::Sender<(ReplicaId, M)>,
     /// Counters.
     pub metrics: Arc<NetMetrics>,
     /// Number of links currently connected (shared).
@@ -40,7 +40,7 @@ pub struct ClientLink {
 
 /// One client connection to replica `replica`: forwards replies to `inbound`, sends the
 /// frames of `rx`, reconnects with back-off.
-pub async fn client_link(link: ClientLink, mut rx: mpsc::Receiver<Frame>) {
+pub async fn client_link<M: ProtocolMessage>(link: ClientLink<M>, mut rx: mpsc::Receiver<Frame>) {
     let ClientLink {
         replica,
         addr,
@@ -83,7 +83,7 @@ pub async fn client_link(link: ClientLink, mut rx: mpsc::Receiver<Frame>) {
                             Err(e) => return Err(e),
                         }
                         NetMetrics::add(&metrics.bytes_in, buf.len() as u64);
-                        let msg = codec::decode(&buf)?;
+                        let msg = M::decode(&buf)?;
                         NetMetrics::bump(&metrics.frames_in);
                         if inbound.send((replica, msg)).await.is_err() {
                             return Ok(());

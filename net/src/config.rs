@@ -12,6 +12,7 @@
 //! counter_block = 1048576         # durable USIG counter reservation block
 //!
 //! [protocol]                      # optional; defaults are minbft::Config::new's
+//! name = "minbft"                 # minbft (the default) | minzyzyva
 //! batch_size_max = 64
 //! batch_timeout = "200us"
 //!
@@ -20,7 +21,14 @@
 //! addr = "127.0.0.1:7100"
 //! keys = "keys/replica-0.toml"    # relative to this file's directory
 //! tcti = "device:/dev/tpmrm0"     # usig = "tpm" only: how this replica reaches its TPM
+//! usig_public_key = "<64 hex>"    # name = "minzyzyva" only: its Ed25519 USIG key
 //! ```
+//!
+//! MinZyzyva (`[protocol] name = "minzyzyva"`) needs `usig = "ed25519"`: its clients verify
+//! replicas' UIs themselves, which an HMAC UI does not allow (only a USIG holding the key
+//! can check it), so every replica entry carries its USIG's public key and a client needs
+//! nothing but this file. Its replicas keep no log (`durable` is refused) and are not
+//! restarted (see [`crate::protocol`]).
 //!
 //! With `usig = "tpm"` each replica runs the TPM 2.0 USIG on its own TPM (one chip, or one
 //! swtpm, per replica), provisioned with `minlab tpm provision`, and every key file lists
@@ -56,6 +64,54 @@ pub enum ServiceKind {
     Null,
     /// The key-value store.
     Kv,
+}
+
+/// The protocol a cluster runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtocolKind {
+    /// MinBFT (paper §4).
+    #[default]
+    MinBft,
+    /// MinZyzyva (paper §5), speculative; needs `usig = "ed25519"`.
+    MinZyzyva,
+}
+
+impl ProtocolKind {
+    /// The name in cluster files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtocolKind::MinBft => "minbft",
+            ProtocolKind::MinZyzyva => "minzyzyva",
+        }
+    }
+
+    /// The paper's spelling, for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            ProtocolKind::MinBft => "MinBFT",
+            ProtocolKind::MinZyzyva => "MinZyzyva",
+        }
+    }
+}
+
+impl fmt::Display for ProtocolKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ProtocolKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "minbft" => Ok(ProtocolKind::MinBft),
+            "minzyzyva" => Ok(ProtocolKind::MinZyzyva),
+            _ => Err(format!(
+                "unknown protocol {s:?}; expected minbft or minzyzyva"
+            )),
+        }
+    }
 }
 
 /// The USIG every replica of a cluster runs: a software backend over the replica's
@@ -131,6 +187,10 @@ pub struct ReplicaEntry {
     /// handles of `minlab tpm provision`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcti: Option<String>,
+    /// With MinZyzyva: the Ed25519 public key of its USIG (64 hex digits), which clients
+    /// verify its UIs with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usig_public_key: Option<String>,
 }
 
 /// Protocol parameters; absent ones take `minbft::Config::new`'s defaults. Durations are
@@ -138,6 +198,9 @@ pub struct ReplicaEntry {
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProtocolParams {
+    /// The protocol (MinBFT when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<ProtocolKind>,
     /// Most requests per PREPARE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size_max: Option<usize>,
@@ -209,6 +272,20 @@ fn duration(field: &str, v: &Option<String>, default: Duration) -> Result<Durati
             .map(|d| Duration::from_nanos(d.as_nanos().min(u128::from(u64::MAX)) as u64))
             .map_err(|e| format!("protocol.{field} = {s:?}: {e}")),
     }
+}
+
+/// 32 bytes from 64 hex digits.
+fn parse_key(hex: &str) -> Option<[u8; 32]> {
+    let digits = hex.as_bytes();
+    if digits.len() != 64 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    for (k, pair) in key.iter_mut().zip(digits.chunks(2)) {
+        let pair = std::str::from_utf8(pair).ok()?;
+        *k = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(key)
 }
 
 impl ClusterConfig {
@@ -300,10 +377,72 @@ impl ClusterConfig {
         if self.counter_block == 0 {
             return Err("counter_block must be at least 1".into());
         }
+        if self.protocol_kind() == ProtocolKind::MinZyzyva {
+            self.check_minzyzyva()?;
+        }
         self.protocol_config()?
             .validate()
             .map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// The protocol the cluster runs.
+    pub fn protocol_kind(&self) -> ProtocolKind {
+        self.protocol.name.unwrap_or_default()
+    }
+
+    /// What MinZyzyva needs beyond MinBFT: a signature USIG whose public keys the file
+    /// lists, and no write-ahead log.
+    fn check_minzyzyva(&self) -> Result<(), String> {
+        match self.usig {
+            UsigBackend::Software(UsigKind::Ed25519) => {}
+            UsigBackend::Tpm => {
+                return Err(
+                    "protocol minzyzyva with usig = \"tpm\" is not supported over \
+                            TCP yet (clients would need every TPM's key); use ed25519"
+                        .into(),
+                );
+            }
+            UsigBackend::Software(kind) => {
+                return Err(format!(
+                    "protocol minzyzyva needs usig = \"ed25519\", not {:?}: its clients \
+                     verify replicas' UIs, and an HMAC UI can only be checked by a USIG \
+                     holding the secret key",
+                    kind.name()
+                ));
+            }
+        }
+        if self.protocol.durable == Some(true) {
+            return Err(
+                "protocol minzyzyva has no write-ahead log: durable = true is \
+                        MinBFT only"
+                    .into(),
+            );
+        }
+        self.usig_public_keys().map(|_| ())
+    }
+
+    /// Every replica's Ed25519 USIG public key, from the `usig_public_key` entries.
+    pub fn usig_public_keys(&self) -> Result<Vec<[u8; 32]>, String> {
+        self.replica
+            .iter()
+            .map(|r| {
+                let hex = r.usig_public_key.as_deref().ok_or_else(|| {
+                    format!(
+                        "replica {} has no usig_public_key (clients of protocol minzyzyva \
+                         verify UIs with it; `minlab cluster init --protocol minzyzyva` \
+                         writes it)",
+                        r.id
+                    )
+                })?;
+                parse_key(hex).ok_or_else(|| {
+                    format!(
+                        "replica {}: usig_public_key {hex:?} is not 64 hex digits",
+                        r.id
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Number of replicas.
@@ -315,7 +454,10 @@ impl ClusterConfig {
     pub fn protocol_config(&self) -> Result<Config, String> {
         let n = self.replica_count();
         if n < 3 || n.is_multiple_of(2) {
-            return Err(format!("{n} replicas; MinBFT needs n = 2f + 1 >= 3"));
+            return Err(format!(
+                "{n} replicas; {} needs n = 2f + 1 >= 3",
+                self.protocol_kind().title()
+            ));
         }
         let mut c = Config::new((n - 1) / 2, self.client_count);
         let p = &self.protocol;
@@ -407,6 +549,7 @@ mod tests {
                     addr: format!("127.0.0.1:{}", 7100 + id).parse().unwrap(),
                     keys: format!("keys/replica-{id}.toml").into(),
                     tcti: None,
+                    usig_public_key: None,
                 })
                 .collect(),
             dir: PathBuf::new(),
@@ -492,5 +635,78 @@ mod tests {
         std::fs::write(&path, "format = 1").unwrap();
         assert!(ClusterConfig::load(&path).is_err());
         assert!(ClusterConfig::load(dir.path().join("absent.toml")).is_err());
+    }
+
+    fn minzyzyva() -> ClusterConfig {
+        let keys = minlab_usig::KeySet::from_seed(3, 3);
+        let mut c = sample();
+        c.usig = UsigKind::Ed25519.into();
+        c.protocol.name = Some(ProtocolKind::MinZyzyva);
+        for r in &mut c.replica {
+            r.usig_public_key = Some(crate::status::hex(keys.ed25519_public(r.id).unwrap()));
+        }
+        c
+    }
+
+    #[test]
+    fn minbft_is_the_default_and_minzyzyva_round_trips() {
+        assert_eq!(sample().protocol_kind(), ProtocolKind::MinBft);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.toml");
+        let c = minzyzyva();
+        c.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("name = \"minzyzyva\""), "{text}");
+        let back = ClusterConfig::load(&path).unwrap();
+        assert_eq!(back.protocol_kind(), ProtocolKind::MinZyzyva);
+        let keys = minlab_usig::KeySet::from_seed(3, 3);
+        assert_eq!(
+            back.usig_public_keys().unwrap()[2],
+            *keys.ed25519_public(2).unwrap()
+        );
+    }
+
+    // Paper §6: only MinBFT can use the USIG implemented with HMAC; MinZyzyva's clients
+    // verify UIs themselves.
+    #[test]
+    fn bad_minzyzyva_combinations_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.toml");
+        let check = |c: &ClusterConfig, needle: &str| {
+            c.save(&path).unwrap();
+            let e = ClusterConfig::load(&path).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        };
+        for kind in [UsigKind::HmacSha1, UsigKind::HmacSha256] {
+            let mut c = minzyzyva();
+            c.usig = kind.into();
+            check(&c, "protocol minzyzyva needs usig = \"ed25519\"");
+        }
+        let mut c = minzyzyva();
+        c.usig = UsigBackend::Tpm;
+        for r in &mut c.replica {
+            r.tcti = Some("device:/dev/tpmrm0".into());
+        }
+        check(&c, "not supported over TCP");
+        let mut c = minzyzyva();
+        c.protocol.durable = Some(true);
+        check(&c, "no write-ahead log");
+        let mut c = minzyzyva();
+        c.replica[1].usig_public_key = None;
+        check(&c, "replica 1 has no usig_public_key");
+        for bad in ["abc", &"g".repeat(64), &format!("+{}", "0".repeat(63))] {
+            let mut c = minzyzyva();
+            c.replica[0].usig_public_key = Some(bad.to_string());
+            check(&c, "not 64 hex digits");
+        }
+        let mut c = minzyzyva();
+        c.replica.pop();
+        check(&c, "MinZyzyva needs n = 2f + 1");
+        let text = toml::to_string(&sample())
+            .unwrap()
+            .replace("[protocol]", "[protocol]\nname = \"zyzzyva\"");
+        std::fs::write(&path, text).unwrap();
+        let e = ClusterConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("minbft") && e.contains("minzyzyva"), "{e}");
     }
 }

@@ -1,5 +1,6 @@
-//! The thin real-network adapter: the unchanged Sans-IO MinBFT [`Replica`] and [`Client`]
-//! of `minlab-protocols`, driven over TCP by tokio.
+//! The thin real-network adapter: the unchanged Sans-IO replicas and clients of
+//! `minlab-protocols` (MinBFT's [`Replica`] and [`Client`], MinZyzyva's), driven over TCP
+//! by tokio.
 //!
 //! The adapter owns the sockets and the clock and nothing else: a [`node`] runs one replica
 //! in a single task that turns its outputs into frames ([`frame`], [`link`]) and its timer
@@ -8,7 +9,9 @@
 //! side's identity from the key files, and every frame carries a MAC. [`load`] is a
 //! closed-loop load generator. [`config`] reads the cluster file; [`usig`] opens the USIG
 //! it names (software, or a TPM with the `tpm` feature); [`wan`] delays frames to emulate
-//! a wide-area network.
+//! a wide-area network. [`protocol`] is what differs between MinBFT and MinZyzyva (how to
+//! open a replica and its clients, which messages clients send); the cluster file's
+//! `[protocol] name` picks one, and every other module is shared.
 //!
 //! [`Replica`]: minlab_protocols::Replica
 //! [`Client`]: minlab_protocols::Client
@@ -34,6 +37,7 @@ pub mod link;
 pub mod load;
 pub mod metrics;
 pub mod node;
+pub mod protocol;
 pub mod service;
 pub mod status;
 pub mod timers;
@@ -41,7 +45,7 @@ pub mod usig;
 pub mod wal;
 pub mod wan;
 
-pub use config::{ClusterConfig, ServiceKind};
+pub use config::{ClusterConfig, ProtocolKind, ServiceKind};
 pub use error::NetError;
 pub use load::{LoadOptions, LoadReport, run_load};
 pub use node::{NodeHandle, NodeOptions, start_node};

@@ -1,19 +1,21 @@
-//! The closed-loop load generator: `C` Sans-IO MinBFT clients in one task, connected to
-//! every replica over TCP; each submits its next operation as soon as the previous one
-//! completes. Reports throughput and latency percentiles (HdrHistogram).
+//! The closed-loop load generator: `C` Sans-IO clients of the cluster's protocol in one
+//! task, connected to every replica over TCP; each submits its next operation as soon as
+//! the previous one completes. Reports throughput and latency percentiles (HdrHistogram).
 
 use crate::client_link::{ClientLink, client_link};
 use crate::clock::Clock;
-use crate::config::{ClusterConfig, ServiceKind};
+use crate::config::{ClusterConfig, ProtocolKind, ServiceKind};
 use crate::error::NetError;
 use crate::link::{Frame, QUEUE_FRAMES, enqueue};
 use crate::metrics::{NetMetrics, NetMetricsSnapshot};
+use crate::protocol::{MinBft, MinZyzyva, NetProtocol};
 use crate::wan::WanDelay;
 use hdrhistogram::Histogram;
-use minlab_protocols::minbft::{ClientKeyring, codec};
+use minlab_protocols::minbft::MessageKind;
 use minlab_protocols::service::KvOp;
 use minlab_protocols::{
-    Client, ClientId, Event, Instant, Message, NodeId, Outbox, Output, ReplicaId, TimerKind,
+    ClientId, ClientMachine, Event, Instant, NodeId, Outbox, Output, ProtocolMessage, ReplicaId,
+    TimerKind,
 };
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
@@ -73,8 +75,13 @@ pub struct LoadReport {
     pub ops_per_s: f64,
     /// Latency over the measured period.
     pub latency: Latency,
-    /// Request retransmissions.
+    /// Request retransmissions (with MinZyzyva: every firing of the client's timer, which
+    /// resends the request or sends a COMMIT).
     pub retransmits: u64,
+    /// MinZyzyva: COMMIT messages sent (commit certificates, the non-gracious path of
+    /// paper §5); 0 with MinBFT.
+    #[serde(default)]
+    pub commits_sent: u64,
     /// Requests still outstanding at the end (not acknowledged).
     pub outstanding_at_end: u32,
     /// Per client, the last request number acknowledged by f + 1 matching replies.
@@ -101,8 +108,19 @@ const REPLIES_PER_TURN: usize = 256;
 /// How long outstanding requests may take to complete after the measured period.
 const DRAIN: minlab_protocols::Duration = minlab_protocols::Duration::from_secs(2);
 
-/// Runs a closed-loop load against `config`'s replicas on the current tokio runtime.
+/// Runs a closed-loop load against `config`'s replicas, with clients of the file's
+/// protocol, on the current tokio runtime.
 pub async fn run_load(config: &ClusterConfig, opts: &LoadOptions) -> Result<LoadReport, NetError> {
+    match config.protocol_kind() {
+        ProtocolKind::MinBft => load::<MinBft>(config, opts).await,
+        ProtocolKind::MinZyzyva => load::<MinZyzyva>(config, opts).await,
+    }
+}
+
+async fn load<P: NetProtocol>(
+    config: &ClusterConfig,
+    opts: &LoadOptions,
+) -> Result<LoadReport, NetError> {
     let bad = |reason: String| NetError::Config {
         path: config.dir.join("cluster.toml"),
         reason,
@@ -117,7 +135,7 @@ pub async fn run_load(config: &ClusterConfig, opts: &LoadOptions) -> Result<Load
     }
     let metrics = Arc::new(NetMetrics::default());
     let connected = Arc::new(AtomicU32::new(0));
-    let (inbound_tx, mut inbound) = mpsc::channel::<(ReplicaId, Message)>(QUEUE_FRAMES);
+    let (inbound_tx, mut inbound) = mpsc::channel::<(ReplicaId, P::Message)>(QUEUE_FRAMES);
     let mut links = Vec::new();
     let mut tasks = Vec::new();
     for r in &config.replica {
@@ -133,7 +151,7 @@ pub async fn run_load(config: &ClusterConfig, opts: &LoadOptions) -> Result<Load
             connected: connected.clone(),
             wan: opts.wan,
         };
-        tasks.push(tokio::spawn(client_link(link, rx)));
+        tasks.push(tokio::spawn(client_link::<P::Message>(link, rx)));
     }
     drop(inbound_tx);
     let _abort = AbortOnDrop(tasks);
@@ -153,19 +171,8 @@ pub async fn run_load(config: &ClusterConfig, opts: &LoadOptions) -> Result<Load
         )));
     }
 
-    let clients = (0..opts.clients)
-        .map(|i| {
-            let c = opts.first_client + i;
-            let keys = ClientKeyring::from_seed(
-                config.client_auth,
-                c,
-                config.replica_count(),
-                config.client_key_seed,
-            );
-            Client::new(c, protocol.clone(), Arc::new(keys))
-        })
-        .collect();
-    let mut d = Driver::new(clients, config.service, &links, &metrics, opts);
+    let clients = P::clients(config, &protocol, opts.first_client, opts.clients)?;
+    let mut d = Driver::<P>::new(clients, config.service, &links, &metrics, opts);
     for i in 0..d.clients.len() {
         d.submit(i);
     }
@@ -204,6 +211,12 @@ pub async fn run_load(config: &ClusterConfig, opts: &LoadOptions) -> Result<Load
     Ok(report)
 }
 
+/// `msg` as a frame (`None` if it cannot be encoded, which a correct client never asks).
+fn encode<M: ProtocolMessage>(msg: &M) -> Option<Frame> {
+    let mut b = Vec::new();
+    msg.encode_into(&mut b).ok().map(|()| Arc::new(b))
+}
+
 struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
 
 impl Drop for AbortOnDrop {
@@ -215,14 +228,14 @@ impl Drop for AbortOnDrop {
 }
 
 /// The closed loop: the clients, their retransmission timers and the measurements.
-struct Driver<'a> {
-    clients: Vec<Client>,
+struct Driver<'a, P: NetProtocol> {
+    clients: Vec<P::Client>,
     first: ClientId,
     service: ServiceKind,
     links: &'a [mpsc::Sender<Frame>],
     metrics: &'a NetMetrics,
     clock: Clock,
-    out: Outbox,
+    out: Outbox<P::Message>,
     /// Each client's armed retransmission deadline.
     deadlines: Vec<Option<Instant>>,
     /// Deadlines by time; entries no longer in `deadlines` are skipped when popped.
@@ -234,9 +247,9 @@ struct Driver<'a> {
     measured: Duration,
 }
 
-impl<'a> Driver<'a> {
+impl<'a, P: NetProtocol> Driver<'a, P> {
     fn new(
-        clients: Vec<Client>,
+        clients: Vec<P::Client>,
         service: ServiceKind,
         links: &'a [mpsc::Sender<Frame>],
         metrics: &'a NetMetrics,
@@ -284,16 +297,17 @@ impl<'a> Driver<'a> {
             return;
         }
         let c = &mut self.clients[i];
-        let op = operation(self.service, c.id(), c.next_seq());
+        let op = operation(self.service, c.id(), P::next_seq(c));
         if c.submit(now, op, &mut self.out).is_ok() {
             self.dispatch(i, now);
         }
     }
 
-    fn on_reply(&mut self, r: ReplicaId, msg: Message) {
-        let Message::Reply(reply) = &msg else { return };
-        let Some(i) = reply
-            .client
+    fn on_reply(&mut self, r: ReplicaId, msg: P::Message) {
+        let Some(client) = P::reply_client(&msg) else {
+            return;
+        };
+        let Some(i) = client
             .checked_sub(self.first)
             .map(|i| i as usize)
             .filter(|i| *i < self.clients.len())
@@ -330,8 +344,7 @@ impl<'a> Driver<'a> {
         for o in out.drain() {
             match o {
                 Output::Broadcast { msg } => {
-                    if let Ok(b) = codec::encode(&msg) {
-                        let f = Arc::new(b);
+                    if let Some(f) = encode(&msg) {
                         for tx in self.links {
                             enqueue(tx, f.clone(), self.metrics);
                         }
@@ -341,8 +354,8 @@ impl<'a> Driver<'a> {
                     to: NodeId::Replica(r),
                     msg,
                 } => {
-                    if let (Some(tx), Ok(b)) = (self.links.get(r as usize), codec::encode(&msg)) {
-                        enqueue(tx, Arc::new(b), self.metrics);
+                    if let (Some(tx), Some(f)) = (self.links.get(r as usize), encode(&msg)) {
+                        enqueue(tx, f, self.metrics);
                     }
                 }
                 Output::Send { .. } => {}
@@ -370,6 +383,11 @@ impl<'a> Driver<'a> {
 
     fn finish(self) -> LoadReport {
         let mut report = self.report;
+        report.commits_sent = self
+            .clients
+            .iter()
+            .map(|c| c.metrics().sent_of(MessageKind::Commit))
+            .sum();
         report.measured_s = self.measured.as_secs_f64();
         report.ops_per_s = report.completed as f64 / report.measured_s.max(1e-9);
         let h = &self.hist;

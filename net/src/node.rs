@@ -1,23 +1,23 @@
-//! One replica process: loads its keys and opens its USIG (durable counter or TPM), listens
-//! for replicas and clients, connects to the other replicas, and runs the unchanged Sans-IO
-//! replica in a single task that owns it (no locks around protocol state), turning its
-//! outputs into frames and timers.
+//! One replica process: loads its keys and opens its replica (USIG, durable files) as the
+//! cluster's protocol says, listens for replicas and clients, connects to the other
+//! replicas, and runs the unchanged Sans-IO replica in a single task that owns it (no locks
+//! around protocol state), turning its outputs into frames and timers. One implementation
+//! for every protocol: the task is generic over [`NetProtocol`].
 
 use crate::accept::{AcceptContext, Inbound, accept_loop};
 use crate::channel::ChannelKeys;
 use crate::clock::Clock;
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, ProtocolKind};
 use crate::error::NetError;
 use crate::link::{Frame, QUEUE_FRAMES, enqueue, peer_link};
 use crate::metrics::NetMetrics;
-use crate::service::AnyService;
+use crate::protocol::{MinBft, MinZyzyva, NetProtocol, Opened};
 use crate::status::{CheckpointSeen, NodeStatus, hex};
-use crate::usig::NodeUsig;
 use crate::wan::WanDelay;
-use minlab_protocols::minbft::{ClientDirectory, codec};
-use minlab_protocols::service::Service;
-use minlab_protocols::{ClientId, Event, Message, NodeId, Outbox, Output, Replica, ReplicaId};
-use minlab_usig::{KeySet, Usig};
+use minlab_protocols::{
+    ClientId, Event, NodeId, Outbox, Output, ProtocolMessage, ReplicaId, ReplicaMachine,
+};
+use minlab_usig::KeySet;
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -108,9 +108,21 @@ impl NodeHandle {
     }
 }
 
-/// Starts replica `opts.id` of `config` on the current tokio runtime. `listener`, if
-/// given, replaces binding the configured address (tests bind port 0 first).
+/// Starts replica `opts.id` of `config`, running the file's protocol, on the current tokio
+/// runtime. `listener`, if given, replaces binding the configured address (tests bind
+/// port 0 first).
 pub async fn start_node(
+    config: Arc<ClusterConfig>,
+    opts: NodeOptions,
+    listener: Option<std::net::TcpListener>,
+) -> Result<NodeHandle, NetError> {
+    match config.protocol_kind() {
+        ProtocolKind::MinBft => start::<MinBft>(config, opts, listener).await,
+        ProtocolKind::MinZyzyva => start::<MinZyzyva>(config, opts, listener).await,
+    }
+}
+
+async fn start<P: NetProtocol>(
     config: Arc<ClusterConfig>,
     opts: NodeOptions,
     listener: Option<std::net::TcpListener>,
@@ -130,38 +142,8 @@ pub async fn start_node(
         });
     }
     let channel_keys = Arc::new(ChannelKeys::derive(id, &keys)?);
-    let data_dir = config.data_dir(id);
-    std::fs::create_dir_all(&data_dir)?;
-    let usig = NodeUsig::open(&config, id, &keys)?;
-    let protocol = config
-        .protocol_config()
-        .map_err(|reason| NetError::Config {
-            path: config.dir.join("cluster.toml"),
-            reason,
-        })?;
-    let directory = ClientDirectory::from_seed(
-        config.client_auth,
-        id,
-        config.client_count,
-        config.client_key_seed,
-    );
-    // A durable replica always restarts through `recover` (an empty log too): a counter
-    // that resumed past its reservation before anything was logged is then announced with
-    // RESTART instead of leaving peers waiting for its first values.
-    let (protocol, directory) = (Arc::new(protocol), Arc::new(directory));
-    let service = AnyService::new(config.service);
-    let (mut replica, wal) = if protocol.durable {
-        let (wal, records) = crate::wal::WalFile::open(&data_dir.join("wal.log"))?;
-        info!(
-            id,
-            records = records.len(),
-            "recovering from the write-ahead log"
-        );
-        let replica = Replica::recover(protocol, directory, usig, service, &records)?;
-        (replica, Some(wal))
-    } else {
-        (Replica::new(protocol, directory, usig, service)?, None)
-    };
+    std::fs::create_dir_all(config.data_dir(id))?;
+    let Opened { mut replica, wal } = P::open_replica(&config, id, &keys)?;
     let listener = match listener {
         Some(l) => {
             l.set_nonblocking(true)?;
@@ -193,6 +175,7 @@ pub async fn start_node(
     aux_tasks.push(tokio::spawn(accept_loop(
         listener,
         AcceptContext::new(
+            P::request_client,
             channel_keys,
             config.client_count,
             inbound_tx,
@@ -210,19 +193,19 @@ pub async fn start_node(
                 f,
                 "start {} {}",
                 std::process::id(),
-                replica.usig().last_counter()
+                replica.usig_last_counter()
             )?;
             Some(f)
         }
         None => None,
     };
-    let resumed_at = replica.usig().last_counter();
-    info!(id, %addr, usig = %config.usig, resumed_at, "replica started");
+    let resumed_at = replica.usig_last_counter();
+    info!(id, %addr, protocol = %P::KIND, usig = %config.usig, resumed_at, "replica started");
     let (shutdown, shutdown_rx) = watch::channel(false);
     let clock = Clock::start();
     let mut out = Outbox::new();
     replica.resume(clock.now(), &mut out);
-    let mut task = ReplicaTask {
+    let mut task = ReplicaTask::<P> {
         clock,
         out,
         wal,
@@ -256,12 +239,10 @@ pub async fn start_node(
     })
 }
 
-type NodeReplica = Replica<NodeUsig, AnyService>;
-
-struct ReplicaTask {
-    replica: NodeReplica,
+struct ReplicaTask<P: NetProtocol> {
+    replica: P::Replica,
     clock: Clock,
-    out: Outbox,
+    out: Outbox<P::Message>,
     /// The write-ahead log of a durable replica.
     wal: Option<crate::wal::WalFile>,
     timers: crate::timers::Timers,
@@ -276,10 +257,10 @@ struct ReplicaTask {
     status_path: Option<PathBuf>,
 }
 
-impl ReplicaTask {
+impl<P: NetProtocol> ReplicaTask<P> {
     async fn run(
         mut self,
-        mut inbound: mpsc::Receiver<Inbound>,
+        mut inbound: mpsc::Receiver<Inbound<P::Message>>,
         mut shutdown: watch::Receiver<bool>,
         status_tx: watch::Sender<NodeStatus>,
         status_interval: Duration,
@@ -344,7 +325,7 @@ impl ReplicaTask {
         self.status
     }
 
-    fn handle(&mut self, input: Inbound) {
+    fn handle(&mut self, input: Inbound<P::Message>) {
         match input {
             Inbound::Message { from, msg, budget } => {
                 let now = self.clock.now();
@@ -372,9 +353,10 @@ impl ReplicaTask {
         }
     }
 
-    fn encode(&self, msg: &Message) -> Option<Frame> {
-        match codec::encode(msg) {
-            Ok(b) => Some(Arc::new(b)),
+    fn encode(&self, msg: &P::Message) -> Option<Frame> {
+        let mut b = Vec::new();
+        match msg.encode_into(&mut b) {
+            Ok(()) => Some(Arc::new(b)),
             Err(e) => {
                 error!("cannot encode an outgoing {:?}: {e}", msg.kind());
                 None
@@ -452,7 +434,11 @@ impl ReplicaTask {
     fn observe(&mut self, e: Event) {
         let s = &mut self.status;
         match e {
-            Event::RequestExecuted { position, .. } => s.executed_requests = position + 1,
+            Event::RequestExecuted { position, .. } => {
+                s.executed_requests = position + 1;
+                s.committed_requests = position + 1;
+            }
+            Event::RolledBack { .. } => s.rolled_back += 1,
             Event::CheckpointTaken {
                 counter,
                 position,
@@ -470,6 +456,7 @@ impl ReplicaTask {
                 position,
             } => {
                 s.executed_requests = position;
+                s.committed_requests = position;
                 s.state_transfers += 1;
                 info!(view, counter, position, "state transferred");
             }
@@ -488,7 +475,7 @@ impl ReplicaTask {
 
     /// Appends the counter values issued since the last call to the UI log.
     fn log_uis(&mut self) {
-        let last = self.replica.usig().last_counter();
+        let last = self.replica.usig_last_counter();
         if last == self.ui_logged {
             return;
         }
@@ -501,26 +488,9 @@ impl ReplicaTask {
     }
 
     fn refresh_status(&mut self) {
-        let r = &self.replica;
         let s = &mut self.status;
         s.uptime_ms = self.clock.now().as_nanos() / 1_000_000;
-        s.view = r.view();
-        s.primary = r.is_primary();
-        s.last_executed = r.last_executed();
-        s.service_digest = hex(&r.service().state_digest());
-        s.low_water_mark = r.low_water_mark();
-        s.last_executed_by_client = (0..r.config().client_count)
-            .map(|c| r.last_executed_by_client(c))
-            .collect();
-        s.usig_counter_last = r.usig().last_counter();
-        let m = r.metrics();
-        s.requests_executed = m.requests_executed;
-        s.batches_executed = m.batches_executed;
-        s.rejections = minlab_protocols::RejectReason::ALL
-            .iter()
-            .filter(|k| m.rejections(**k) > 0)
-            .map(|k| (format!("{k:?}"), m.rejections(*k)))
-            .collect();
+        P::fill_status(&self.replica, s);
         s.net = self.metrics.snapshot();
         if let Some(p) = &self.status_path
             && let Err(e) = s.write(p)

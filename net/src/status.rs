@@ -18,6 +18,18 @@ pub struct CheckpointSeen {
     pub state_digest: String,
 }
 
+/// A MinZyzyva replica's history (paper §5): ORDER-REQs processed, the committed prefix
+/// and the history digest two correct replicas share when they processed the same orders.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryStatus {
+    /// History length (ORDER-REQs processed).
+    pub len: u64,
+    /// Length of its committed prefix.
+    pub committed_len: u64,
+    /// The history digest, hex.
+    pub digest: String,
+}
+
 /// A node's status at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStatus {
@@ -33,8 +45,19 @@ pub struct NodeStatus {
     pub primary: bool,
     /// Counter value of the last executed PREPARE.
     pub last_executed: u64,
-    /// Requests executed so far (its position in the agreed order).
+    /// Requests executed so far (its position in the agreed order; with MinZyzyva,
+    /// speculative executions included).
     pub executed_requests: u64,
+    /// Requests whose place in the agreed order is final: all executed ones with MinBFT,
+    /// the committed prefix with MinZyzyva.
+    #[serde(default)]
+    pub committed_requests: u64,
+    /// MinZyzyva: speculative executions undone by a view change.
+    #[serde(default)]
+    pub rolled_back: u64,
+    /// MinZyzyva: the speculative history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryStatus>,
     /// The service's state digest, hex.
     pub service_digest: String,
     /// The low water mark (last stable checkpoint).

@@ -1,12 +1,16 @@
 //! Three replicas and a load client in one process, over real loopback sockets: the
-//! cluster serves a workload and converges; hostile connections (garbage, truncated,
-//! oversized, unauthenticated, bad MACs) are refused and counted without a panic, without
-//! unbounded buffering, and without stopping service.
+//! cluster serves a workload and converges (MinBFT and MinZyzyva, the latter also with a
+//! backup stopped mid-run); hostile connections (garbage, truncated, oversized,
+//! unauthenticated, bad MACs) are refused and counted without a panic, without unbounded
+//! buffering, and without stopping service.
 
 use minlab_net::accept::CLIENT_FRAME_BYTES_MAX;
 use minlab_net::channel::{ChannelKeys, connect_clients, connect_replica};
 use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry};
-use minlab_net::{ClusterConfig, LoadOptions, NodeHandle, NodeOptions, NodeStatus, ServiceKind};
+use minlab_net::status::hex;
+use minlab_net::{
+    ClusterConfig, LoadOptions, NodeHandle, NodeOptions, NodeStatus, ProtocolKind, ServiceKind,
+};
 use minlab_protocols::minbft::ClientAuth;
 use minlab_usig::{KeySet, UsigKind};
 use std::sync::Arc;
@@ -22,6 +26,11 @@ struct TestCluster {
 }
 
 fn cluster(usig: UsigKind) -> TestCluster {
+    cluster_of(ProtocolKind::MinBft, usig)
+}
+
+fn cluster_of(protocol: ProtocolKind, usig: UsigKind) -> TestCluster {
+    let zyzyva = protocol == ProtocolKind::MinZyzyva;
     let dir = tempfile::tempdir().unwrap();
     let keys = KeySet::from_seed(3, 11);
     std::fs::create_dir(dir.path().join("keys")).unwrap();
@@ -38,6 +47,7 @@ fn cluster(usig: UsigKind) -> TestCluster {
             addr: l.local_addr().unwrap(),
             keys: keys_rel.into(),
             tcti: None,
+            usig_public_key: zyzyva.then(|| hex(keys.ed25519_public(id).unwrap())),
         });
         listeners.push(Some(l));
     }
@@ -50,6 +60,7 @@ fn cluster(usig: UsigKind) -> TestCluster {
         client_key_seed: 5,
         counter_block: 1000,
         protocol: ProtocolParams {
+            name: zyzyva.then_some(protocol),
             batch_size_max: Some(8),
             checkpoint_period: Some(16),
             log_window: Some(64),
@@ -82,9 +93,13 @@ impl TestCluster {
     }
 
     async fn load(&self, clients: u32, millis: u64) -> minlab_net::LoadReport {
+        self.load_from(0, clients, millis).await
+    }
+
+    async fn load_from(&self, first: u32, clients: u32, millis: u64) -> minlab_net::LoadReport {
         let opts = LoadOptions {
             clients,
-            first_client: 0,
+            first_client: first,
             duration: Duration::from_millis(millis),
             warmup: Duration::ZERO,
             connect_timeout: Duration::from_secs(10),
@@ -347,4 +362,141 @@ async fn a_durable_replica_restarts_from_its_write_ahead_log() {
     for n in nodes {
         n.stop().await;
     }
+}
+
+/// Waits (bounded) until every MinZyzyva node reports the same speculative history (length
+/// and digest), execution count and service digest, and has executed every acknowledged
+/// request of `acked` (client id -> request number).
+async fn histories_converged(nodes: &[&NodeHandle], acked: &[(u32, u64)]) -> Vec<NodeStatus> {
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = nodes.iter().map(|n| n.status.borrow().clone()).collect();
+        let key = |s: &NodeStatus| {
+            (
+                s.history.clone().map(|h| (h.len, h.digest)),
+                s.executed_requests,
+                s.service_digest.clone(),
+            )
+        };
+        let same = last.windows(2).all(|w| key(&w[0]) == key(&w[1]));
+        let complete = last.iter().all(|s| {
+            s.history.is_some()
+                && acked
+                    .iter()
+                    .all(|(c, a)| s.last_executed_by_client[*c as usize] >= *a)
+        });
+        if same && complete {
+            return last;
+        }
+    }
+    panic!("MinZyzyva replicas did not converge: {last:#?}");
+}
+
+fn acked(r: &minlab_net::LoadReport, first: u32) -> Vec<(u32, u64)> {
+    (first..).zip(r.last_acked_seq.iter().copied()).collect()
+}
+
+// Paper §5, gracious execution: with every replica up, clients complete on 2f + 1
+// matching RESPONSEs, and replicas that processed the same ORDER-REQs share a history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minzyzyva_replicas_serve_a_workload_and_converge() {
+    let mut c = cluster_of(ProtocolKind::MinZyzyva, UsigKind::Ed25519);
+    let nodes = c.start().await;
+    let report = c.load(4, 500).await;
+    assert!(report.completed_total > 20, "{report:?}");
+    assert_eq!(report.outstanding_at_end, 0, "{report:?}");
+    let all: Vec<&NodeHandle> = nodes.iter().collect();
+    let statuses = histories_converged(&all, &acked(&report, 0)).await;
+    assert!(statuses[0].executed_requests >= report.completed_total);
+    assert!(statuses[0].primary && statuses[0].view == 0);
+    for s in &statuses {
+        // Checkpoints every 16 ORDER-REQs became stable, committing a prefix.
+        assert!(s.low_water_mark >= 16 && s.committed_requests > 0, "{s:?}");
+        assert!(s.net.frames_bad_mac == 0 && s.net.frames_undecodable == 0);
+        assert!(s.rejections.is_empty(), "{s:?}");
+    }
+    for n in nodes {
+        assert!(n.stop().await.usig_counter_last > 0);
+    }
+}
+
+// Paper §5, non-gracious execution: with a backup gone, no client sees 2f + 1 matching
+// responses; its timer sends a commit certificate of f + 1 and it completes on f + 1
+// LOCAL-COMMITs. Requests in flight when the backup stops complete too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minzyzyva_clients_complete_with_a_backup_stopped_mid_run() {
+    let mut c = cluster_of(ProtocolKind::MinZyzyva, UsigKind::Ed25519);
+    let mut nodes = c.start().await;
+    let config = c.config.clone();
+    let load = tokio::spawn(async move {
+        let opts = LoadOptions {
+            clients: 4,
+            first_client: 0,
+            duration: Duration::from_millis(1500),
+            warmup: Duration::ZERO,
+            connect_timeout: Duration::from_secs(10),
+            wan: None,
+        };
+        minlab_net::run_load(&config, &opts).await.unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopped = nodes.remove(2).stop().await;
+    assert!(stopped.executed_requests > 0, "{stopped:?}");
+    let report = load.await.unwrap();
+    assert_eq!(report.outstanding_at_end, 0, "{report:?}");
+    assert!(report.commits_sent > 0, "no commit certificate: {report:?}");
+    let survivors: Vec<&NodeHandle> = nodes.iter().collect();
+    let statuses = histories_converged(&survivors, &acked(&report, 0)).await;
+    // Work went on after the stop, through commit certificates.
+    assert!(
+        statuses[0].executed_requests > stopped.executed_requests,
+        "{stopped:?}\n{statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| s.committed_requests > 0));
+    for n in nodes {
+        n.stop().await;
+    }
+}
+
+// A MinZyzyva replica keeps no history across restarts: starting it again under the same
+// keys is refused (a fresh history would rejoin unsoundly, a fresh counter would repeat
+// counter values).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minzyzyva_replica_that_ran_before_refuses_to_restart() {
+    let mut c = cluster_of(ProtocolKind::MinZyzyva, UsigKind::Ed25519);
+    let l = c.listeners[1].take();
+    let node = minlab_net::start_node(c.config.clone(), NodeOptions::new(1), l)
+        .await
+        .unwrap();
+    node.stop().await;
+    let e = minlab_net::start_node(c.config.clone(), NodeOptions::new(1), None)
+        .await
+        .err()
+        .expect("a restart is refused")
+        .to_string();
+    assert!(
+        e.contains("ran before") && e.contains("cluster init"),
+        "{e}"
+    );
+}
+
+// Clients verify UIs with the file's keys: a file whose keys are not the replicas' is
+// refused when the replica starts, not discovered as silently rejected responses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minzyzyva_file_with_wrong_public_keys_is_refused() {
+    let mut c = cluster_of(ProtocolKind::MinZyzyva, UsigKind::Ed25519);
+    let mut cfg = (*c.config).clone();
+    let other = KeySet::from_seed(3, 12);
+    cfg.replica[2].usig_public_key = Some(hex(other.ed25519_public(2).unwrap()));
+    c.config = Arc::new(cfg);
+    let e = minlab_net::start_node(c.config.clone(), NodeOptions::new(0), c.listeners[0].take())
+        .await
+        .err()
+        .expect("mismatched keys are refused")
+        .to_string();
+    assert!(
+        e.contains("replica 2's usig_public_key does not match"),
+        "{e}"
+    );
 }

@@ -55,6 +55,7 @@ async fn three_replicas_with_tpm_usigs_serve_a_workload() {
             addr: l.local_addr().unwrap(),
             keys: keys_rel.into(),
             tcti: Some(tpm.tcti()),
+            usig_public_key: None,
         });
         listeners.push(l);
     }

@@ -117,6 +117,18 @@ impl KeySet {
         }
     }
 
+    /// A public-only set holding the Ed25519 public keys of replicas `0..keys.len()`: what
+    /// a client that knows those keys (e.g. from a cluster file) needs to verify UIs.
+    pub fn from_ed25519_public(keys: Vec<[u8; 32]>) -> KeySet {
+        KeySet {
+            replica_count: keys.len() as u32,
+            hmac: Vec::new(),
+            ed25519_public: keys,
+            ed25519_secret: BTreeMap::new(),
+            tpm: BTreeMap::new(),
+        }
+    }
+
     /// The public identity of replica `r`'s TPM USIG, if it has one.
     pub fn tpm_identity(&self, r: ReplicaId) -> Option<&TpmIdentity> {
         self.tpm.get(&r)
@@ -172,5 +184,13 @@ mod tests {
         let public = keys.public_only();
         assert!(public.hmac.is_empty() && public.ed25519_secret.is_empty());
         assert_eq!(public.ed25519_public, keys.ed25519_public);
+        let rebuilt = KeySet::from_ed25519_public(keys.ed25519_public.clone());
+        assert_eq!(
+            rebuilt,
+            KeySet {
+                tpm: BTreeMap::new(),
+                ..public
+            }
+        );
     }
 }
