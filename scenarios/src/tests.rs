@@ -198,6 +198,7 @@ fn every_catalog_scenario_loads() {
     for script in validate::REPLICA_SCRIPTS
         .iter()
         .chain(validate::CLIENT_SCRIPTS)
+        .chain(crate::adversary::minzyzyva_scripts::MINZYZYVA_REPLICA_SCRIPTS)
     {
         assert!(
             scripts.contains(*script),

@@ -1,7 +1,13 @@
-//! Scripts for Byzantine MinZyzyva replicas (paper §5). `holey-primary`: a primary that
-//! withholds some ORDER-REQs from chosen backups, leaving holes in its counter sequence
-//! there, and ignores FILL-HOLE — the attack FILL-HOLE and its relay by other replicas are
-//! for. It holds only its own USIG, inside the wrapped correct replica.
+//! Scripts for Byzantine MinZyzyva replicas (paper §5), each holding only its own USIG,
+//! inside the wrapped correct replica. `holey-primary`: a primary that withholds some
+//! ORDER-REQs from chosen backups, leaving holes in its counter sequence there, and ignores
+//! FILL-HOLE — the attack FILL-HOLE and its relay by other replicas are for.
+//! `wrong-responses` ([`wrong_responses`]): a replica whose speculative RESPONSEs lie under
+//! valid UIs. `duplicate-order` ([`duplicate_order`]): a primary that orders requests a
+//! second time under a second `UI_p`.
+
+mod duplicate_order;
+mod wrong_responses;
 
 use super::params::Params;
 use super::{Adversary, ScriptError};
@@ -11,7 +17,8 @@ use minlab_protocols::{Instant, NodeId, Outbox, Output, TimerKind};
 use minlab_usig::Usig;
 
 /// Byzantine MinZyzyva replica scripts.
-pub const MINZYZYVA_REPLICA_SCRIPTS: &[&str] = &["holey-primary"];
+pub const MINZYZYVA_REPLICA_SCRIPTS: &[&str] =
+    &["holey-primary", "wrong-responses", "duplicate-order"];
 
 /// A primary that withholds every `every`-th ORDER-REQ from `victims` and ignores FILL-HOLE.
 struct HoleyPrimary<U, S> {
@@ -50,6 +57,22 @@ where
                 out: Outbox::new(),
                 inner,
             }))
+        }
+        "wrong-responses" => {
+            p.only(&["lie"])?;
+            let lie = p.choice("lie", wrong_responses::Lie::NAMES, "result")?;
+            Ok(Box::new(wrong_responses::WrongResponses::new(
+                inner,
+                wrong_responses::Lie::from_name(lie),
+            )))
+        }
+        "duplicate-order" => {
+            p.only(&["every", "lag"])?;
+            Ok(Box::new(duplicate_order::DuplicateOrder::new(
+                inner,
+                p.count("every", 1)?,
+                p.natural("lag", 0)?,
+            )))
         }
         other => Err(ScriptError {
             script: other.to_string(),
@@ -107,3 +130,6 @@ impl<U: Usig, S: Service> Adversary<Message> for HoleyPrimary<U, S> {
         self.forward(out);
     }
 }
+
+#[cfg(test)]
+mod tests;

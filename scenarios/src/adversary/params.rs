@@ -63,6 +63,36 @@ impl Params<'_> {
         Ok(p)
     }
 
+    /// One of the strings `choices`, or `default`.
+    pub fn choice(
+        &self,
+        key: &str,
+        choices: &[&'static str],
+        default: &'static str,
+    ) -> Result<&'static str, ScriptError> {
+        match self.table.get(key) {
+            None => Ok(default),
+            Some(toml::Value::String(s)) => {
+                choices.iter().copied().find(|c| c == s).ok_or_else(|| {
+                    self.err(format!(
+                        "{key} = {s:?}; it takes one of: {}",
+                        choices.join(", ")
+                    ))
+                })
+            }
+            Some(v) => Err(self.err(format!("{key} must be a string, not {v}"))),
+        }
+    }
+
+    /// A non-negative integer, or `default`.
+    pub fn natural(&self, key: &str, default: u64) -> Result<u64, ScriptError> {
+        match self.table.get(key) {
+            None => Ok(default),
+            Some(toml::Value::Integer(i)) if *i >= 0 => Ok(*i as u64),
+            Some(v) => Err(self.err(format!("{key} must be an integer >= 0, not {v}"))),
+        }
+    }
+
     /// A positive integer, or `default`.
     pub fn count(&self, key: &str, default: u64) -> Result<u64, ScriptError> {
         match self.table.get(key) {

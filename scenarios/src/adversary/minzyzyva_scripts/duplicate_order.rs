@@ -1,0 +1,142 @@
+//! `duplicate-order`: a MinZyzyva primary that orders client requests a second time, in a
+//! second ORDER-REQ under a second, valid `UI_p` (paper §5: "A faulty primary can try to
+//! cause the reexecution of some requests by assigning it two different UI identifiers.
+//! However, the servers detect this misbehavior using the clients' seq identifier").
+//!
+//! **Why this variant.** The USIG gives one counter value to one message, so a primary
+//! cannot send two different ORDER-REQs with the same `UI_p`; with authenticated clients it
+//! cannot make up a second request with a client's `seq` either (backups check the
+//! client's authenticator). What it *can* do is order the very same request again under a
+//! later counter value, and that is what this script does, for every `every`-th request,
+//! `lag` ORDER-REQs later (0: right after the original; a larger lag lands the duplicate
+//! after the client's next requests, and after checkpoints that garbage-collected the
+//! original). Every counter value reaches every backup, so the duplicates leave no hole
+//! and cannot be told from correct ORDER-REQs by their UIs: only `V_req` keeps correct
+//! replicas from executing them again.
+//!
+//! The duplicates are also the most damaging choice for liveness: the wrapped replica
+//! never sees them (a replica cannot deliver its own ORDER-REQ to itself), so from the
+//! first duplicate on, its history digest differs from the backups'. Its speculative
+//! RESPONSEs never match theirs, no request can complete with `2f + 1` matching responses,
+//! and every one must take the non-gracious path (commit certificate, LOCAL-COMMIT); its
+//! CHECKPOINTs are outvoted, and its VIEW-CHANGEs show gaps in `O` (the duplicates' counter
+//! values) that correct replicas refuse. FILL-HOLEs for a duplicate's counter value are
+//! answered from the duplicates kept here.
+
+use crate::adversary::Adversary;
+use minlab_protocols::minzyzyva::certify::{order_bytes, request_digest};
+use minlab_protocols::minzyzyva::{Message, OrderReq, Replica};
+use minlab_protocols::service::Service;
+use minlab_protocols::{Instant, NodeId, Outbox, Output, TimerKind};
+use minlab_usig::Usig;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// Most duplicates kept to answer FILL-HOLEs with.
+const DUPLICATES_KEPT: usize = 1024;
+
+/// The `duplicate-order` script (see the module docs).
+pub(super) struct DuplicateOrder<U, S> {
+    inner: Replica<U, S>,
+    every: u64,
+    lag: u64,
+    /// ORDER-REQs sent by the wrapped replica as primary.
+    ordered: u64,
+    /// Requests to order again, with the value of `ordered` at which to do it. Bound:
+    /// `lag / every + 1` entries.
+    pending: VecDeque<(u64, Arc<OrderReq>)>,
+    /// The duplicates sent, by counter value. Bound: [`DUPLICATES_KEPT`], oldest dropped.
+    duplicates: BTreeMap<u64, Arc<OrderReq>>,
+    out: Outbox<Message>,
+}
+
+impl<U: Usig, S: Service> DuplicateOrder<U, S> {
+    /// Wraps `inner`, ordering every `every`-th request again `lag` ORDER-REQs later.
+    pub(super) fn new(inner: Replica<U, S>, every: u64, lag: u64) -> Self {
+        DuplicateOrder {
+            inner,
+            every,
+            lag,
+            ordered: 0,
+            pending: VecDeque::new(),
+            duplicates: BTreeMap::new(),
+            out: Outbox::new(),
+        }
+    }
+
+    /// Orders `original`'s request again under a fresh `UI_p`, if this replica is still
+    /// the primary of the original's view.
+    fn duplicate(&mut self, original: &OrderReq, out: &mut Outbox<Message>) {
+        if !self.inner.is_primary() || self.inner.view() != original.view {
+            return;
+        }
+        let bytes = order_bytes(original.view, &request_digest(&original.request));
+        let Ok(ui) = self.inner.usig_mut().create_ui(&bytes) else {
+            return;
+        };
+        let dup = Arc::new(OrderReq {
+            ui,
+            ..original.clone()
+        });
+        self.duplicates.insert(dup.ui.counter, dup.clone());
+        while self.duplicates.len() > DUPLICATES_KEPT {
+            self.duplicates.pop_first();
+        }
+        out.broadcast(Message::OrderReq(dup));
+    }
+
+    /// Passes the wrapped replica's outputs on, and the duplicates that are due.
+    fn forward(&mut self, out: &mut Outbox<Message>) {
+        let outputs: Vec<_> = self.out.drain().collect();
+        for o in outputs {
+            let order = match &o {
+                Output::Broadcast {
+                    msg: Message::OrderReq(order),
+                } => Some(order.clone()),
+                _ => None,
+            };
+            out.push(o);
+            let Some(order) = order else { continue };
+            self.ordered += 1;
+            if self.ordered.is_multiple_of(self.every) {
+                self.pending.push_back((self.ordered + self.lag, order));
+            }
+            while let Some((due, _)) = self.pending.front()
+                && *due <= self.ordered
+            {
+                let (_, original) = self.pending.pop_front().expect("just looked");
+                self.duplicate(&original, out);
+            }
+        }
+    }
+
+    /// Answers a FILL-HOLE for duplicates' counter values, which the wrapped replica
+    /// cannot (it never logged them).
+    fn fill_duplicates(&self, from: NodeId, from_cv: u64, to_cv: u64, out: &mut Outbox<Message>) {
+        for dup in self
+            .duplicates
+            .range(from_cv..=to_cv.max(from_cv))
+            .map(|e| e.1)
+        {
+            out.send(from, Message::OrderReq(dup.clone()));
+        }
+    }
+}
+
+impl<U: Usig, S: Service> Adversary<Message> for DuplicateOrder<U, S> {
+    fn on_message(&mut self, now: Instant, from: NodeId, msg: Message, out: &mut Outbox<Message>) {
+        if let Message::FillHole(m) = &msg
+            && m.view == self.inner.view()
+            && self.inner.is_primary()
+        {
+            self.fill_duplicates(from, m.from, m.to, out);
+        }
+        self.inner.on_message(now, from, msg, &mut self.out);
+        self.forward(out);
+    }
+
+    fn on_timer(&mut self, now: Instant, kind: TimerKind, out: &mut Outbox<Message>) {
+        self.inner.on_timer(now, kind, &mut self.out);
+        self.forward(out);
+    }
+}
