@@ -80,7 +80,8 @@ pub struct NodeHandle {
 
 impl NodeHandle {
     /// Graceful shutdown: the replica task stops, writes its final status and closes every
-    /// connection. Returns the final status.
+    /// connection; when it returns, the listening socket is closed (its address can be
+    /// bound again). Returns the final status.
     pub async fn stop(self) -> NodeStatus {
         let _ = self.shutdown.send(true);
         let status = match self.replica_task.await {
@@ -89,6 +90,10 @@ impl NodeHandle {
         };
         for t in &self.aux_tasks {
             t.abort();
+        }
+        for t in self.aux_tasks {
+            // Cancelled: the task, and the sockets it owned, are dropped.
+            let _ = t.await;
         }
         status
     }
@@ -142,8 +147,8 @@ async fn start<P: NetProtocol>(
         });
     }
     let channel_keys = Arc::new(ChannelKeys::derive(id, &keys)?);
-    std::fs::create_dir_all(config.data_dir(id))?;
-    let Opened { mut replica, wal } = P::open_replica(&config, id, &keys)?;
+    // Bound before the replica's durable files are opened: an address in use leaves no
+    // trace (a MinZyzyva replica whose counter file exists refuses to start).
     let listener = match listener {
         Some(l) => {
             l.set_nonblocking(true)?;
@@ -151,6 +156,8 @@ async fn start<P: NetProtocol>(
         }
         None => TcpListener::bind(entry.addr).await?,
     };
+    std::fs::create_dir_all(config.data_dir(id))?;
+    let Opened { mut replica, wal } = P::open_replica(&config, id, &keys)?;
     let addr = listener.local_addr()?;
     let metrics = Arc::new(NetMetrics::default());
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);

@@ -470,7 +470,9 @@ async fn a_minzyzyva_replica_that_ran_before_refuses_to_restart() {
         .await
         .unwrap();
     node.stop().await;
-    let e = minlab_net::start_node(c.config.clone(), NodeOptions::new(1), None)
+    // On a fresh port: the refusal must not depend on how soon the old one is released.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let e = minlab_net::start_node(c.config.clone(), NodeOptions::new(1), Some(l))
         .await
         .err()
         .expect("a restart is refused")
