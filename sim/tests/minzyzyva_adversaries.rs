@@ -170,3 +170,27 @@ impl Write for Shared {
         Ok(())
     }
 }
+
+/// The literal reading of "two requests with one client sequence number under two UIs":
+/// the primary orders an altered operation under a client's `seq` before the real request.
+/// Backups refuse it (client authentication), FILL-HOLE gets the same answer, and the view
+/// changes (paper §5: the replica "also requests a view change"); every request completes.
+#[test]
+fn an_altered_request_under_a_clients_seq_is_refused_and_the_primary_replaced() {
+    let s = small("minzyzyva-duplicate-order-altered", 10);
+    for seed in 1..=2 {
+        let r = run(&s, seed, RunOptions::default()).unwrap();
+        held(&r);
+        assert!(
+            r.rejections.get("BadClientAuth").copied().unwrap_or(0) > 0,
+            "seed {seed}: {:?}",
+            r.rejections
+        );
+        assert!(
+            sent(&r, "FILL-HOLE") > 0,
+            "seed {seed}: {:?}",
+            r.messages_sent
+        );
+        assert!(r.view_max >= 1, "seed {seed}: the primary was replaced");
+    }
+}

@@ -67,9 +67,21 @@ where
             )))
         }
         "duplicate-order" => {
-            p.only(&["every", "lag"])?;
+            p.only(&["request", "every", "lag"])?;
+            let second = duplicate_order::Second::from_name(p.choice(
+                "request",
+                duplicate_order::Second::NAMES,
+                "same",
+            )?);
+            if second == duplicate_order::Second::Altered && params.contains_key("lag") {
+                return Err(ScriptError {
+                    script: name.into(),
+                    reason: "lag is for request = \"same\" (an altered request goes first)".into(),
+                });
+            }
             Ok(Box::new(duplicate_order::DuplicateOrder::new(
                 inner,
+                second,
                 p.count("every", 1)?,
                 p.natural("lag", 0)?,
             )))

@@ -22,8 +22,20 @@
 //! CHECKPOINTs are outvoted, and its VIEW-CHANGEs show gaps in `O` (the duplicates' counter
 //! values) that correct replicas refuse. FILL-HOLEs for a duplicate's counter value are
 //! answered from the duplicates kept here.
+//!
+//! **The literal variant** (`request = "altered"`): two *different* requests with one
+//! client's `seq`. The script orders, first, the client's request with its operation
+//! altered and its authenticator kept (which no longer matches), then lets the wrapped
+//! replica order the real one under the next `UI_p`. Were clients unauthenticated, backups
+//! would execute the altered operation for the client's `seq` and skip the real one, and
+//! the client, whose `UI_p` check refuses every response for the altered request, would
+//! never complete: the paper's model authenticates clients, and so do the catalog
+//! scenarios. With authenticated clients, backups refuse the altered request
+//! (`BadClientAuth`), the primary's stream stops there for them, and FILL-HOLE (answered
+//! with the same altered request) ends in a view change.
 
 use crate::adversary::Adversary;
+use minlab_protocols::minbft::messages::Request;
 use minlab_protocols::minzyzyva::certify::{order_bytes, request_digest};
 use minlab_protocols::minzyzyva::{Message, OrderReq, Replica};
 use minlab_protocols::service::Service;
@@ -35,11 +47,37 @@ use std::sync::Arc;
 /// Most duplicates kept to answer FILL-HOLEs with.
 const DUPLICATES_KEPT: usize = 1024;
 
+/// Which request the second ORDER-REQ carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Second {
+    /// The same request, `lag` ORDER-REQs after the original.
+    Same,
+    /// The request with its operation altered (authenticator kept), before the original.
+    Altered,
+}
+
+impl Second {
+    /// The names a scenario file uses.
+    pub(super) const NAMES: &'static [&'static str] = &["same", "altered"];
+
+    /// The variant named `name` (one of [`Second::NAMES`]).
+    pub(super) fn from_name(name: &str) -> Self {
+        if name == "altered" {
+            Second::Altered
+        } else {
+            Second::Same
+        }
+    }
+}
+
 /// The `duplicate-order` script (see the module docs).
 pub(super) struct DuplicateOrder<U, S> {
     inner: Replica<U, S>,
+    second: Second,
     every: u64,
     lag: u64,
+    /// New client requests seen as primary (`request = "altered"`).
+    requests: u64,
     /// ORDER-REQs sent by the wrapped replica as primary.
     ordered: u64,
     /// Requests to order again, with the value of `ordered` at which to do it. Bound:
@@ -51,12 +89,15 @@ pub(super) struct DuplicateOrder<U, S> {
 }
 
 impl<U: Usig, S: Service> DuplicateOrder<U, S> {
-    /// Wraps `inner`, ordering every `every`-th request again `lag` ORDER-REQs later.
-    pub(super) fn new(inner: Replica<U, S>, every: u64, lag: u64) -> Self {
+    /// Wraps `inner`, ordering every `every`-th request a second time: the same request
+    /// `lag` ORDER-REQs later, or an altered one first.
+    pub(super) fn new(inner: Replica<U, S>, second: Second, every: u64, lag: u64) -> Self {
         DuplicateOrder {
             inner,
+            second,
             every,
             lag,
+            requests: 0,
             ordered: 0,
             pending: VecDeque::new(),
             duplicates: BTreeMap::new(),
@@ -70,13 +111,20 @@ impl<U: Usig, S: Service> DuplicateOrder<U, S> {
         if !self.inner.is_primary() || self.inner.view() != original.view {
             return;
         }
-        let bytes = order_bytes(original.view, &request_digest(&original.request));
+        self.order(original.view, original.request.clone(), out);
+    }
+
+    /// Orders `request` under a fresh `UI_p` of view `view` and multicasts it.
+    fn order(&mut self, view: u64, request: Arc<Request>, out: &mut Outbox<Message>) {
+        let bytes = order_bytes(view, &request_digest(&request));
         let Ok(ui) = self.inner.usig_mut().create_ui(&bytes) else {
             return;
         };
         let dup = Arc::new(OrderReq {
+            view,
+            primary: self.inner.id(),
+            request,
             ui,
-            ..original.clone()
         });
         self.duplicates.insert(dup.ui.counter, dup.clone());
         while self.duplicates.len() > DUPLICATES_KEPT {
@@ -98,7 +146,7 @@ impl<U: Usig, S: Service> DuplicateOrder<U, S> {
             out.push(o);
             let Some(order) = order else { continue };
             self.ordered += 1;
-            if self.ordered.is_multiple_of(self.every) {
+            if self.second == Second::Same && self.ordered.is_multiple_of(self.every) {
                 self.pending.push_back((self.ordered + self.lag, order));
             }
             while let Some((due, _)) = self.pending.front()
@@ -108,6 +156,26 @@ impl<U: Usig, S: Service> DuplicateOrder<U, S> {
                 self.duplicate(&original, out);
             }
         }
+    }
+
+    /// `request = "altered"`: orders a new client request with its operation altered, before
+    /// the wrapped replica orders the real one.
+    fn order_altered_first(&mut self, from: NodeId, req: &Arc<Request>, out: &mut Outbox<Message>) {
+        let new = from == NodeId::Client(req.client)
+            && req.seq > self.inner.last_executed_by_client(req.client)
+            && self.inner.is_primary()
+            && !self.inner.is_changing_view();
+        if !new {
+            return;
+        }
+        self.requests += 1;
+        if !self.requests.is_multiple_of(self.every) {
+            return;
+        }
+        let mut altered = (**req).clone();
+        altered.op.push(0xEE);
+        let view = self.inner.view();
+        self.order(view, Arc::new(altered), out);
     }
 
     /// Answers a FILL-HOLE for duplicates' counter values, which the wrapped replica
@@ -130,6 +198,11 @@ impl<U: Usig, S: Service> Adversary<Message> for DuplicateOrder<U, S> {
             && self.inner.is_primary()
         {
             self.fill_duplicates(from, m.from, m.to, out);
+        }
+        if let Message::Request(req) = &msg
+            && self.second == Second::Altered
+        {
+            self.order_altered_first(from, req, out);
         }
         self.inner.on_message(now, from, msg, &mut self.out);
         self.forward(out);

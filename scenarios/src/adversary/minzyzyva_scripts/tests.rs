@@ -351,3 +351,97 @@ fn bad_parameters_are_refused_with_the_parameter_named() {
         );
     }
 }
+
+/// Paper §5 with `request = "altered"`: the primary orders, first, the client's request
+/// with another operation under the client's `seq` (authenticator kept), then the real one.
+/// With authenticated clients the backup refuses the altered request and stops at that
+/// counter value (FILL-HOLE and a view change follow); unauthenticated, it would execute the
+/// altered operation for the client's `seq`, skip the real request, and the client would
+/// refuse the response (its `UI_p` is for another request): why the model authenticates
+/// clients.
+#[test]
+fn duplicate_order_altered_is_refused_by_authenticated_backups() {
+    for auth in [ClientAuth::MacAuthenticator, ClientAuth::None] {
+        let mut config = Config::new(1, 2);
+        config.client_auth = auth;
+        let config = Arc::new(config);
+        let now = Instant::ZERO;
+        let mut primary = script(
+            "duplicate-order",
+            "request = \"altered\"",
+            replica(&config, 0),
+        );
+        let mut backup = replica(&config, 1);
+        let mut c = client(&config, 0);
+        let mut out = Outbox::new();
+        c.submit(now, put(1), &mut out).unwrap();
+        let Some(Output::Send { msg: request, .. }) = messages(&mut out).pop() else {
+            panic!("no request")
+        };
+        primary.on_message(now, NodeId::Client(0), request.clone(), &mut out);
+        let outputs = messages(&mut out);
+        let orders = broadcast_orders(&outputs);
+        assert_eq!(orders.len(), 2, "{auth:?}");
+        let Message::Request(real) = request else {
+            unreachable!()
+        };
+        assert_eq!(orders[1].request, real, "{auth:?}: the real request second");
+        assert_eq!(
+            (orders[0].request.client, orders[0].request.seq),
+            (real.client, real.seq),
+            "{auth:?}"
+        );
+        assert_ne!(orders[0].request.op, real.op, "{auth:?}");
+        // The primary itself executed the real request and answers it.
+        let from_primary = responses(&outputs);
+        assert_eq!(from_primary.len(), 1);
+        let mut backup_outputs = Vec::new();
+        for o in &orders {
+            backup.on_message(
+                now,
+                NodeId::Replica(0),
+                Message::OrderReq(o.clone()),
+                &mut out,
+            );
+            backup_outputs.extend(out.drain());
+        }
+        let refused = backup_outputs.iter().any(|o| {
+            matches!(
+                o,
+                Output::Event(Event::MessageRejected {
+                    reason: minlab_protocols::RejectReason::BadClientAuth,
+                    ..
+                })
+            )
+        });
+        match auth {
+            ClientAuth::None => {
+                assert!(!refused);
+                assert_eq!(backup.executed_count(), 1, "the altered operation, once");
+                assert_eq!(backup.history_len(), 2);
+                // Its response answers the altered request: the client refuses it.
+                let answer = responses(&backup_outputs).pop().expect("a response");
+                c.on_message(now, NodeId::Replica(1), Message::Response(answer), &mut out);
+                assert!(
+                    out.drain().any(|o| matches!(
+                        o,
+                        Output::Event(Event::MessageRejected {
+                            reason: minlab_protocols::RejectReason::BadUi,
+                            ..
+                        })
+                    )),
+                    "the client's UI_p check refuses it"
+                );
+            }
+            _ => {
+                assert!(refused, "{backup_outputs:?}");
+                assert_eq!(backup.executed_count(), 0);
+                assert_eq!(
+                    backup.history_len(),
+                    0,
+                    "the stream stops at the altered one"
+                );
+            }
+        }
+    }
+}
