@@ -4,6 +4,7 @@
 //! timers and keep what the properties observe (executions, views, completions).
 
 use crate::config::{ByzMove, CheckConfig};
+use crate::durable::{Durable, Ghost, Storage, append};
 use crate::msg::{KvOpKey, Msg, Observation, Timer};
 use crate::sealed::Sealed;
 use minlab_protocols::minbft::certify::{
@@ -18,7 +19,7 @@ use minlab_protocols::{
     Client, ClientId, Event, Instant, Message, NodeId, Outbox, Output, RejectReason, Replica,
     TimerKind, View,
 };
-use minlab_usig::{SymbolicUsig, Usig};
+use minlab_usig::{SymbolicUsig, Usig, VolatileCounter};
 use stateright::actor::{Actor, Id, Out, model_timeout};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -26,6 +27,34 @@ use std::sync::Arc;
 
 /// The seed of the client keys (unused without client authentication, but fixed).
 const KEY_SEED: u64 = 7;
+
+/// The seeded bugs of crash recovery that live in the driver (the checker's actor), not
+/// in the replica: see `minlab_protocols::minbft::Mutant`.
+#[derive(Clone, Copy)]
+enum DriverMutant {
+    /// Recovery from an empty log.
+    Amnesia,
+    /// A step's records become durable after its sends.
+    LogAfterSend,
+}
+
+/// True when the check runs driver mutant `m` (always false without feature `mutants`).
+fn mutant_on(cfg: &CheckConfig, m: DriverMutant) -> bool {
+    #[cfg(feature = "mutants")]
+    {
+        use minlab_protocols::minbft::Mutant;
+        cfg.mutant
+            == Some(match m {
+                DriverMutant::Amnesia => Mutant::Amnesia,
+                DriverMutant::LogAfterSend => Mutant::LogAfterSend,
+            })
+    }
+    #[cfg(not(feature = "mutants"))]
+    {
+        let _ = (cfg, m);
+        false
+    }
+}
 
 /// The model's replica type: production code over the symbolic USIG and the KV store.
 pub type ModelReplica = Replica<SymbolicUsig, KvStore>;
@@ -70,27 +99,20 @@ pub struct ByzState {
 pub struct ReplicaState {
     /// The production replica.
     pub replica: ModelReplica,
-    /// Requests executed, by position in the agreed order.
-    pub executed: BTreeMap<u64, Executed>,
-    /// The highest view this replica installed (`Event::ViewChanged`).
-    pub view_installed: View,
+    /// What the properties observe (kept across a crash, see [`Ghost`]).
+    pub ghost: Ghost,
     /// `(view, timer)` pairs that already fired: every timer but the batch timer fires at
     /// most once per view (the bound that keeps the space finite).
     pub fired: Vec<(View, TimerKind)>,
     /// `Some` for the Byzantine replica.
     pub byz: Option<ByzState>,
-    /// This replica's local clock. It advances only when a timer fires (to that timer's
-    /// deadline), so the replica sees every firing as expired, as in a real run where
-    /// the timer fired on time; messages arrive at the current local time.
-    pub now: Instant,
     /// Deadlines of the armed timers, by kind (bound: one per kind).
     pub deadlines: BTreeMap<TimerKind, Instant>,
-    /// It reported `StateTransferNeeded`: its history may lag behind a view it installed
-    /// until the transfer completes (never within the model's bounds, where no checkpoint
-    /// becomes stable).
-    pub transfer_needed: bool,
     /// It rejected a VIEW-CHANGE as invalid (only a Byzantine sender makes one).
     pub invalid_view_change_seen: bool,
+    /// `Some` for the crash-recovering replica: its stable storage as of this state (the
+    /// same value stateright keeps as the actor's storage).
+    pub durable: Option<Storage>,
 }
 
 /// A client actor's state.
@@ -158,8 +180,8 @@ pub enum Node {
 
 /// The group configuration of a check: `f = (replicas - 1) / 2`, the given clients.
 pub fn group_config(cfg: &CheckConfig) -> Config {
-    #[allow(unused_mut)]
     let mut config = Config::new((cfg.replicas - 1) / 2, cfg.clients);
+    config.durable = cfg.crash_replica.is_some();
     #[cfg(feature = "mutants")]
     {
         config.mutant = cfg.mutant;
@@ -217,60 +239,14 @@ impl Actor for Node {
     type State = NodeState;
     type Timer = Timer;
     type Random = ByzMove;
-    type Storage = ();
+    type Storage = Storage;
 
-    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> NodeState {
+    fn on_start(&self, _id: Id, storage: &Option<Storage>, o: &mut Out<Self>) -> NodeState {
         match self {
-            Node::Replica {
-                id,
-                byzantine,
-                cfg,
-                config,
-            } => {
-                let clients = Arc::new(ClientDirectory::from_seed(
-                    config.client_auth,
-                    *id,
-                    config.client_count,
-                    KEY_SEED,
-                ));
-                let replica = Replica::new(
-                    config.clone(),
-                    clients,
-                    SymbolicUsig::new(*id, config.replica_count),
-                    KvStore::new(),
-                )
-                .expect("a validated configuration builds replicas");
-                let byz = byzantine.then(|| ByzState {
-                    pending: cfg
-                        .byzantine_moves
-                        .iter()
-                        .copied()
-                        .filter(|m| m.is_one_shot())
-                        .collect(),
-                    ..ByzState::default()
-                });
-                let mut byz = byz;
-                if let Some(b) = &mut byz
-                    && b.pending.contains(&ByzMove::CompromisedUsig)
-                {
-                    b.rewound = Some(replica.usig().clone());
-                }
-                let st = ReplicaState {
-                    replica,
-                    executed: BTreeMap::new(),
-                    view_installed: 0,
-                    fired: Vec::new(),
-                    byz,
-                    now: Instant::ZERO,
-                    deadlines: BTreeMap::new(),
-                    transfer_needed: false,
-                    invalid_view_change_seen: false,
-                };
-                if let Some(b) = &st.byz {
-                    offer_moves(b, o);
-                }
-                NodeState::Replica(Sealed::new(st))
-            }
+            Node::Replica { .. } => NodeState::Replica(Sealed::new(match storage {
+                Some(d) => self.recover_replica(d, o),
+                None => self.start_replica(o),
+            })),
             Node::Client { id, cfg, config } => {
                 let keys = Arc::new(ClientKeyring::from_seed(
                     config.client_auth,
@@ -316,6 +292,154 @@ impl Actor for Node {
 }
 
 impl Node {
+    /// The replica's USIG, client directory and group configuration.
+    fn replica_parts(&self, counter: u64) -> (Arc<Config>, Arc<ClientDirectory>, SymbolicUsig) {
+        let Node::Replica { id, config, .. } = self else {
+            unreachable!("replica parts of a client actor")
+        };
+        let clients = Arc::new(ClientDirectory::from_seed(
+            config.client_auth,
+            *id,
+            config.client_count,
+            KEY_SEED,
+        ));
+        let usig = SymbolicUsig::with_counter(
+            *id,
+            config.replica_count,
+            VolatileCounter::starting_after(counter),
+        );
+        (config.clone(), clients, usig)
+    }
+
+    /// True for the replica the model crashes and recovers.
+    fn crashes(&self) -> bool {
+        matches!(self, Node::Replica { id, cfg, .. } if cfg.crash_replica == Some(*id))
+    }
+
+    /// A replica's first start.
+    fn start_replica(&self, o: &mut Out<Node>) -> ReplicaState {
+        let Node::Replica { byzantine, cfg, .. } = self else {
+            unreachable!("replica start of a client actor")
+        };
+        let (config, clients, usig) = self.replica_parts(0);
+        let replica = Replica::new(config, clients, usig, KvStore::new())
+            .expect("a validated configuration builds replicas");
+        let mut byz = byzantine.then(|| ByzState {
+            pending: cfg
+                .byzantine_moves
+                .iter()
+                .copied()
+                .filter(|m| m.is_one_shot())
+                .collect(),
+            ..ByzState::default()
+        });
+        if let Some(b) = &mut byz
+            && b.pending.contains(&ByzMove::CompromisedUsig)
+        {
+            b.rewound = Some(replica.usig().clone());
+        }
+        let durable = self.crashes().then(|| {
+            let d = Arc::new(Sealed::new(Durable::default()));
+            o.save(d.clone());
+            d
+        });
+        let st = ReplicaState {
+            replica,
+            ghost: Ghost::default(),
+            fired: Vec::new(),
+            byz,
+            deadlines: BTreeMap::new(),
+            invalid_view_change_seen: false,
+            durable,
+        };
+        if let Some(b) = &st.byz {
+            offer_moves(b, &st.replica, o);
+        }
+        st
+    }
+
+    /// The crash-recovering replica restarts from its stable storage `d`: its USIG
+    /// resumes at the stored counter (plus `lost_counter_values`, a crash inside the
+    /// write-ahead window), the production code replays the log (`Replica::recover`) and
+    /// resumes (`Replica::resume`, which may send RESTART).
+    fn recover_replica(&self, d: &Storage, o: &mut Out<Node>) -> ReplicaState {
+        let Node::Replica { cfg, .. } = self else {
+            unreachable!("replica recovery of a client actor")
+        };
+        let mut durable: Durable = (***d).clone();
+        durable.restarts += 1;
+        durable.unsynced.clear();
+        durable.counter += cfg.lost_counter_values;
+        if mutant_on(cfg, DriverMutant::Amnesia) {
+            durable.log.clear();
+        }
+        let (config, clients, usig) = self.replica_parts(durable.counter);
+        let recovered = Replica::recover(
+            config.clone(),
+            clients.clone(),
+            usig.clone(),
+            KvStore::new(),
+            &durable.log,
+        );
+        let failed = recovered.is_err();
+        let replica = recovered.unwrap_or_else(|_| {
+            Replica::new(config, clients, usig, KvStore::new())
+                .expect("a validated configuration builds replicas")
+        });
+        let mut st = ReplicaState {
+            replica,
+            ghost: Ghost {
+                recovery_failed: failed,
+                ..durable.ghost.clone()
+            },
+            fired: Vec::new(),
+            byz: None,
+            deadlines: BTreeMap::new(),
+            invalid_view_change_seen: false,
+            durable: Some(Arc::new(Sealed::new(durable))),
+        };
+        let mut persisted = Vec::new();
+        if !failed {
+            let mut out = Outbox::new();
+            st.replica.resume(st.ghost.now, &mut out);
+            persisted = self.emit_replica(&mut st, out, o, None);
+        }
+        self.sync_durable(&mut st, persisted, o, true);
+        st
+    }
+
+    /// After a step of the crash-recovering replica: the step's write-ahead records become
+    /// durable (mutant `LogAfterSend`: at its next step instead), with its USIG counter and
+    /// its observations; the storage is saved when it changed (`force`: always).
+    fn sync_durable(
+        &self,
+        st: &mut ReplicaState,
+        persisted: Vec<(Vec<u8>, bool)>,
+        o: &mut Out<Node>,
+        force: bool,
+    ) {
+        let (Some(d), Node::Replica { cfg, .. }) = (&st.durable, self) else {
+            return;
+        };
+        let mut next: Durable = (***d).clone();
+        let synced = std::mem::take(&mut next.unsynced);
+        append(&mut next.log, synced);
+        if mutant_on(cfg, DriverMutant::LogAfterSend) {
+            next.unsynced = persisted;
+        } else {
+            append(&mut next.log, persisted);
+        }
+        next.counter = st.replica.usig().last_counter();
+        next.ghost = st.ghost.clone();
+        if force || next != ***d {
+            let next = Arc::new(Sealed::new(next));
+            st.durable = Some(next.clone());
+            o.save(next);
+        }
+    }
+}
+
+impl Node {
     /// `on_msg` before resealing.
     fn receive(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Node>) {
         let Msg::Protocol(msg) = msg else { return };
@@ -323,7 +447,7 @@ impl Node {
         let from = node_id(n, src);
         match self {
             Node::Replica { cfg, .. } => {
-                if self.is_silent() || is_muted(state) {
+                if self.is_silent() || is_muted(state) || recovery_failed(state) {
                     return;
                 }
                 let NodeState::Replica(st) = state.to_mut() else {
@@ -350,10 +474,11 @@ impl Node {
                     };
                     o.send(src, Msg::Protocol(Message::Reply(Box::new(reply))));
                 }
-                st.replica.on_message(st.now, from, msg, &mut out);
-                self.emit_replica(st, out, o, before);
+                st.replica.on_message(st.ghost.now, from, msg, &mut out);
+                let persisted = self.emit_replica(st, out, o, before);
+                self.sync_durable(st, persisted, o, false);
                 if let Some(b) = &st.byz {
-                    offer_moves(b, o);
+                    offer_moves(b, &st.replica, o);
                 }
             }
             Node::Client { cfg, .. } => {
@@ -386,6 +511,7 @@ impl Node {
                 let bounded = kind != TimerKind::Batch;
                 if self.is_silent()
                     || is_muted(state)
+                    || recovery_failed(state)
                     || (starts_view_change && view >= cfg.view_changes)
                     || (bounded && st.fired.contains(&(view, kind)))
                 {
@@ -401,12 +527,13 @@ impl Node {
                     st.fired.push((view, kind));
                 }
                 if let Some(deadline) = st.deadlines.remove(&kind) {
-                    st.now = st.now.max(deadline);
+                    st.ghost.now = st.ghost.now.max(deadline);
                 }
                 let before = self.usig_before_step(st);
                 let mut out = Outbox::new();
-                st.replica.on_timer(st.now, kind, &mut out);
-                self.emit_replica(st, out, o, before);
+                st.replica.on_timer(st.ghost.now, kind, &mut out);
+                let persisted = self.emit_replica(st, out, o, before);
+                self.sync_durable(st, persisted, o, false);
             }
             Node::Client { cfg, .. } => {
                 let NodeState::Client(st) = &**state else {
@@ -440,7 +567,12 @@ impl Node {
         let st = &mut **st;
         let Some(b) = &mut st.byz else { return };
         b.pending.retain(|m| m != random);
-        make_move(*id, cfg, &mut st.replica, b, *random, o);
+        if *random == ByzMove::Amnesia {
+            self.forget(st, o);
+        } else {
+            make_move(*id, cfg, &mut st.replica, b, *random, o);
+        }
+        let Some(b) = &mut st.byz else { return };
         if !b.pending.contains(&ByzMove::Replay) {
             b.last_received = None;
         }
@@ -449,7 +581,25 @@ impl Node {
         {
             b.seen.clear();
         }
-        offer_moves(b, o);
+        let Some(b) = &st.byz else { return };
+        offer_moves(b, &st.replica, o);
+    }
+
+    /// `ByzMove::Amnesia`: the Byzantine replica restarts from an empty log with its
+    /// current USIG counter (`Replica::recover` then `Replica::resume`, which sends
+    /// RESTART retracting everything it sent); its old timers are cancelled.
+    fn forget(&self, st: &mut ReplicaState, o: &mut Out<Node>) {
+        let (config, clients, usig) = self.replica_parts(st.replica.usig().last_counter());
+        let Ok(replica) = Replica::recover(config, clients, usig, KvStore::new(), &[]) else {
+            return;
+        };
+        st.replica = replica;
+        for kind in std::mem::take(&mut st.deadlines).into_keys() {
+            o.cancel_timer(Timer(kind));
+        }
+        let mut out = Outbox::new();
+        st.replica.resume(st.ghost.now, &mut out);
+        self.emit_replica(st, out, o, None);
     }
 
     fn is_silent(&self) -> bool {
@@ -472,20 +622,22 @@ impl Node {
     }
 
     /// Routes a replica's outputs: sends and broadcasts (filtered for a Byzantine
-    /// replica), timers, and the events the properties observe. `before` is the
-    /// Byzantine replica's USIG before the step, when it alters its NEW-VIEWs.
+    /// replica), timers, and the events the properties observe; returns the step's
+    /// write-ahead records `(record, restart_point)`. `before` is the Byzantine replica's
+    /// USIG before the step, when it alters its NEW-VIEWs.
     fn emit_replica(
         &self,
         st: &mut ReplicaState,
         mut out: Outbox,
         o: &mut Out<Self>,
         before: Option<SymbolicUsig>,
-    ) {
+    ) -> Vec<(Vec<u8>, bool)> {
+        let mut persisted = Vec::new();
         let Node::Replica {
             id, byzantine, cfg, ..
         } = self
         else {
-            return;
+            return persisted;
         };
         let n = cfg.replicas;
         let subset = *byzantine && cfg.has_move(ByzMove::Subset);
@@ -532,10 +684,13 @@ impl Node {
                     o.cancel_timer(Timer(kind))
                 }
                 Output::Event(e) => observe_replica(st, e),
-                // Replicas in the model are not durable (no crash moves yet).
-                Output::Persist { .. } => {}
+                Output::Persist {
+                    record,
+                    restart_point,
+                } => persisted.push((record, restart_point)),
             }
         }
+        persisted
     }
 }
 
@@ -552,6 +707,8 @@ fn arms(cfg: &CheckConfig, st: &ReplicaState, kind: TimerKind) -> bool {
 }
 
 fn observe_replica(st: &mut ReplicaState, e: Event) {
+    let recovered = st.durable.as_ref().is_some_and(|d| d.restarts > 0);
+    let g = &mut st.ghost;
     match e {
         Event::RequestExecuted {
             position,
@@ -559,18 +716,27 @@ fn observe_replica(st: &mut ReplicaState, e: Event) {
             view,
             ..
         } => {
-            st.executed.insert(
-                position,
-                Executed {
-                    client: request.client,
-                    seq: request.seq,
-                    op: request.op.clone(),
-                    view,
-                },
-            );
+            let e = Executed {
+                client: request.client,
+                seq: request.seq,
+                op: request.op.clone(),
+                view,
+            };
+            g.executed_after_recovery |= recovered;
+            match g.executed.get(&position) {
+                // The same request again, after a restart: the first execution stands.
+                Some(x) if (x.client, x.seq, &x.op) == (e.client, e.seq, &e.op) => {}
+                Some(_) => {
+                    g.reexecuted_differently = true;
+                    g.executed.insert(position, e);
+                }
+                None => {
+                    g.executed.insert(position, e);
+                }
+            }
         }
-        Event::ViewChanged { view } => st.view_installed = st.view_installed.max(view),
-        Event::StateTransferNeeded { .. } => st.transfer_needed = true,
+        Event::ViewChanged { view } => g.view_installed = g.view_installed.max(view),
+        Event::StateTransferNeeded { .. } => g.transfer_needed = true,
         Event::MessageRejected {
             kind: MessageKind::ViewChange,
             reason: RejectReason::InvalidViewChange | RejectReason::BadUi,
@@ -615,6 +781,11 @@ fn alter_new_view(before: &SymbolicUsig, nv: &Arc<NewView>) -> Option<Message> {
     Some(Message::NewView(Arc::new(altered)))
 }
 
+/// True for a replica whose recovery failed: it stays down.
+fn recovery_failed(state: &NodeState) -> bool {
+    matches!(state, NodeState::Replica(st) if st.ghost.recovery_failed)
+}
+
 /// True for the Byzantine replica once it went silent after an altered NEW-VIEW.
 fn is_muted(state: &NodeState) -> bool {
     matches!(state, NodeState::Replica(st) if st.byz.as_ref().is_some_and(|b| b.muted))
@@ -642,7 +813,7 @@ fn remember(b: &mut ByzState, cfg: &CheckConfig, from: NodeId, msg: &Message) {
 }
 
 /// Offers the one-shot moves whose preconditions hold as one nondeterministic choice.
-fn offer_moves(b: &ByzState, o: &mut Out<Node>) {
+fn offer_moves(b: &ByzState, replica: &ModelReplica, o: &mut Out<Node>) {
     let two_clients = b
         .seen
         .iter()
@@ -655,6 +826,7 @@ fn offer_moves(b: &ByzState, o: &mut Out<Node>) {
             ByzMove::Equivocate => !b.seen.is_empty(),
             ByzMove::CompromisedUsig => two_clients,
             ByzMove::Replay => b.last_received.is_some(),
+            ByzMove::Amnesia => replica.usig().last_counter() > 0,
             _ => true,
         })
         .collect();
@@ -752,7 +924,8 @@ fn make_move(
         | ByzMove::Subset
         | ByzMove::AlterViewChange
         | ByzMove::AlterNewView
-        | ByzMove::EagerReply => {}
+        | ByzMove::EagerReply
+        | ByzMove::Amnesia => {}
     }
 }
 

@@ -66,12 +66,24 @@ pub struct MinbftArgs {
     /// Stop after this many states.
     #[arg(long)]
     pub states_max: Option<usize>,
+    /// The replica that may crash and recover from its write-ahead log at any point
+    /// (every replica is then durable).
+    #[arg(long)]
+    pub crash: Option<u32>,
+    /// Bound on the crashing replica's crash-recover cycles.
+    #[arg(long, default_value_t = 1, requires = "crash")]
+    pub restarts: u32,
+    /// Counter values each crash consumes inside the write-ahead window (never sent nor
+    /// logged; the recovered replica announces them with RESTART).
+    #[arg(long, default_value_t = 0, requires = "crash")]
+    pub lost_counter_values: u64,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
     /// TEST-ONLY: run every replica with a seeded bug (commit-quorum, skip-no-hole,
-    /// ignore-fifo, drop-from-s, trust-new-view, execute-twice); needs a minlab built
-    /// with `--features mutants`.
+    /// ignore-fifo, drop-from-s, trust-new-view, execute-twice; with --crash: amnesia,
+    /// log-after-send, restart-any-position); needs a minlab built with
+    /// `--features mutants`.
     #[arg(long)]
     pub mutant: Option<String>,
 }
@@ -127,6 +139,9 @@ impl MinbftArgs {
             threads: self.threads,
             depth_max: self.depth_max,
             states_max: self.states_max,
+            crash_replica: self.crash,
+            restarts: self.restarts,
+            lost_counter_values: self.lost_counter_values,
             #[cfg(feature = "mutants")]
             mutant: self.mutant()?,
         };

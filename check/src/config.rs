@@ -47,6 +47,11 @@ pub enum ByzMove {
     /// Replies to every client request at once, with the result a fresh KV store would
     /// give, without waiting for it to be ordered (a lying reply: one of the `f + 1`).
     EagerReply,
+    /// Once, after it sent a UI message: restarts itself from an empty write-ahead log
+    /// with its surviving USIG (deliberate amnesia), so its RESTART retracts every message
+    /// it sent; then runs the replica code again. Rules 2 and 3 of crash recovery are what
+    /// make this harmless.
+    Amnesia,
     /// NOT a legal move: a rewound USIG (outside the hybrid fault model). Once the primary
     /// saw requests of two clients, it prepares them under the *same* counter value (its
     /// first), one to each backup. It exists to show that the properties bite: it must
@@ -56,7 +61,7 @@ pub enum ByzMove {
 
 impl ByzMove {
     /// Every move, in a stable order.
-    pub const ALL: [ByzMove; 10] = [
+    pub const ALL: [ByzMove; 11] = [
         ByzMove::Silent,
         ByzMove::Subset,
         ByzMove::BurnCounter,
@@ -66,6 +71,7 @@ impl ByzMove {
         ByzMove::AlterViewChange,
         ByzMove::AlterNewView,
         ByzMove::EagerReply,
+        ByzMove::Amnesia,
         ByzMove::CompromisedUsig,
     ];
 
@@ -77,6 +83,7 @@ impl ByzMove {
                 | ByzMove::Equivocate
                 | ByzMove::Replay
                 | ByzMove::ReqViewChange
+                | ByzMove::Amnesia
                 | ByzMove::CompromisedUsig
         )
     }
@@ -93,6 +100,7 @@ impl ByzMove {
             ByzMove::AlterViewChange => "alter-view-change",
             ByzMove::AlterNewView => "alter-new-view",
             ByzMove::EagerReply => "eager-reply",
+            ByzMove::Amnesia => "amnesia",
             ByzMove::CompromisedUsig => "compromised-usig",
         }
     }
@@ -148,6 +156,16 @@ pub struct CheckConfig {
     pub depth_max: Option<usize>,
     /// Stop after this many states (`None`: unbounded; required by simulation).
     pub states_max: Option<usize>,
+    /// The replica that may crash and recover (from its write-ahead log and surviving USIG
+    /// counter) at any point, or `None`. Every replica is then durable
+    /// (`Config::durable`); the crashing one counts as correct.
+    pub crash_replica: Option<u32>,
+    /// Bound on the crashing replica's crash-recover cycles.
+    pub restarts: u32,
+    /// Counter values each crash consumes inside the write-ahead window (after
+    /// `create_ui`, before the step's records are durable): values that were never sent
+    /// nor logged, which the recovered replica announces with RESTART.
+    pub lost_counter_values: u64,
     /// TEST-ONLY (feature `mutants`): the seeded bug every replica runs with.
     #[cfg(feature = "mutants")]
     pub mutant: Option<minlab_protocols::minbft::Mutant>,
@@ -171,6 +189,9 @@ impl Default for CheckConfig {
             threads: 1,
             depth_max: None,
             states_max: None,
+            crash_replica: None,
+            restarts: 1,
+            lost_counter_values: 0,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -210,6 +231,20 @@ impl CheckConfig {
         }
         if self.byzantine != ByzantineRole::None && self.byzantine_moves.is_empty() {
             return bad("a Byzantine replica needs at least one move");
+        }
+        if let Some(r) = self.crash_replica {
+            if r >= self.replicas {
+                return bad("the crashing replica must be one of the replicas");
+            }
+            if self.byzantine_replica() == Some(r) {
+                return bad("the crashing replica must not be the Byzantine one");
+            }
+            if self.restarts == 0 || self.restarts > 3 {
+                return bad("restarts must be between 1 and 3");
+            }
+        }
+        if self.lost_counter_values > 4 {
+            return bad("lost counter values must be at most 4");
         }
         Ok(())
     }

@@ -22,6 +22,7 @@
 pub mod actor;
 pub mod cli;
 pub mod config;
+pub mod durable;
 pub mod model;
 pub mod msg;
 pub mod report;

@@ -64,6 +64,12 @@ pub mod names {
     /// `sometimes`: a correct replica rejected an invalid VIEW-CHANGE (registered when the
     /// Byzantine menu has `alter-view-change`, to show the move is exercised).
     pub const ALTERED_VIEW_CHANGE_REJECTED: &str = "an altered VIEW-CHANGE is rejected";
+    /// `always`: the crashing replica recovers from its stable storage (its write-ahead
+    /// log replays without error). Registered with a crashing replica.
+    pub const RECOVERY_SUCCEEDS: &str = "a crashed replica recovers from its log";
+    /// `sometimes`: the crashing replica recovers and then executes a request (so crash
+    /// and recovery are exercised). Registered with a crashing replica.
+    pub const RECOVERED_EXECUTES: &str = "a recovered replica executes a request";
     /// `sometimes`: a client request completes.
     pub const REQUEST_COMPLETES: &str = "a request completes";
     /// `sometimes`: a correct replica installs a new view.
@@ -123,21 +129,26 @@ pub fn clients<'a>(
 
 fn agreement(m: &MinbftModel, s: &MinbftState) -> bool {
     let rs: Vec<&ReplicaState> = correct_replicas(&m.cfg, s).collect();
-    rs.iter().enumerate().all(|(i, a)| {
-        rs[i + 1..].iter().all(|b| {
-            a.executed.iter().all(|(p, x)| {
-                b.executed
-                    .get(p)
-                    .is_none_or(|y| (x.client, x.seq, &x.op) == (y.client, y.seq, &y.op))
+    !rs.iter().any(|r| r.ghost.reexecuted_differently)
+        && rs.iter().enumerate().all(|(i, a)| {
+            rs[i + 1..].iter().all(|b| {
+                a.ghost.executed.iter().all(|(p, x)| {
+                    b.ghost
+                        .executed
+                        .get(p)
+                        .is_none_or(|y| (x.client, x.seq, &x.op) == (y.client, y.seq, &y.op))
+                })
             })
         })
-    })
 }
 
 fn no_duplicate(m: &MinbftModel, s: &MinbftState) -> bool {
     correct_replicas(&m.cfg, s).all(|r| {
         let mut seen = BTreeSet::new();
-        r.executed.values().all(|e| seen.insert((e.client, e.seq)))
+        r.ghost
+            .executed
+            .values()
+            .all(|e| seen.insert((e.client, e.seq)))
     })
 }
 
@@ -151,7 +162,8 @@ fn completed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
         st.completed.iter().all(|(seq, _)| {
             // f + 1 matching replies include a correct replica's: someone executed it.
             let Some((pos, view)) = rs.iter().find_map(|r| {
-                r.executed
+                r.ghost
+                    .executed
                     .iter()
                     .find(|(_, e)| e.client == c && e.seq == *seq)
                     .map(|(p, e)| (*p, e.view))
@@ -160,13 +172,15 @@ fn completed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
             };
             rs.iter().all(|r| {
                 let past = r
+                    .ghost
                     .executed
                     .keys()
                     .next_back()
                     .is_some_and(|last| *last >= pos);
-                let later_view = m.cfg.view_changes > 0 && r.view_installed > view;
+                let later_view = m.cfg.view_changes > 0 && r.ghost.view_installed > view;
                 !(past || later_view)
-                    || r.executed
+                    || r.ghost
+                        .executed
                         .get(&pos)
                         .is_some_and(|e| e.client == c && e.seq == *seq)
             })
@@ -177,16 +191,45 @@ fn completed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
 fn executed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
     let rs: Vec<&ReplicaState> = correct_replicas(&m.cfg, s).collect();
     rs.iter().all(|a| {
-        a.executed.iter().all(|(pos, e)| {
+        a.ghost.executed.iter().all(|(pos, e)| {
             rs.iter()
-                .filter(|b| b.view_installed > e.view && !b.transfer_needed)
+                .filter(|b| b.ghost.view_installed > e.view && !b.ghost.transfer_needed)
                 .all(|b| {
-                    b.executed
+                    b.ghost
+                        .executed
                         .get(pos)
                         .is_some_and(|x| (x.client, x.seq, &x.op) == (e.client, e.seq, &e.op))
                 })
         })
     })
+}
+
+fn recovery_succeeds(m: &MinbftModel, s: &MinbftState) -> bool {
+    correct_replicas(&m.cfg, s).all(|r| !r.ghost.recovery_failed)
+}
+
+fn recovered_executes(m: &MinbftModel, s: &MinbftState) -> bool {
+    correct_replicas(&m.cfg, s).any(|r| r.ghost.executed_after_recovery)
+}
+
+/// Only the crashing replica ever crashes (stateright offers a crash of every actor; the
+/// others' are pruned here), at most `restarts` times.
+fn within_bounds(cfg: &CheckConfig, s: &MinbftState) -> bool {
+    let Some(r) = cfg.crash_replica else {
+        return true;
+    };
+    let r = r as usize;
+    let others_up = s
+        .crashed
+        .iter()
+        .enumerate()
+        .all(|(i, down)| !down || i == r);
+    let restarts = s
+        .actor_storages
+        .get(r)
+        .and_then(|d| d.as_ref())
+        .map_or(0, |d| d.restarts);
+    others_up && restarts + u32::from(s.crashed[r]) <= cfg.restarts
 }
 
 fn altered_view_change_rejected(m: &MinbftModel, s: &MinbftState) -> bool {
@@ -198,7 +241,7 @@ fn request_completes(m: &MinbftModel, s: &MinbftState) -> bool {
 }
 
 fn view_change_completes(m: &MinbftModel, s: &MinbftState) -> bool {
-    correct_replicas(&m.cfg, s).any(|r| r.view_installed > 0)
+    correct_replicas(&m.cfg, s).any(|r| r.ghost.view_installed > 0)
 }
 
 fn completes_after_view_change(m: &MinbftModel, s: &MinbftState) -> bool {
@@ -206,7 +249,8 @@ fn completes_after_view_change(m: &MinbftModel, s: &MinbftState) -> bool {
     clients(&m.cfg, s).any(|(c, st)| {
         st.completed.iter().any(|(seq, _)| {
             rs.iter().any(|r| {
-                r.executed
+                r.ghost
+                    .executed
                     .values()
                     .any(|e| e.client == c && e.seq == *seq && e.view > 0)
             })
@@ -244,6 +288,8 @@ pub fn minbft_model(cfg: &CheckConfig) -> Result<MinbftModel, ConfigError> {
             LossyNetwork::No
         })
         .record_msg_out(record_out)
+        .max_crashes(usize::from(cfg.crash_replica.is_some()))
+        .within_boundary(within_bounds)
         .property(Expectation::Always, names::AGREEMENT, agreement)
         .property(Expectation::Always, names::NO_DUPLICATE, no_duplicate)
         .property(Expectation::Always, names::LINEARIZABLE, linearizable)
@@ -273,6 +319,19 @@ pub fn minbft_model(cfg: &CheckConfig) -> Result<MinbftModel, ConfigError> {
                 Expectation::Sometimes,
                 names::COMPLETES_AFTER_VIEW_CHANGE,
                 completes_after_view_change,
+            );
+    }
+    if cfg.crash_replica.is_some() {
+        model = model
+            .property(
+                Expectation::Always,
+                names::RECOVERY_SUCCEEDS,
+                recovery_succeeds,
+            )
+            .property(
+                Expectation::Sometimes,
+                names::RECOVERED_EXECUTES,
+                recovered_executes,
             );
     }
     if cfg.has_move(ByzMove::AlterViewChange) {

@@ -46,6 +46,23 @@ fn arguments_map_to_the_configuration() {
     );
     assert!(cfg.lossy && !cfg.duplicating);
     assert_eq!((cfg.mode, cfg.threads), (Mode::Dfs, 2));
+    let crash = parse(&[
+        "--crash",
+        "2",
+        "--restarts",
+        "2",
+        "--lost-counter-values",
+        "1",
+    ])
+    .unwrap();
+    assert_eq!(
+        (
+            crash.crash_replica,
+            crash.restarts,
+            crash.lost_counter_values
+        ),
+        (Some(2), 2, 1)
+    );
     let sim = parse(&["--simulation", "9", "--states-max", "100"]).unwrap();
     assert_eq!(sim.mode, Mode::Simulation { seed: 9 });
 }
@@ -58,6 +75,12 @@ fn bad_arguments_are_refused() {
         "simulation needs a state bound"
     );
     assert!(parse(&["--replicas", "4"]).is_err());
+    assert!(
+        parse(&["--restarts", "2"]).is_err(),
+        "--restarts needs --crash"
+    );
+    let e = parse(&["--crash", "0", "--byzantine", "primary"]).unwrap_err();
+    assert!(e.contains("must not be the Byzantine one"), "{e}");
 }
 
 #[test]

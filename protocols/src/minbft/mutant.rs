@@ -28,18 +28,42 @@ pub enum Mutant {
     /// On installing a NEW-VIEW, every batch of `S` is executed, including those executed
     /// already, and `V_req` is not consulted for them.
     ExecuteTwice,
+    /// Crash recovery without the log (issue "crash recovery", amnesia): the driver
+    /// restarts a durable replica from an empty write-ahead log; its USIG counter survives.
+    /// Honoured by drivers (the model checker), not by the replica.
+    Amnesia,
+    /// Logging after sending: the driver makes a step's write-ahead records durable only
+    /// after the step's sends, so a crash in between loses records of messages that left.
+    /// Honoured by drivers (the model checker), not by the replica.
+    LogAfterSend,
+    /// Rule 1 of `super::restart` off: a RESTART is processed as soon as it arrives,
+    /// whatever its FIFO position: the sender's position jumps over its gap even when
+    /// earlier messages are outstanding, or were processed past the claimed last logged
+    /// value (no `ContradictoryRestart`).
+    RestartAnyPosition,
+    /// Rule 2 of `super::restart` off: a replica that declared a gap may still act as
+    /// primary (no `RevokedPrimary`, no view change asked for).
+    NoRevocation,
+    /// Rule 3 of `super::restart` off: a VIEW-CHANGE whose `O` holds a gap counts in
+    /// `V_vc` like any other.
+    CountGappedViewChanges,
 }
 
 #[cfg(feature = "mutants")]
 impl Mutant {
     /// Every mutant, in a stable order.
-    pub const ALL: [Mutant; 6] = [
+    pub const ALL: [Mutant; 11] = [
         Mutant::CommitQuorum,
         Mutant::SkipNoHole,
         Mutant::IgnoreFifo,
         Mutant::DropFromS,
         Mutant::TrustNewView,
         Mutant::ExecuteTwice,
+        Mutant::Amnesia,
+        Mutant::LogAfterSend,
+        Mutant::RestartAnyPosition,
+        Mutant::NoRevocation,
+        Mutant::CountGappedViewChanges,
     ];
 
     /// The command-line name.
@@ -51,6 +75,11 @@ impl Mutant {
             Mutant::DropFromS => "drop-from-s",
             Mutant::TrustNewView => "trust-new-view",
             Mutant::ExecuteTwice => "execute-twice",
+            Mutant::Amnesia => "amnesia",
+            Mutant::LogAfterSend => "log-after-send",
+            Mutant::RestartAnyPosition => "restart-any-position",
+            Mutant::NoRevocation => "no-revocation",
+            Mutant::CountGappedViewChanges => "count-gapped-view-changes",
         }
     }
 

@@ -60,7 +60,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.vc.left_view[i] = self.vc.left_view[i].max(vc.new_view);
         self.vc.requested[i] = self.vc.requested[i].max(vc.new_view);
         if vc.new_view >= self.view
-            && !super::restart::has_gap(&vc)
+            && !self.uncounted(&vc)
             && self
                 .vc
                 .received
@@ -206,7 +206,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             if vc.new_view != nv.new_view
                 || vc.sender >= self.config.replica_count
                 || senders & (1 << vc.sender) != 0
-                || super::restart::has_gap(vc)
+                || self.uncounted(vc)
             {
                 return bad;
             }

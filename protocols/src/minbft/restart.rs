@@ -47,6 +47,20 @@
 //!    (c) cannot lose a request. The sender's VIEW-CHANGEs count again once its stable
 //!    checkpoint (where `O` starts) is past the RESTART.
 //!
+//! **What the model checker shows** (`check/tests/mutants.rs`, `check/tests/recovery.rs`).
+//! With one replica crashing at any point of a run with a view change, every property
+//! holds. Rules 2 and 3 are each necessary: switching either off (mutants `NoRevocation`,
+//! `CountGappedViewChanges`) lets a Byzantine replica that wipes its own log and restarts
+//! break agreement or lose an executed request. Rule 1 is not needed for safety (mutant
+//! `RestartAnyPosition` is not found): a peer that takes a RESTART early only drops the
+//! sender's earlier messages as stale, which costs liveness (they could still have been
+//! retransmitted from the log), and rejecting a contradictory RESTART keeps the evidence.
+//! For the same reason the two driver bugs the issue predicted to be unsafe, recovering
+//! without the log (amnesia) and logging after sending, are not safety bugs here: because
+//! the USIG counter survives, either one only makes the recovered replica's RESTART retract
+//! messages it did send, which is what a Byzantine replica can do anyway and what rules 2
+//! and 3 neutralise. (With a counter that did not survive, amnesia would be equivocation.)
+//!
 //! The cost falls on the restarted replica only: until its next stable checkpoint it does
 //! not help form a new view, and it never leads one again. A restart that lost nothing
 //! (the common case with a USIG that does not reserve ahead) sends no RESTART and costs
@@ -83,7 +97,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// True when replica `s` may act as a primary (rule 2).
     #[inline]
     pub(crate) fn may_lead(&self, s: ReplicaId) -> bool {
-        self.revoked & (1 << s) == 0
+        self.revoked & (1 << s) == 0 || super::mutant::mutant!(self, NoRevocation)
+    }
+
+    /// True when VIEW-CHANGE `vc` may not count in `V_vc` (rule 3): its `O` holds a gap.
+    #[inline]
+    pub(crate) fn uncounted(&self, vc: &ViewChange) -> bool {
+        has_gap(vc) && !super::mutant::mutant!(self, CountGappedViewChanges)
     }
 
     /// After recovery: if the USIG consumed counter values the log does not hold, multicast
@@ -112,7 +132,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.revoked |= 1 << self.id;
         self.metrics.count_sent(MessageKind::Restart);
         out.broadcast(Message::Restart(m));
-        if self.is_primary() && !self.vc.changing {
+        if self.is_primary() && !self.vc.changing && !self.may_lead(self.id) {
             self.suspect_revoked_primary(now, out);
         }
     }
@@ -145,10 +165,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
         {
             return self.reject(from, kind, RejectReason::BadUi, out);
         }
-        if accepted > m.last_logged {
+        let any_position = super::mutant::mutant!(self, RestartAnyPosition);
+        if accepted > m.last_logged && !any_position {
             return self.reject(from, kind, RejectReason::ContradictoryRestart, out);
         }
-        let position = m.last_logged + 1;
+        let position = if any_position {
+            accepted + 1
+        } else {
+            m.last_logged + 1
+        };
         if let Err(reason) = self.fifo.admit(s, position) {
             return self.reject(from, kind, reason, out);
         }
@@ -169,7 +194,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         });
         if m.last_logged + 1 < m.ui.counter {
             self.revoked |= 1 << m.sender;
-            if self.primary == m.sender && !self.vc.changing {
+            if self.primary == m.sender && !self.vc.changing && !self.may_lead(m.sender) {
                 self.suspect_revoked_primary(now, out);
             }
         }

@@ -359,7 +359,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         );
         let vc = Arc::new(vc);
         self.persist(out, || super::wal::Record::ViewChange(vc.clone()));
-        if !super::restart::has_gap(&vc) {
+        if !self.uncounted(&vc) {
             self.vc.received.insert(self.id, vc.clone());
         }
         self.repair.last_view_change = Some(vc.clone());
