@@ -194,3 +194,19 @@ fn an_altered_request_under_a_clients_seq_is_refused_and_the_primary_replaced() 
         assert!(r.view_max >= 1, "seed {seed}: the primary was replaced");
     }
 }
+
+/// Seed 39 of `minzyzyva-duplicate-order-jitter`: the NEW-VIEW's checkpoint sat on a
+/// duplicate's slot, at the execution position of the previous stable checkpoint, and the
+/// two were reported with different digests (the history's): a checkpoint-agreement
+/// violation between correct replicas that agreed on everything.
+#[test]
+fn minzyzyva_duplicate_order_jitter_seed_39_checkpoints_agree() {
+    let r = run(
+        &catalog("minzyzyva-duplicate-order-jitter"),
+        39,
+        RunOptions::default(),
+    )
+    .unwrap();
+    held(&r);
+    assert!(r.view_max >= 1);
+}

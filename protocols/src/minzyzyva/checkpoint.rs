@@ -23,6 +23,24 @@ use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Digest of the executed state in `s`: the service and the client table (`V_req` with
+/// cached results) after `s.state.executed_count` executions, without the history (what
+/// [`Event::CheckpointTaken`] reports; CHECKPOINT messages certify
+/// [`Replica::state_digest`], which adds the history).
+fn executed_state_digest(s: &Snapshot) -> Digest {
+    let mut h = Sha256::new();
+    h.update(b"executed state");
+    h.update((s.service.len() as u64).to_be_bytes());
+    h.update(&s.service);
+    h.update(s.state.executed_count.to_be_bytes());
+    for r in &s.state.records {
+        h.update(r.last_seq.to_be_bytes());
+        h.update((r.last_result.len() as u32).to_be_bytes());
+        h.update(&r.last_result);
+    }
+    h.finalize().into()
+}
+
 /// Checkpoint state. Bound: votes only for slots in `(stable, stable + log_window]`, one
 /// per sender and slot.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
@@ -219,20 +237,17 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let Some((slot, cert)) = best else { return };
         // Paper §5: f + 1 matching checkpoints are a commit certificate.
         self.commit_prefix(slot, out);
-        let position = self
-            .history
-            .snapshots
-            .get(&slot)
-            .map_or(0, |s| s.state.executed_count);
-        let state_digest = cert
-            .iter()
-            .find(|c| c.sender == self.id)
-            .map_or([0; 32], |c| c.state_digest);
-        out.event(Event::CheckpointTaken {
-            counter: slot,
-            position,
-            state_digest,
-        });
+        // Observers compare checkpoints by execution position, so the event carries the
+        // executed state alone: two stable checkpoints can share a position (the slots
+        // between them held only requests ordered twice, executed once) and differ in
+        // their CHECKPOINT digests, which also cover the history.
+        if let Some(s) = self.history.snapshots.get(&slot) {
+            out.event(Event::CheckpointTaken {
+                counter: slot,
+                position: s.state.executed_count,
+                state_digest: executed_state_digest(s),
+            });
+        }
         // The sent log keeps what follows our own CHECKPOINT in the certificate (`O`).
         if let Some(own) = cert.iter().find(|c| c.sender == self.id) {
             self.sent = self.sent.split_off(&(own.ui.counter + 1));

@@ -614,6 +614,75 @@ fn a_request_ordered_twice_is_executed_once() {
     )));
 }
 
+/// Found by the simulator (a `duplicate-order` primary, then a view change: the checkpoint
+/// NEW-VIEW takes sits one slot above the last stable one, a duplicate's): two stable
+/// checkpoints at one execution position reported two state digests, a checkpoint-agreement
+/// violation that was none. The event now carries the executed state, which they share.
+#[test]
+fn stable_checkpoints_around_a_duplicate_report_one_state_per_position() {
+    let mut fx = fixture();
+    let mut config = config(1, 2);
+    config.checkpoint_period = 1;
+    let config = Arc::new(config);
+    let replica = |id| {
+        let dir = ClientDirectory::from_seed(config.client_auth, id, 2, 7);
+        Replica::new(
+            config.clone(),
+            Arc::new(dir),
+            SymbolicUsig::new(id, 3),
+            KvStore::new(),
+        )
+        .unwrap()
+    };
+    let (mut one, mut two) = (replica(1), replica(2));
+    let orders = [fx.order(1), fx.order(1)];
+    let mut out = Outbox::new();
+    let mut votes = Vec::new();
+    for o in &orders {
+        one.on_message(
+            Instant::ZERO,
+            NodeId::Replica(0),
+            Message::OrderReq(o.clone()),
+            &mut out,
+        );
+        two.on_message(
+            Instant::ZERO,
+            NodeId::Replica(0),
+            Message::OrderReq(o.clone()),
+            &mut out,
+        );
+        votes.extend(out.drain().filter_map(|o| match o {
+            Output::Broadcast {
+                msg: m @ Message::Checkpoint(_),
+            } => Some(m),
+            _ => None,
+        }));
+    }
+    assert_eq!(votes.len(), 4, "both replicas checkpoint slots 1 and 2");
+    let mut taken = Vec::new();
+    for v in votes {
+        let Message::Checkpoint(c) = &v else {
+            unreachable!()
+        };
+        if c.sender == 2 {
+            one.on_message(Instant::ZERO, NodeId::Replica(2), v, &mut out);
+            taken.extend(out.drain().filter_map(|o| match o {
+                Output::Event(Event::CheckpointTaken {
+                    counter,
+                    position,
+                    state_digest,
+                }) => Some((counter, position, state_digest)),
+                _ => None,
+            }));
+        }
+    }
+    assert_eq!(one.low_water_mark(), 2);
+    assert_eq!(taken.len(), 2, "{taken:?}");
+    assert_eq!((taken[0].0, taken[1].0), (1, 2), "slots 1 and 2 stable");
+    assert_eq!((taken[0].1, taken[1].1), (1, 1), "one execution position");
+    assert_eq!(taken[0].2, taken[1].2, "one executed state");
+}
+
 #[test]
 fn bad_commit_certificates_are_rejected() {
     let mut fx = fixture();
