@@ -1,0 +1,184 @@
+//! Cluster files: round trips, and every file that makes no sense is a clear error.
+
+use super::*;
+
+pub(crate) fn sample() -> ClusterConfig {
+    ClusterConfig {
+        format: FORMAT.into(),
+        usig: UsigKind::HmacSha1.into(),
+        service: ServiceKind::Kv,
+        client_count: 4,
+        client_auth: ClientAuth::MacAuthenticator,
+        client_key_seed: 7,
+        counter_block: 64,
+        protocol: ProtocolParams {
+            batch_size_max: Some(8),
+            batch_timeout: Some("200us".into()),
+            ..Default::default()
+        },
+        replica: (0..3)
+            .map(|id| ReplicaEntry {
+                id,
+                addr: format!("127.0.0.1:{}", 7100 + id).parse().unwrap(),
+                keys: format!("keys/replica-{id}.toml").into(),
+                tcti: None,
+                usig_public_key: None,
+            })
+            .collect(),
+        dir: PathBuf::new(),
+    }
+}
+
+#[test]
+fn round_trips_and_resolves_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
+    let c = sample();
+    c.save(&path).unwrap();
+    let back = ClusterConfig::load(&path).unwrap();
+    assert_eq!(back.dir, dir.path());
+    assert_eq!(
+        ClusterConfig {
+            dir: PathBuf::new(),
+            ..back.clone()
+        },
+        c
+    );
+    let p = back.protocol_config().unwrap();
+    assert_eq!(
+        (p.batch_size_max, p.batch_timeout),
+        (8, Duration::from_micros(200))
+    );
+    assert_eq!(
+        back.keys_path(2).unwrap(),
+        dir.path().join("keys/replica-2.toml")
+    );
+}
+
+#[test]
+fn a_tpm_cluster_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
+    let mut c = sample();
+    c.usig = UsigBackend::Tpm;
+    for r in &mut c.replica {
+        r.tcti = Some(format!("swtpm:host=127.0.0.1,port={}", 2321 + 2 * r.id));
+    }
+    c.save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("usig = \"tpm\""), "{text}");
+    let back = ClusterConfig::load(&path).unwrap();
+    assert_eq!(back.usig, UsigBackend::Tpm);
+    assert_eq!(back.replica, c.replica);
+}
+
+#[test]
+fn bad_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
+    let check = |c: &ClusterConfig, needle: &str| {
+        c.save(&path).unwrap();
+        let e = ClusterConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    };
+    let mut c = sample();
+    c.replica.pop();
+    check(&c, "2 replicas");
+    let mut c = sample();
+    c.replica[1].id = 5;
+    check(&c, "listed by id");
+    let mut c = sample();
+    c.replica[2].addr = c.replica[0].addr;
+    check(&c, "share the address");
+    let mut c = sample();
+    c.protocol.batch_timeout = Some("soon".into());
+    check(&c, "protocol.batch_timeout");
+    let mut c = sample();
+    c.usig = UsigKind::Symbolic.into();
+    check(&c, "simulation only");
+    let mut c = sample();
+    c.usig = UsigBackend::Tpm;
+    check(&c, "replica 0 has no tcti");
+    let mut c = sample();
+    c.replica[1].tcti = Some("device:/dev/tpmrm0".into());
+    check(&c, "replica 1 has a tcti");
+    std::fs::write(&path, "format = \"minlab-cluster v1\"\nusig = \"tmp\"").unwrap();
+    let e = ClusterConfig::load(&path).unwrap_err().to_string();
+    assert!(e.contains("hmac-sha1") && e.contains("tpm"), "{e}");
+    std::fs::write(&path, "format = 1").unwrap();
+    assert!(ClusterConfig::load(&path).is_err());
+    assert!(ClusterConfig::load(dir.path().join("absent.toml")).is_err());
+}
+
+fn minzyzyva() -> ClusterConfig {
+    let keys = minlab_usig::KeySet::from_seed(3, 3);
+    let mut c = sample();
+    c.usig = UsigKind::Ed25519.into();
+    c.protocol.name = Some(ProtocolKind::MinZyzyva);
+    for r in &mut c.replica {
+        r.usig_public_key = Some(crate::status::hex(keys.ed25519_public(r.id).unwrap()));
+    }
+    c
+}
+
+#[test]
+fn minbft_is_the_default_and_minzyzyva_round_trips() {
+    assert_eq!(sample().protocol_kind(), ProtocolKind::MinBft);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
+    let c = minzyzyva();
+    c.save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("name = \"minzyzyva\""), "{text}");
+    let back = ClusterConfig::load(&path).unwrap();
+    assert_eq!(back.protocol_kind(), ProtocolKind::MinZyzyva);
+    let keys = minlab_usig::KeySet::from_seed(3, 3);
+    assert_eq!(
+        back.usig_public_keys().unwrap()[2],
+        *keys.ed25519_public(2).unwrap()
+    );
+}
+
+// Paper §6: only MinBFT can use the USIG implemented with HMAC; MinZyzyva's clients
+// verify UIs themselves.
+#[test]
+fn bad_minzyzyva_combinations_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
+    let check = |c: &ClusterConfig, needle: &str| {
+        c.save(&path).unwrap();
+        let e = ClusterConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    };
+    for kind in [UsigKind::HmacSha1, UsigKind::HmacSha256] {
+        let mut c = minzyzyva();
+        c.usig = kind.into();
+        check(&c, "protocol minzyzyva needs usig = \"ed25519\"");
+    }
+    let mut c = minzyzyva();
+    c.usig = UsigBackend::Tpm;
+    for r in &mut c.replica {
+        r.tcti = Some("device:/dev/tpmrm0".into());
+    }
+    check(&c, "not supported over TCP");
+    let mut c = minzyzyva();
+    c.protocol.durable = Some(true);
+    check(&c, "no write-ahead log");
+    let mut c = minzyzyva();
+    c.replica[1].usig_public_key = None;
+    check(&c, "replica 1 has no usig_public_key");
+    for bad in ["abc", &"g".repeat(64), &format!("+{}", "0".repeat(63))] {
+        let mut c = minzyzyva();
+        c.replica[0].usig_public_key = Some(bad.to_string());
+        check(&c, "not 64 hex digits");
+    }
+    let mut c = minzyzyva();
+    c.replica.pop();
+    check(&c, "MinZyzyva needs n = 2f + 1");
+    let text = toml::to_string(&sample())
+        .unwrap()
+        .replace("[protocol]", "[protocol]\nname = \"zyzzyva\"");
+    std::fs::write(&path, text).unwrap();
+    let e = ClusterConfig::load(&path).unwrap_err().to_string();
+    assert!(e.contains("minbft") && e.contains("minzyzyva"), "{e}");
+}
