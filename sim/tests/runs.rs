@@ -290,14 +290,17 @@ fn durable_replicas_restart_from_their_log_and_announce_lost_counter_values() {
 }
 
 #[test]
-fn durable_restart_lossy_seeds_667_and_784_make_progress() {
+fn durable_restart_lossy_seeds_667_784_and_823_make_progress() {
     // 667: a primary restarted from its log could execute nothing past its checkpoint (the
     // COMMITs it needed were garbage-collected) and never asked for a state transfer while
     // its own PREPAREs were logged. 784: a replica restarted in view 0 caught up by state
     // transfer to a checkpoint of view 1 but stayed in view 0, flooding stale PREPAREs that
-    // kept the new primary's repair timer from ever asking for a lost COMMIT.
+    // kept the new primary's repair timer from ever asking for a lost COMMIT. 823: the new
+    // primary's NEW-VIEW to one backup was lost and a state transfer right after it
+    // garbage-collected it from the sent log, so FILL-HOLE never resent it and that backup
+    // waited for it forever.
     let s = catalog("durable-restart-lossy");
-    for seed in [667, 784] {
+    for seed in [667, 784, 823] {
         let r = run(&s, seed, RunOptions::default()).unwrap();
         assert!(r.passed, "seed {seed}: {:?}", r.failures);
     }

@@ -153,6 +153,28 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         self.repair.answered_at[i] = Some(now);
         let to = NodeId::Replica(m.sender);
+        // Our latest VIEW-CHANGE and NEW-VIEW may be below the sent log's start (garbage
+        // collected at a stable checkpoint taken after them, e.g. by a state transfer)
+        // while the asker still waits for them: the messages after them are useless to
+        // it until it has them, so they go first.
+        for (counter, msg) in [
+            self.repair
+                .last_view_change
+                .as_ref()
+                .map(|vc| (vc.ui.counter, Message::ViewChange(vc.clone()))),
+            self.repair
+                .last_new_view
+                .as_ref()
+                .map(|nv| (nv.ui.counter, Message::NewView(nv.clone()))),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if counter >= m.from && !self.sent.contains_key(&counter) {
+                self.metrics.count_sent(msg.kind());
+                out.send(to, msg);
+            }
+        }
         let mut budget = self.config.repair_batch_max;
         for (_, logged) in self.sent.range(m.from..) {
             if budget == 0 {
