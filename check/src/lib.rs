@@ -27,6 +27,7 @@ pub mod model;
 pub mod msg;
 pub mod report;
 pub mod sealed;
+pub mod walk;
 
 pub use config::{ByzMove, ByzantineRole, CheckConfig, ConfigError, Mode};
 pub use report::{CheckReport, Kind, Outcome, PropertyResult, check_minbft};

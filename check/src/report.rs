@@ -5,11 +5,13 @@ use crate::actor::node_id;
 use crate::config::{ByzMove, CheckConfig, ConfigError, Mode};
 use crate::model::{MinbftModel, MinbftState, minbft_model};
 use crate::msg::{Msg, Observation, Timer};
+use crate::walk::{Action, walk};
 use minlab_protocols::Message;
 use minlab_protocols::service::kv::KvOp;
 use serde::Serialize;
 use stateright::actor::ActorModelAction;
-use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, UniformChooser};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// What a property is expected to do.
@@ -109,6 +111,28 @@ pub fn check_minbft(
     mut clock: impl FnMut() -> Duration,
 ) -> Result<CheckReport, ConfigError> {
     let model = minbft_model(cfg)?;
+    if let Mode::Simulation { seed } = cfg.mode {
+        let start = clock();
+        let w = walk(
+            &model,
+            seed,
+            cfg.states_max.unwrap_or(1).max(1),
+            cfg.depth_max,
+        );
+        let discoveries = w
+            .discoveries
+            .into_iter()
+            .map(|(name, actions)| (name, format_actions(&model, actions)))
+            .collect();
+        let r = report(
+            cfg,
+            &model,
+            discoveries,
+            (w.states, w.unique_states, w.max_depth),
+        );
+        let elapsed = clock().saturating_sub(start);
+        return Ok(CheckReport { elapsed, ..r });
+    }
     // Stop at the first safety violation: the rest of the space is then moot.
     let mut builder = model
         .checker()
@@ -124,9 +148,7 @@ pub fn check_minbft(
     let report = match cfg.mode {
         Mode::Bfs => summarize(cfg, builder.spawn_bfs().join()),
         Mode::Dfs => summarize(cfg, builder.spawn_dfs().join()),
-        Mode::Simulation { seed } => {
-            summarize(cfg, builder.spawn_simulation(seed, UniformChooser).join())
-        }
+        Mode::Simulation { .. } => unreachable!("random walks are handled above"),
     };
     let elapsed = clock().saturating_sub(start);
     Ok(CheckReport { elapsed, ..report })
@@ -134,14 +156,32 @@ pub fn check_minbft(
 
 fn summarize(cfg: &CheckConfig, checker: impl Checker<MinbftModel>) -> CheckReport {
     let model = checker.model();
-    let mut discoveries = checker.discoveries();
+    let discoveries = checker
+        .discoveries()
+        .into_iter()
+        .map(|(name, path)| (name, format_path(model, path)))
+        .collect();
+    let counts = (
+        checker.state_count(),
+        checker.unique_state_count(),
+        checker.max_depth(),
+    );
+    report(cfg, model, discoveries, counts)
+}
+
+/// The report from each property's discovery (its path as readable steps) and the
+/// `(states, unique states, max depth)` counts.
+fn report(
+    cfg: &CheckConfig,
+    model: &MinbftModel,
+    mut discoveries: HashMap<&'static str, Vec<String>>,
+    (states, unique_states, max_depth): (usize, usize, usize),
+) -> CheckReport {
     let properties: Vec<PropertyResult> = model
         .properties()
         .into_iter()
         .map(|p| {
-            let path = discoveries
-                .remove(p.name)
-                .map(|path| format_path(model, path));
+            let path = discoveries.remove(p.name);
             let (kind, outcome) = match (p.expectation, path) {
                 (Expectation::Sometimes, Some(path)) => (Kind::Sometimes, Outcome::Found { path }),
                 (Expectation::Sometimes, None) => (Kind::Sometimes, Outcome::NotFound),
@@ -155,11 +195,6 @@ fn summarize(cfg: &CheckConfig, checker: impl Checker<MinbftModel>) -> CheckRepo
             }
         })
         .collect();
-    let (states, unique_states, max_depth) = (
-        checker.state_count(),
-        checker.unique_state_count(),
-        checker.max_depth(),
-    );
     let bounded = cfg.states_max.is_some_and(|m| states >= m)
         || cfg.depth_max.is_some_and(|d| max_depth >= d);
     let stopped_early = properties
@@ -180,9 +215,14 @@ pub fn format_path(
     model: &MinbftModel,
     path: Path<MinbftState, <MinbftModel as Model>::Action>,
 ) -> Vec<String> {
+    format_actions(model, path.into_actions())
+}
+
+/// Actions as readable steps (see [`format_path`]).
+pub fn format_actions(model: &MinbftModel, actions: Vec<Action>) -> Vec<String> {
     let n = model.cfg.replicas;
     let name = |id| node_id(n, id).to_string();
-    path.into_actions()
+    actions
         .into_iter()
         .enumerate()
         .map(|(i, a)| {

@@ -217,3 +217,18 @@ fn the_crash_bugs_of_the_issue_are_absorbed_by_rules_2_and_3() {
         assert_eq!(r.unique_states, pin, "{m:?}");
     }
 }
+
+// Random walks (`--simulation SEED`) report exact counterexample paths (stateright's own
+// simulation checker could not rebuild paths through ignored actions; `walk.rs`).
+#[test]
+fn random_walks_find_skip_no_hole_with_an_exact_path() {
+    let cfg = CheckConfig {
+        clients: 2,
+        mode: minlab_check::Mode::Simulation { seed: 3 },
+        states_max: Some(200_000),
+        ..CheckConfig::default()
+    };
+    let (_, path) = counterexample(Mutant::SkipNoHole, cfg, names::AGREEMENT);
+    assert_eq!(path.len(), 6, "{path:#?}");
+    assert!(path[5].contains("PREPARE v0 r0 cv2"), "{path:#?}");
+}
