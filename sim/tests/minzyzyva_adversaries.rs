@@ -210,3 +210,22 @@ fn minzyzyva_duplicate_order_jitter_seed_39_checkpoints_agree() {
     held(&r);
     assert!(r.view_max >= 1);
 }
+
+/// The primary crashes and the next one lies in its RESPONSEs: each lie took a counter
+/// value its VIEW-CHANGE cannot show in `O`, so correct replicas refuse its VIEW-CHANGE and
+/// NEW-VIEW and move on to view 2 (with an honest replica 1 instead, view 1 is enough).
+#[test]
+fn a_lying_next_primary_is_passed_over() {
+    let s = small("minzyzyva-wrong-responses-next-primary-f2", 25);
+    let honest = run(&without_byzantine(s.clone()), 1, RunOptions::default()).unwrap();
+    held(&honest);
+    assert_eq!(honest.view_max, 1);
+    let r = run(&s, 1, RunOptions::default()).unwrap();
+    held(&r);
+    assert!(r.view_max >= 2, "view {}", r.view_max);
+    assert!(
+        r.rejections.get("InvalidNewView").copied().unwrap_or(0) > 0,
+        "{:?}",
+        r.rejections
+    );
+}
