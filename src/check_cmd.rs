@@ -22,6 +22,16 @@ enum What {
 pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
     let What::Minbft(a) = &args.what;
     let cfg = a.to_config().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(addr) = &a.explore {
+        let explorer = minlab_check::explore(&cfg, addr).map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "stateright Explorer at http://{} (Ctrl-C to stop)",
+            explorer.addr
+        );
+        loop {
+            std::thread::park();
+        }
+    }
     let start = crate::run_cmd::now();
     let report = check_minbft(&cfg, || start.elapsed()).map_err(|e| anyhow::anyhow!("{e}"))?;
     if a.json {

@@ -77,6 +77,10 @@ pub struct MinbftArgs {
     /// logged; the recovered replica announces them with RESTART).
     #[arg(long, default_value_t = 0, requires = "crash")]
     pub lost_counter_values: u64,
+    /// Serve stateright's Explorer (a web UI to walk the model) on this address, e.g.
+    /// 127.0.0.1:3000, instead of checking; runs until interrupted.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["json", "simulation", "dfs"])]
+    pub explore: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -23,6 +23,7 @@ pub mod actor;
 pub mod cli;
 pub mod config;
 pub mod durable;
+pub mod explore;
 pub mod model;
 pub mod msg;
 pub mod report;
@@ -30,4 +31,5 @@ pub mod sealed;
 pub mod walk;
 
 pub use config::{ByzMove, ByzantineRole, CheckConfig, ConfigError, Mode};
+pub use explore::{Explorer, explore};
 pub use report::{CheckReport, Kind, Outcome, PropertyResult, check_minbft};

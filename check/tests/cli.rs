@@ -106,3 +106,30 @@ fn mutant_flag_needs_the_feature_and_a_known_name() {
     assert_eq!(cfg.byzantine_replica(), Some(1));
     assert_eq!(cfg.byzantine_moves, vec![ByzMove::AlterNewView]);
 }
+
+// `--explore`: the Explorer answers over HTTP; an address in use or that does not parse is
+// an error, never stateright's panic.
+#[test]
+fn the_explorer_serves_and_bad_addresses_are_refused() {
+    use std::io::{Read, Write};
+    let cfg = parse(&["--explore", "127.0.0.1:0"]).unwrap();
+    let explorer = minlab_check::explore(&cfg, "127.0.0.1:0").expect("serves");
+    let mut s = std::net::TcpStream::connect(explorer.addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "GET /.status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains("\"no duplicate execution\""), "{body}");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let e = minlab_check::explore(&cfg, &addr).unwrap_err().to_string();
+    assert!(e.contains("--explore"), "{e}");
+    assert!(minlab_check::explore(&cfg, "not an address").is_err());
+    assert!(parse(&["--explore", "127.0.0.1:0", "--json"]).is_err());
+}
