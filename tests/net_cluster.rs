@@ -288,13 +288,18 @@ fn a_durable_backup_killed_with_sigkill_restarts_from_its_log_and_converges() {
     for id in 0..3 {
         c.start(id);
     }
-    let client = c.client(0, 4, "4s");
-    std::thread::sleep(Duration::from_millis(1500));
-    let before = c.status(2).expect("replica 2 reported a status");
-    assert!(
-        before.low_water_mark > 0,
-        "a checkpoint became stable: {before:?}"
-    );
+    let client = c.client(0, 4, "8s");
+    // Kill it once a checkpoint is stable there (polled: a loaded machine is slow to get
+    // there, so no fixed sleep), while the load still runs.
+    let mut before = None;
+    for _ in 0..120 {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some(s) = c.status(2).filter(|s| s.low_water_mark > 0) {
+            before = Some(s);
+            break;
+        }
+    }
+    let before = before.expect("a checkpoint became stable at replica 2 within 6 s");
     c.kill9(2);
     let wal = c.data(2).join("wal.log");
     assert!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0);
