@@ -10,17 +10,8 @@ use minlab_check::model::names;
 use minlab_check::{ByzMove, ByzantineRole, CheckConfig, CheckReport, Mode, Outcome, check_minbft};
 use std::time::Duration;
 
-fn run(cfg: &CheckConfig) -> CheckReport {
-    let r = check_minbft(cfg, || Duration::ZERO).expect("valid configuration");
-    for p in &r.properties {
-        eprintln!("{}: {:?}", p.name, p.outcome);
-    }
-    eprintln!(
-        "states {} unique {} depth {}",
-        r.states, r.unique_states, r.max_depth
-    );
-    r
-}
+mod common;
+use common::run;
 
 fn outcome<'a>(r: &'a CheckReport, name: &str) -> &'a Outcome {
     &r.property(name).expect("property is registered").outcome

@@ -6,21 +6,11 @@
 #![cfg(feature = "mutants")]
 
 use minlab_check::model::names;
-use minlab_check::{ByzMove, ByzantineRole, CheckConfig, CheckReport, Outcome, check_minbft};
+use minlab_check::{ByzMove, ByzantineRole, CheckConfig, CheckReport, Outcome};
 use minlab_protocols::minbft::Mutant;
-use std::time::Duration;
 
-fn run(cfg: &CheckConfig) -> CheckReport {
-    let r = check_minbft(cfg, || Duration::ZERO).expect("valid configuration");
-    for p in &r.properties {
-        eprintln!("{}: {:?}", p.name, p.outcome);
-    }
-    eprintln!(
-        "states {} unique {} depth {}",
-        r.states, r.unique_states, r.max_depth
-    );
-    r
-}
+mod common;
+use common::run;
 
 /// Checks `cfg` with mutant `m` and returns the counterexample of `property`, which must
 /// be violated.

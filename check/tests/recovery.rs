@@ -8,17 +8,8 @@ use minlab_check::model::names;
 use minlab_check::{ByzMove, ByzantineRole, CheckConfig, CheckReport, Outcome, check_minbft};
 use std::time::Duration;
 
-fn run(cfg: &CheckConfig) -> CheckReport {
-    let r = check_minbft(cfg, || Duration::ZERO).expect("valid configuration");
-    for p in &r.properties {
-        eprintln!("{}: {:?}", p.name, p.outcome);
-    }
-    eprintln!(
-        "states {} unique {} depth {}",
-        r.states, r.unique_states, r.max_depth
-    );
-    r
-}
+mod common;
+use common::run;
 
 /// The silent primary (replica 0) forces a view change; `replica` crashes once, at any
 /// point, and its crash consumes `lost` counter values that were never sent nor logged.
