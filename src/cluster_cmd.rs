@@ -224,6 +224,10 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
     }
     let usig = shape.usig();
     let zyzyva = shape.protocol == ProtocolKind::MinZyzyva;
+    if zyzyva {
+        // Before any key is written or TPM provisioned.
+        minlab_net::config::minzyzyva_usig(usig).map_err(|e| anyhow::anyhow!(e))?;
+    }
     let tctis = match usig {
         UsigBackend::Tpm if shape.tcti.len() != shape.replicas as usize => bail!(
             "--usig tpm: give one --tcti per replica ({} given for {} replicas)",

@@ -612,6 +612,16 @@ fn minzyzyva_cluster_flags_are_checked() {
             "needs usig = \"ed25519\"",
         );
     }
+    // Refused before anything is written or a TPM provisioned.
+    expect_error(
+        &[
+            &init[..],
+            &["--usig", "tpm", "--tcti", "a", "--tcti", "b", "--tcti", "c"],
+        ]
+        .concat(),
+        "usig = \"tpm\" is not supported",
+    );
+    assert!(!dir.path().join("keys").exists());
     expect_error(&[&init[..], &["--durable"]].concat(), "no write-ahead log");
     expect_error(
         &["cluster", "init", "--out", out, "--protocol", "zyzzyva"],

@@ -279,24 +279,7 @@ impl ClusterConfig {
     /// What MinZyzyva needs beyond MinBFT: a signature USIG whose public keys the file
     /// lists, and no write-ahead log.
     fn check_minzyzyva(&self) -> Result<(), String> {
-        match self.usig {
-            UsigBackend::Software(UsigKind::Ed25519) => {}
-            UsigBackend::Tpm => {
-                return Err(
-                    "protocol minzyzyva with usig = \"tpm\" is not supported over \
-                            TCP yet (clients would need every TPM's key); use ed25519"
-                        .into(),
-                );
-            }
-            UsigBackend::Software(kind) => {
-                return Err(format!(
-                    "protocol minzyzyva needs usig = \"ed25519\", not {:?}: its clients \
-                     verify replicas' UIs, and an HMAC UI can only be checked by a USIG \
-                     holding the secret key",
-                    kind.name()
-                ));
-            }
-        }
+        minzyzyva_usig(self.usig)?;
         if self.protocol.durable == Some(true) {
             return Err(
                 "protocol minzyzyva has no write-ahead log: durable = true is \
@@ -407,6 +390,24 @@ impl ClusterConfig {
     /// Replica `id`'s status file (JSON, rewritten periodically and at shutdown).
     pub fn status_path(&self, id: ReplicaId) -> PathBuf {
         self.data_dir(id).join("status.json")
+    }
+}
+
+/// The USIG MinZyzyva needs over TCP: Ed25519 (its clients verify replicas' UIs). Checked by
+/// [`ClusterConfig`] validation, and by `cluster init` before it writes or provisions anything.
+pub fn minzyzyva_usig(usig: UsigBackend) -> Result<(), String> {
+    match usig {
+        UsigBackend::Software(UsigKind::Ed25519) => Ok(()),
+        UsigBackend::Tpm => Err(
+            "protocol minzyzyva with usig = \"tpm\" is not supported over \
+                                 TCP yet (clients would need every TPM's key); use ed25519"
+                .into(),
+        ),
+        UsigBackend::Software(kind) => Err(format!(
+            "protocol minzyzyva needs usig = \"ed25519\", not {:?}: its clients verify \
+             replicas' UIs, and an HMAC UI can only be checked by a USIG holding the secret key",
+            kind.name()
+        )),
     }
 }
 
