@@ -324,16 +324,19 @@ fn a_durable_backup_killed_with_sigkill_restarts_from_its_log_and_converges() {
     c.converged(&[0, 1, 2], &acked(&again, 4));
 }
 
-#[test]
-fn killing_the_primary_triggers_a_view_change_and_the_workload_continues() {
-    let mut c = Cluster::init();
+/// Starts a 3-replica cluster made with `cluster init` flags `init`, runs clients 0-1 for
+/// `first`, kills the primary with SIGKILL and runs clients 2-3 for `second`: both loads
+/// complete, and the two survivors converge in a later view, one of them its primary.
+/// Returns their statuses.
+fn primary_killed_mid_run(init: &[&str], first: &str, second: &str) -> Vec<NodeStatus> {
+    let mut c = Cluster::init_from(init, false);
     for id in 0..3 {
         c.start(id);
     }
-    let first = finish(c.client(0, 2, "1s"));
+    let first = finish(c.client(0, 2, first));
     assert!(first.completed_total > 0, "{first:?}");
     c.kill9(0);
-    let second = finish(c.client(2, 2, "4s"));
+    let second = finish(c.client(2, 2, second));
     assert!(
         second.completed_total > 0 && second.outstanding_at_end == 0,
         "{second:?}"
@@ -345,6 +348,12 @@ fn killing_the_primary_triggers_a_view_change_and_the_workload_continues() {
         assert!(s.view >= 1 && s.view_changes >= 1, "{s:?}");
     }
     assert!(statuses.iter().any(|s| s.primary), "{statuses:?}");
+    statuses
+}
+
+#[test]
+fn killing_the_primary_triggers_a_view_change_and_the_workload_continues() {
+    primary_killed_mid_run(&[], "1s", "4s");
 }
 
 #[test]
@@ -635,25 +644,7 @@ fn minzyzyva_cluster_flags_are_checked() {
 // rest, and both survivors end with one history.
 #[test]
 fn killing_the_minzyzyva_primary_changes_view_and_clients_complete() {
-    let mut c = Cluster::init_from(&["--protocol", "minzyzyva"], false);
-    for id in 0..3 {
-        c.start(id);
-    }
-    let first = finish(c.client(0, 2, "500ms"));
-    assert!(first.completed_total > 0, "{first:?}");
-    c.kill9(0);
-    let second = finish(c.client(2, 2, "3s"));
-    assert!(
-        second.completed_total > 0 && second.outstanding_at_end == 0,
-        "{second:?}"
-    );
-    let mut acked_all = acked(&first, 0);
-    acked_all.extend(acked(&second, 2));
-    let statuses = c.converged(&[1, 2], &acked_all);
-    for s in &statuses {
-        assert!(s.view >= 1 && s.view_changes >= 1, "{s:?}");
-    }
-    assert!(statuses.iter().any(|s| s.primary), "{statuses:?}");
+    let statuses = primary_killed_mid_run(&["--protocol", "minzyzyva"], "500ms", "3s");
     let history = |s: &NodeStatus| s.history.clone().map(|h| (h.len, h.digest));
     assert_eq!(history(&statuses[0]), history(&statuses[1]));
 }

@@ -72,15 +72,19 @@ fn a_tpm_cluster_round_trips() {
     assert_eq!(back.replica, c.replica);
 }
 
+/// `c`, saved and loaded again, is refused with an error that mentions `needle`.
+fn check(c: &ClusterConfig, needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
+    c.save(&path).unwrap();
+    let e = ClusterConfig::load(&path).unwrap_err().to_string();
+    assert!(e.contains(needle), "{e}");
+}
+
 #[test]
 fn bad_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cluster.toml");
-    let check = |c: &ClusterConfig, needle: &str| {
-        c.save(&path).unwrap();
-        let e = ClusterConfig::load(&path).unwrap_err().to_string();
-        assert!(e.contains(needle), "{e}");
-    };
     let mut c = sample();
     c.replica.pop();
     check(&c, "2 replicas");
@@ -143,13 +147,6 @@ fn minbft_is_the_default_and_minzyzyva_round_trips() {
 // verify UIs themselves.
 #[test]
 fn bad_minzyzyva_combinations_are_clear_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cluster.toml");
-    let check = |c: &ClusterConfig, needle: &str| {
-        c.save(&path).unwrap();
-        let e = ClusterConfig::load(&path).unwrap_err().to_string();
-        assert!(e.contains(needle), "{e}");
-    };
     for kind in [UsigKind::HmacSha1, UsigKind::HmacSha256] {
         let mut c = minzyzyva();
         c.usig = kind.into();
@@ -178,6 +175,8 @@ fn bad_minzyzyva_combinations_are_clear_errors() {
     let text = toml::to_string(&sample())
         .unwrap()
         .replace("[protocol]", "[protocol]\nname = \"zyzzyva\"");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
     std::fs::write(&path, text).unwrap();
     let e = ClusterConfig::load(&path).unwrap_err().to_string();
     assert!(e.contains("minbft") && e.contains("minzyzyva"), "{e}");
