@@ -79,7 +79,7 @@ fn burned_counter_at_primary_is_safe() {
 fn byzantine_backup_moves_are_safe() {
     for (moves, pin) in [
         (&[ByzMove::Subset][..], 1123),
-        (&[ByzMove::Equivocate][..], 13526),
+        (&[ByzMove::Equivocate][..], 12734),
         (&[ByzMove::Replay][..], 18182),
     ] {
         let r = run(&byzantine(ByzantineRole::Backup, moves));
@@ -106,7 +106,7 @@ fn compromised_usig_breaks_agreement() {
         panic!("agreement must be violated");
     };
     assert!(path.len() <= 6, "{path:#?}");
-    assert_eq!(r.unique_states, 5563);
+    assert_eq!(r.unique_states, 5342);
     assert!(path.iter().any(|s| s.contains("compromised-usig")));
     assert_eq!(
         path.iter()
@@ -217,5 +217,5 @@ fn altered_view_change_is_rejected_and_safe_to_depth_12() {
             .any(|s| s.starts_with(" ") && s.contains("r0 -> r2: VIEW-CHANGE r0")),
         "{path:#?}"
     );
-    assert_eq!(r.unique_states, 21450);
+    assert_eq!(r.unique_states, 22260);
 }

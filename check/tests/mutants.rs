@@ -55,7 +55,7 @@ fn skip_no_hole_is_found() {
     let (r, path) = counterexample(Mutant::SkipNoHole, cfg, names::AGREEMENT);
     assert_eq!(path.len(), 5, "{path:#?}");
     assert!(path[2].contains("PREPARE v0 r0 cv2"), "{path:#?}");
-    assert_eq!(r.unique_states, 5594);
+    assert_eq!(r.unique_states, 5386);
 }
 
 // Paper §4, the FIFO rule (`V_acc`): one client with two requests, all correct; a backup
@@ -69,7 +69,7 @@ fn ignore_fifo_is_found() {
     let (r, path) = counterexample(Mutant::IgnoreFifo, cfg, names::AGREEMENT);
     assert_eq!(path.len(), 8, "{path:#?}");
     assert!(path.last().unwrap().contains("cv2"), "{path:#?}");
-    assert_eq!(r.unique_states, 3398);
+    assert_eq!(r.unique_states, 3261);
 }
 
 // Paper §4, S: with S taken from the new primary's O alone, a request the other backup
@@ -87,7 +87,7 @@ fn drop_from_s_is_found() {
         "{path:#?}"
     );
     assert_eq!(path.len(), 8, "{path:#?}");
-    assert_eq!(r.unique_states, 5456);
+    assert_eq!(r.unique_states, 5520);
 }
 
 // Paper §4, NEW-VIEW: a Byzantine new primary drops the accepted batch from S; the old
@@ -105,7 +105,7 @@ fn trust_new_view_is_found() {
         "{path:#?}"
     );
     assert_eq!(path.len(), 9, "{path:#?}");
-    assert_eq!(r.unique_states, 7938);
+    assert_eq!(r.unique_states, 7935);
 }
 
 // Paper §4, exactly once (`V_req`): the new primary re-executes S's batch it executed in
@@ -119,7 +119,7 @@ fn execute_twice_is_found() {
     );
     assert!(path.last().unwrap().contains("VIEW-CHANGE"), "{path:#?}");
     assert_eq!(path.len(), 8, "{path:#?}");
-    assert_eq!(r.unique_states, 5458);
+    assert_eq!(r.unique_states, 5522);
 }
 
 // Paper §4: a batch needs f + 1 votes. With f = 1 and the mutant, the primary executes a
@@ -133,7 +133,7 @@ fn commit_quorum_is_found() {
     );
     assert!(!path.iter().any(|s| s.contains("PREPARE")), "{path:#?}");
     assert_eq!(path.len(), 8, "{path:#?}");
-    assert_eq!(r.unique_states, 5165);
+    assert_eq!(r.unique_states, 5182);
 }
 
 // Crash recovery, rule 2 (a replica that declared a gap never leads again): a Byzantine
@@ -153,7 +153,7 @@ fn no_revocation_is_found() {
     assert!(path.iter().any(|s| s.contains("amnesia")), "{path:#?}");
     assert!(path.last().unwrap().contains("RESTART"), "{path:#?}");
     assert_eq!(path.len(), 9, "{path:#?}");
-    assert_eq!(r.unique_states, 21116);
+    assert_eq!(r.unique_states, 20581);
 }
 
 // Crash recovery, rule 3 (a VIEW-CHANGE with a gap is not counted in V_vc): a Byzantine
@@ -173,7 +173,7 @@ fn count_gapped_view_changes_is_found() {
         "{path:#?}"
     );
     assert_eq!(path.len(), 10, "{path:#?}");
-    assert_eq!(r.unique_states, 45297);
+    assert_eq!(r.unique_states, 44723);
 }
 
 // The three recovery bugs the issue names are NOT safety bugs in this design, and the

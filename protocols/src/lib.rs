@@ -20,8 +20,9 @@
 //! let mut out = Outbox::new();
 //! let request = Request { client: 0, seq: 1, op: vec![], auth: RequestAuth::None };
 //! primary.on_message(Instant::ZERO, NodeId::Client(0), Message::Request(Arc::new(request)), &mut out);
-//! // The primary of view 0 orders the request: one PREPARE, broadcast to the backups.
-//! assert!(matches!(out.as_slice(), [Output::Broadcast { msg: Message::Prepare(_) }]));
+//! // The primary of view 0 orders the request: one PREPARE, broadcast to the backups (and
+//! // a repair timer, in case the COMMITs it now waits for are lost).
+//! assert!(matches!(out.as_slice()[0], Output::Broadcast { msg: Message::Prepare(_) }));
 //! ```
 #![warn(missing_docs)]
 

@@ -110,6 +110,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.log_sent(counter, LoggedMessage::Prepare(prepare.clone()), out);
             self.metrics.count_sent(MessageKind::Prepare);
             out.broadcast(Message::Prepare(prepare));
+            // The batch now waits on backup COMMITs, which may be lost like any message:
+            // without this, a primary whose only COMMITs were lost would wait forever (no
+            // later message from their senders arrives to reveal the hole).
+            self.arm_repair(now, out);
             if mutant!(self, CommitQuorum) {
                 // With f votes the PREPARE alone may accept (f = 1): execute at once (which
                 // prepares the rest of the queue).

@@ -110,3 +110,61 @@ fn a_lost_prepare_is_fetched_and_fill_holes_are_rate_limited() {
     assert_eq!(rs[2].last_executed(), 1);
     assert_eq!(rs[2].last_executed_by_client(0), 1);
 }
+
+/// The deadline of the `Repair` timer `out` sets, if any.
+fn repair_deadline(out: &Outbox) -> Option<Instant> {
+    out.as_slice().iter().find_map(|o| match o {
+        Output::SetTimer {
+            kind: TimerKind::Repair,
+            deadline,
+        } => Some(*deadline),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_primary_whose_only_commit_was_lost_fetches_it() {
+    // corrupt-network seeds 442, 452, 838, 944, 993: backup 2 lagged, and backup 1's
+    // COMMIT was corrupted on its way to the primary; no later message from backup 1 came
+    // to reveal the hole, so the primary waited forever for its f-th vote.
+    let mut rs = group();
+    let req = Arc::new(Request {
+        client: 0,
+        seq: 1,
+        op: KvOp::Get { key: 1 }.encode(),
+        auth: RequestAuth::None,
+    });
+    let t0 = Instant::ZERO;
+    let mut out = Outbox::new();
+    rs[0].on_message(t0, NodeId::Client(0), Message::Request(req), &mut out);
+    let prepare = msgs(&out).remove(0).1;
+    let t1 = repair_deadline(&out).expect("the PREPARE waits on votes: repair armed");
+    // Backup 1 commits (and executes: PREPARE + its COMMIT); its COMMIT is lost; backup 2
+    // hears nothing.
+    let mut out = Outbox::new();
+    rs[1].on_message(t0, NodeId::Replica(0), prepare, &mut out);
+    assert_eq!(rs[1].last_executed(), 1);
+    // No progress at the primary until the timer fires: it asks backup 1 for what follows
+    // its FIFO position there.
+    let mut out = Outbox::new();
+    rs[0].on_timer(t1, TimerKind::Repair, &mut out);
+    let ask = msgs(&out)
+        .into_iter()
+        .find(|(to, _)| *to == Some(NodeId::Replica(1)))
+        .expect("a FILL-HOLE to backup 1");
+    match &ask.1 {
+        Message::FillHole(f) => assert_eq!((f.sender, f.from), (0, 1)),
+        other => panic!("expected FILL-HOLE, got {other:?}"),
+    }
+    let mut out = Outbox::new();
+    rs[1].on_message(t1, NodeId::Replica(0), ask.1, &mut out);
+    let resent = msgs(&out);
+    assert!(matches!(
+        resent.as_slice(),
+        [(Some(NodeId::Replica(0)), Message::Commit(_))]
+    ));
+    let mut out = Outbox::new();
+    rs[0].on_message(t1, NodeId::Replica(1), resent[0].1.clone(), &mut out);
+    assert_eq!(rs[0].last_executed(), 1);
+    assert_eq!(rs[0].last_executed_by_client(0), 1);
+}

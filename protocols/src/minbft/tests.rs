@@ -122,13 +122,18 @@ fn primary_orders_a_request_and_backups_commit() {
         Message::Request(request(0, 1)),
         &mut out,
     );
+    // One PREPARE, and the repair timer: the batch now waits on COMMITs that may be lost.
     let prep = match out.as_slice() {
         [
             Output::Broadcast {
                 msg: Message::Prepare(p),
             },
+            Output::SetTimer {
+                kind: TimerKind::Repair,
+                ..
+            },
         ] => p.clone(),
-        other => panic!("expected one PREPARE, got {other:?}"),
+        other => panic!("expected one PREPARE and the repair timer, got {other:?}"),
     };
     assert_eq!(
         prep.ui.counter, 1,
