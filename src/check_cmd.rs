@@ -1,8 +1,9 @@
-//! `minlab check`: exhaustive (or random-walk) model checking of MinBFT with stateright,
-//! over the unchanged protocol code.
+//! `minlab check`: exhaustive (or random-walk) model checking of MinBFT and MinZyzyva with
+//! stateright, over the unchanged protocol code.
 
 use crate::Outcome;
-use minlab_check::cli::MinbftArgs;
+use minlab_check::cli::CheckArgs;
+use minlab_check::minzyzyva::check_minzyzyva;
 use minlab_check::{Outcome as PropOutcome, check_minbft};
 
 /// Arguments of `minlab check`.
@@ -15,15 +16,29 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 enum What {
     /// MinBFT with 2f + 1 replicas, bounded clients, requests and view changes.
-    Minbft(MinbftArgs),
+    Minbft(CheckArgs),
+    /// MinZyzyva (speculative) with 2f + 1 replicas, the same options (no --crash; moves:
+    /// silent, subset, burn-counter, equivocate, req-view-change, early-view-change).
+    Minzyzyva(CheckArgs),
 }
 
 /// Runs `minlab check`.
 pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
-    let What::Minbft(a) = &args.what;
+    let (a, zyzyva) = match &args.what {
+        What::Minbft(a) => (a, false),
+        What::Minzyzyva(a) => (a, true),
+    };
     let cfg = a.to_config().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if zyzyva {
+        minlab_check::minzyzyva::validate(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     if let Some(addr) = &a.explore {
-        let explorer = minlab_check::explore(&cfg, addr).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let explorer = if zyzyva {
+            minlab_check::explore_minzyzyva(&cfg, addr)
+        } else {
+            minlab_check::explore(&cfg, addr)
+        }
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         println!(
             "stateright Explorer at http://{} (Ctrl-C to stop)",
             explorer.addr
@@ -33,7 +48,12 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     let start = crate::run_cmd::now();
-    let report = check_minbft(&cfg, || start.elapsed()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = if zyzyva {
+        check_minzyzyva(&cfg, || start.elapsed())
+    } else {
+        check_minbft(&cfg, || start.elapsed())
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -57,7 +77,7 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
                 PropOutcome::Found { path } => ("found", Some(path)),
                 PropOutcome::NotFound => ("NOT FOUND", None),
             };
-            println!("  {:?} {:<45} {word}", p.kind, p.name);
+            println!("  {:<9} {:<48} {word}", format!("{:?}", p.kind), p.name);
             if let (PropOutcome::Violated { .. }, Some(path)) = (&p.outcome, path) {
                 for step in path {
                     println!("      {step}");

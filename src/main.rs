@@ -34,6 +34,7 @@ Examples:
   minlab replay scenarios/catalog/lossy-lan.toml --seed 7 trace and events before a violation
   minlab shrink scenarios/catalog/lossy-lan.toml --seed 7 a smaller scenario that still fails
   minlab check minbft --clients 1 --requests 1 --view-changes 1 --byzantine primary
+  minlab check minzyzyva --byzantine primary --view-changes 1 --retransmits 3
   minlab bench core --clients 100 --batch-size 100 --json
   minlab bench usig                        USIG createUI/verifyUI per backend vs the paper
   minlab bench usig --json --backend hmac-sha1 ed25519
@@ -64,7 +65,7 @@ enum Command {
     Replay(replay::Args),
     /// Make a failing run smaller while it still fails, and write the smaller scenario.
     Shrink(shrink::Args),
-    /// Model-check MinBFT with stateright over the unchanged protocol code.
+    /// Model-check MinBFT or MinZyzyva with stateright over the unchanged protocol code.
     Check(check_cmd::Args),
     /// Set up a TPM 2.0 for the USIG and measure it (build with --features tpm).
     Tpm(tpm_cmd::Args),

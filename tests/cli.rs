@@ -217,3 +217,26 @@ fn check_explores_the_tiny_model_and_rejects_bad_options() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("teleport"), "{}", text(&o));
 }
+
+#[test]
+fn check_minzyzyva_explores_and_refuses_what_it_cannot_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = minlab(&["check", "minzyzyva", "--clients", "2"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("549 unique") && out.contains("whole bounded space explored"));
+    assert!(out.contains("completed requests are never rolled back") && out.contains("holds"));
+    for (args, says) in [
+        (&["--crash", "1"][..], "MinBFT only"),
+        (
+            &["--byzantine", "primary", "--moves", "replay"][..],
+            "not offered",
+        ),
+    ] {
+        let mut all = vec!["check", "minzyzyva"];
+        all.extend_from_slice(args);
+        let o = minlab(&all, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(says), "{}", text(&o));
+    }
+}

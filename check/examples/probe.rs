@@ -3,19 +3,23 @@
 //! `cargo run --release -p minlab-check --example probe -- --clients 2 --view-changes 1
 //! --retransmits 1 --byzantine primary --moves silent`.
 use clap::Parser;
-use minlab_check::cli::MinbftArgs;
+use minlab_check::cli::CheckArgs;
 use minlab_check::{Outcome, check_minbft};
 
 #[derive(Parser)]
 struct Cmd {
+    /// Check MinZyzyva instead of MinBFT.
+    #[arg(long)]
+    minzyzyva: bool,
     #[command(flatten)]
-    args: MinbftArgs,
+    args: CheckArgs,
 }
 
 // An example program may read the wall clock; the library never does.
 #[allow(clippy::disallowed_methods)]
 fn main() {
-    let cfg = match Cmd::parse().args.to_config() {
+    let cmd = Cmd::parse();
+    let cfg = match cmd.args.to_config() {
         Ok(cfg) => cfg,
         Err(e) => {
             eprintln!("{e}");
@@ -23,7 +27,18 @@ fn main() {
         }
     };
     let start = std::time::Instant::now();
-    let r = check_minbft(&cfg, || start.elapsed()).expect("validated");
+    let r = if cmd.minzyzyva {
+        minlab_check::minzyzyva::check_minzyzyva(&cfg, || start.elapsed())
+    } else {
+        check_minbft(&cfg, || start.elapsed())
+    };
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
     println!(
         "states {} unique {} depth {} exhaustive {} in {:.2} s: {} states/s",
         r.states,
@@ -36,6 +51,9 @@ fn main() {
     for p in &r.properties {
         let o = match &p.outcome {
             Outcome::Violated { path } => format!("VIOLATED\n      {}", path.join("\n      ")),
+            Outcome::Found { path } if std::env::var_os("PROBE_FOUND").is_some() => {
+                format!("found\n      {}", path.join("\n      "))
+            }
             Outcome::Found { .. } => "found".into(),
             o => format!("{o:?}"),
         };

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The seed of the client keys (unused without client authentication, but fixed).
-const KEY_SEED: u64 = 7;
+pub(crate) const KEY_SEED: u64 = 7;
 
 /// The seeded bugs of crash recovery that live in the driver (the checker's actor), not
 /// in the replica: see `minlab_protocols::minbft::Mutant`.
@@ -220,7 +220,7 @@ pub fn node_id(n: u32, id: Id) -> NodeId {
     }
 }
 
-fn replicas_except(n: u32, me: u32) -> impl Iterator<Item = Id> {
+pub(crate) fn replicas_except(n: u32, me: u32) -> impl Iterator<Item = Id> {
     (0..n)
         .filter(move |r| *r != me)
         .map(|r| Id::from(r as usize))
@@ -353,7 +353,7 @@ impl Node {
             durable,
         };
         if let Some(b) = &st.byz {
-            offer_moves(b, &st.replica, o);
+            offer_moves(b, &st.replica, cfg.view_changes, o);
         }
         st
     }
@@ -478,7 +478,7 @@ impl Node {
                 let persisted = self.emit_replica(st, out, o, before);
                 self.sync_durable(st, persisted, o, false);
                 if let Some(b) = &st.byz {
-                    offer_moves(b, &st.replica, o);
+                    offer_moves(b, &st.replica, cfg.view_changes, o);
                 }
             }
             Node::Client { cfg, .. } => {
@@ -582,7 +582,7 @@ impl Node {
             b.seen.clear();
         }
         let Some(b) = &st.byz else { return };
-        offer_moves(b, &st.replica, o);
+        offer_moves(b, &st.replica, cfg.view_changes, o);
     }
 
     /// `ByzMove::Amnesia`: the Byzantine replica restarts from an empty log with its
@@ -813,7 +813,7 @@ fn remember(b: &mut ByzState, cfg: &CheckConfig, from: NodeId, msg: &Message) {
 }
 
 /// Offers the one-shot moves whose preconditions hold as one nondeterministic choice.
-fn offer_moves(b: &ByzState, replica: &ModelReplica, o: &mut Out<Node>) {
+fn offer_moves(b: &ByzState, replica: &ModelReplica, view_bound: View, o: &mut Out<Node>) {
     let two_clients = b
         .seen
         .iter()
@@ -827,6 +827,7 @@ fn offer_moves(b: &ByzState, replica: &ModelReplica, o: &mut Out<Node>) {
             ByzMove::CompromisedUsig => two_clients,
             ByzMove::Replay => b.last_received.is_some(),
             ByzMove::Amnesia => replica.usig().last_counter() > 0,
+            ByzMove::EarlyViewChange => replica.view() < view_bound,
             _ => true,
         })
         .collect();
@@ -918,6 +919,32 @@ fn make_move(
             }));
             for to in replicas_except(n, id) {
                 o.send(to, Msg::Protocol(m.clone()));
+            }
+        }
+        ByzMove::EarlyViewChange => {
+            // A shadow copy of itself moves to the next view (the others' REQ-VIEW-CHANGEs
+            // are what a correct replica would need); its VIEW-CHANGE goes out under the
+            // real USIG, and the replica carries on in its view as if it had not.
+            let mut shadow = replica.clone();
+            let mut out = Outbox::new();
+            for r in (0..n).filter(|r| *r != id) {
+                let rvc = Message::ReqViewChange(Arc::new(ReqViewChange {
+                    sender: r,
+                    view,
+                    new_view: view + 1,
+                }));
+                shadow.on_message(Instant::ZERO, NodeId::Replica(r), rvc, &mut out);
+            }
+            *replica.usig_mut() = shadow.usig().clone();
+            for output in out.drain() {
+                if let Output::Broadcast {
+                    msg: msg @ Message::ViewChange(_),
+                } = output
+                {
+                    for to in replicas_except(n, id) {
+                        o.send(to, Msg::Protocol(msg.clone()));
+                    }
+                }
             }
         }
         ByzMove::Silent

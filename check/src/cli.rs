@@ -1,5 +1,5 @@
-//! A ready-made `clap` argument set for `minlab check minbft`, so the binary only parses,
-//! calls [`crate::check_minbft`] with its clock, and prints.
+//! A ready-made `clap` argument set for `minlab check minbft` and `minlab check
+//! minzyzyva`, so the binary only parses, calls the checker with its clock, and prints.
 
 use crate::config::{ByzMove, ByzantineRole, CheckConfig, ConfigError, Mode};
 use clap::{Args, ValueEnum};
@@ -17,11 +17,11 @@ pub enum ByzantineArg {
     NextPrimary,
 }
 
-/// `minlab check minbft` options.
+/// `minlab check minbft` and `minlab check minzyzyva` options.
 ///
 /// Example: `minlab check minbft --clients 2 --requests 1 --byzantine primary --moves silent`
 #[derive(Clone, Debug, Args)]
-pub struct MinbftArgs {
+pub struct CheckArgs {
     /// Replicas (2f + 1).
     #[arg(long, default_value_t = 3)]
     pub replicas: u32,
@@ -41,8 +41,9 @@ pub struct MinbftArgs {
     #[arg(long, value_enum, default_value_t = ByzantineArg::None)]
     pub byzantine: ByzantineArg,
     /// The Byzantine menu, comma-separated: silent, subset, burn-counter, equivocate,
-    /// replay, req-view-change, alter-view-change, alter-new-view, eager-reply
-    /// (compromised-usig breaks the fault model on purpose).
+    /// replay, req-view-change, alter-view-change, alter-new-view, eager-reply, amnesia,
+    /// early-view-change (compromised-usig breaks the fault model on purpose). MinZyzyva
+    /// offers silent, subset, burn-counter, equivocate, req-view-change, early-view-change.
     #[arg(long, value_delimiter = ',', default_value = "silent")]
     pub moves: Vec<String>,
     /// The network may drop messages.
@@ -85,14 +86,15 @@ pub struct MinbftArgs {
     #[arg(long)]
     pub json: bool,
     /// TEST-ONLY: run every replica with a seeded bug (commit-quorum, skip-no-hole,
-    /// ignore-fifo, drop-from-s, trust-new-view, execute-twice; with --crash: amnesia,
-    /// log-after-send, restart-any-position); needs a minlab built with
-    /// `--features mutants`.
+    /// ignore-fifo, drop-from-s, trust-new-view, execute-twice, no-revocation,
+    /// count-gapped-view-changes; with --crash: amnesia, log-after-send,
+    /// restart-any-position; MinZyzyva: speculative-quorum, ignore-fifo, no-rollback);
+    /// needs a minlab built with `--features mutants`.
     #[arg(long)]
     pub mutant: Option<String>,
 }
 
-impl MinbftArgs {
+impl CheckArgs {
     #[cfg(feature = "mutants")]
     fn mutant(&self) -> Result<Option<minlab_protocols::minbft::Mutant>, ConfigError> {
         use minlab_protocols::minbft::Mutant;

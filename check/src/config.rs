@@ -52,6 +52,11 @@ pub enum ByzMove {
     /// it sent; then runs the replica code again. Rules 2 and 3 of crash recovery are what
     /// make this harmless.
     Amnesia,
+    /// Once, at any moment below the view bound: creates the VIEW-CHANGE it would send
+    /// for the next view (the production code, run on a copy of itself) and sends it to
+    /// every other replica, then carries on in its current view as if it had not; the
+    /// messages it sends later are not in that VIEW-CHANGE's `O`.
+    EarlyViewChange,
     /// NOT a legal move: a rewound USIG (outside the hybrid fault model). Once the primary
     /// saw requests of two clients, it prepares them under the *same* counter value (its
     /// first), one to each backup. It exists to show that the properties bite: it must
@@ -61,7 +66,7 @@ pub enum ByzMove {
 
 impl ByzMove {
     /// Every move, in a stable order.
-    pub const ALL: [ByzMove; 11] = [
+    pub const ALL: [ByzMove; 12] = [
         ByzMove::Silent,
         ByzMove::Subset,
         ByzMove::BurnCounter,
@@ -72,6 +77,7 @@ impl ByzMove {
         ByzMove::AlterNewView,
         ByzMove::EagerReply,
         ByzMove::Amnesia,
+        ByzMove::EarlyViewChange,
         ByzMove::CompromisedUsig,
     ];
 
@@ -84,6 +90,7 @@ impl ByzMove {
                 | ByzMove::Replay
                 | ByzMove::ReqViewChange
                 | ByzMove::Amnesia
+                | ByzMove::EarlyViewChange
                 | ByzMove::CompromisedUsig
         )
     }
@@ -101,6 +108,7 @@ impl ByzMove {
             ByzMove::AlterNewView => "alter-new-view",
             ByzMove::EagerReply => "eager-reply",
             ByzMove::Amnesia => "amnesia",
+            ByzMove::EarlyViewChange => "early-view-change",
             ByzMove::CompromisedUsig => "compromised-usig",
         }
     }

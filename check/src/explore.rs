@@ -3,7 +3,7 @@
 
 use crate::config::{CheckConfig, ConfigError};
 use crate::model::minbft_model;
-use stateright::Model;
+use crate::report::Checkable;
 use std::net::{TcpListener, ToSocketAddrs};
 
 /// A running Explorer.
@@ -17,7 +17,19 @@ pub struct Explorer {
 /// and returns once it listens; the server runs until the process ends. An address that does not
 /// resolve or cannot be bound is an error (stateright itself would panic on it).
 pub fn explore(cfg: &CheckConfig, addr: &str) -> Result<Explorer, ConfigError> {
-    let model = minbft_model(cfg)?;
+    serve(minbft_model(cfg)?, cfg.threads, addr)
+}
+
+/// [`explore`] for the MinZyzyva model.
+pub fn explore_minzyzyva(cfg: &CheckConfig, addr: &str) -> Result<Explorer, ConfigError> {
+    serve(
+        crate::minzyzyva::model::minzyzyva_model(cfg)?,
+        cfg.threads,
+        addr,
+    )
+}
+
+fn serve<M: Checkable>(model: M, threads: usize, addr: &str) -> Result<Explorer, ConfigError> {
     let bad = |e: String| ConfigError(format!("--explore {addr}: {e}"));
     let resolved = addr
         .to_socket_addrs()
@@ -28,7 +40,6 @@ pub fn explore(cfg: &CheckConfig, addr: &str) -> Result<Explorer, ConfigError> {
     let probe = TcpListener::bind(resolved).map_err(|e| bad(e.to_string()))?;
     let bound = probe.local_addr().map_err(|e| bad(e.to_string()))?;
     drop(probe);
-    let threads = cfg.threads;
     // stateright's `serve` never returns (it joins its web thread): give it a thread.
     std::thread::spawn(move || {
         let _ = model.checker().threads(threads).serve(bound);

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod durable;
 pub mod explore;
+pub mod minzyzyva;
 pub mod model;
 pub mod msg;
 pub mod report;
@@ -31,5 +32,5 @@ pub mod sealed;
 pub mod walk;
 
 pub use config::{ByzMove, ByzantineRole, CheckConfig, ConfigError, Mode};
-pub use explore::{Explorer, explore};
+pub use explore::{Explorer, explore, explore_minzyzyva};
 pub use report::{CheckReport, Kind, Outcome, PropertyResult, check_minbft};

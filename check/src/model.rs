@@ -83,7 +83,9 @@ pub mod names {
     pub const COMPLETES_AFTER_VIEW_CHANGE: &str = "a request completes after a view change";
 }
 
-fn record_out(_: &CheckConfig, h: &History, env: Envelope<&Msg>) -> Option<History> {
+/// Puts a client's observation (an envelope to the observer address) into the history;
+/// any other message leaves it unchanged.
+pub fn record_out<M>(_: &CheckConfig, h: &History, env: Envelope<&Msg<M>>) -> Option<History> {
     let Msg::Observe(obs) = env.msg else {
         return None;
     };

@@ -1,16 +1,17 @@
 //! The model's message and timer types: protocol messages wrapped with the total order
 //! stateright needs, plus the observations clients report to the history.
 
-use minlab_protocols::minbft::encode;
+use minlab_protocols::machine::ProtocolMessage;
 use minlab_protocols::service::kv::KvOp;
 use minlab_protocols::{ClientId, Message, TimerKind};
 use std::cmp::Ordering;
 
-/// What travels in the model's network.
+/// What travels in the model's network: protocol messages of type `M` (MinBFT's by
+/// default, MinZyzyva's in its model) and observations.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub enum Msg {
-    /// A MinBFT message between nodes.
-    Protocol(Message),
+pub enum Msg<M = Message> {
+    /// A protocol message between nodes.
+    Protocol(M),
     /// A client's invocation or completion, sent to the observer address (no actor), so
     /// that `record_msg_out` can put it in the history; it is never delivered.
     Observe(Observation),
@@ -54,22 +55,26 @@ impl PartialOrd for KvOpKey {
 /// A cheap first key: the message type, then its encoding breaks ties. Equal messages
 /// compare equal; different ones never do (the encoding is injective), so the order of
 /// actions, and with it every reported path, is deterministic.
-fn kind_rank(m: &Message) -> usize {
+fn kind_rank<M: ProtocolMessage>(m: &M) -> usize {
     m.kind().index()
 }
 
-impl Ord for Msg {
+fn encoding<M: ProtocolMessage>(m: &M) -> Vec<u8> {
+    let mut buf = Vec::new();
+    m.encode_into(&mut buf)
+        .map_or_else(|_| Vec::new(), |()| buf)
+}
+
+impl<M: ProtocolMessage + Eq> Ord for Msg<M> {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
             (Msg::Protocol(a), Msg::Protocol(b)) => {
                 if a == b {
                     return Ordering::Equal;
                 }
-                kind_rank(a).cmp(&kind_rank(b)).then_with(|| {
-                    encode(a)
-                        .unwrap_or_default()
-                        .cmp(&encode(b).unwrap_or_default())
-                })
+                kind_rank(a)
+                    .cmp(&kind_rank(b))
+                    .then_with(|| encoding(a).cmp(&encoding(b)))
             }
             (Msg::Protocol(_), Msg::Observe(_)) => Ordering::Less,
             (Msg::Observe(_), Msg::Protocol(_)) => Ordering::Greater,
@@ -78,7 +83,7 @@ impl Ord for Msg {
     }
 }
 
-impl PartialOrd for Msg {
+impl<M: ProtocolMessage + Eq> PartialOrd for Msg<M> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }

@@ -108,9 +108,44 @@ impl CheckReport {
 /// moment (the library reads no clock itself); it is called once before and once after.
 pub fn check_minbft(
     cfg: &CheckConfig,
-    mut clock: impl FnMut() -> Duration,
+    clock: impl FnMut() -> Duration,
 ) -> Result<CheckReport, ConfigError> {
     let model = minbft_model(cfg)?;
+    Ok(run_model(cfg, model, format_actions, clock))
+}
+
+/// A model stateright's checkers can explore on threads and report paths of.
+pub trait Checkable:
+    Model<
+        State: Clone + std::fmt::Debug + PartialEq + std::hash::Hash + Send + Sync + 'static,
+        Action: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static,
+    > + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<M> Checkable for M where
+    M: Model<
+            State: Clone + std::fmt::Debug + PartialEq + std::hash::Hash + Send + Sync + 'static,
+            Action: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static,
+        > + Send
+        + Sync
+        + 'static
+{
+}
+
+/// Explores `model` as `cfg` says (BFS, DFS or seeded random walks, within its bounds)
+/// and reports, writing each discovery's actions as steps with `steps`.
+pub fn run_model<M>(
+    cfg: &CheckConfig,
+    model: M,
+    steps: fn(&M, Vec<M::Action>) -> Vec<String>,
+    mut clock: impl FnMut() -> Duration,
+) -> CheckReport
+where
+    M: Checkable,
+{
     if let Mode::Simulation { seed } = cfg.mode {
         let start = clock();
         let w = walk(
@@ -122,7 +157,7 @@ pub fn check_minbft(
         let discoveries = w
             .discoveries
             .into_iter()
-            .map(|(name, actions)| (name, format_actions(&model, actions)))
+            .map(|(name, actions)| (name, steps(&model, actions)))
             .collect();
         let r = report(
             cfg,
@@ -131,7 +166,7 @@ pub fn check_minbft(
             (w.states, w.unique_states, w.max_depth),
         );
         let elapsed = clock().saturating_sub(start);
-        return Ok(CheckReport { elapsed, ..r });
+        return CheckReport { elapsed, ..r };
     }
     // Stop at the first safety violation: the rest of the space is then moot.
     let mut builder = model
@@ -146,20 +181,24 @@ pub fn check_minbft(
     }
     let start = clock();
     let report = if cfg.mode == Mode::Dfs {
-        summarize(cfg, builder.spawn_dfs().join())
+        summarize(cfg, builder.spawn_dfs().join(), steps)
     } else {
-        summarize(cfg, builder.spawn_bfs().join())
+        summarize(cfg, builder.spawn_bfs().join(), steps)
     };
     let elapsed = clock().saturating_sub(start);
-    Ok(CheckReport { elapsed, ..report })
+    CheckReport { elapsed, ..report }
 }
 
-fn summarize(cfg: &CheckConfig, checker: impl Checker<MinbftModel>) -> CheckReport {
+fn summarize<M: Checkable>(
+    cfg: &CheckConfig,
+    checker: impl Checker<M>,
+    steps: fn(&M, Vec<M::Action>) -> Vec<String>,
+) -> CheckReport {
     let model = checker.model();
     let discoveries = checker
         .discoveries()
         .into_iter()
-        .map(|(name, path)| (name, format_path(model, path)))
+        .map(|(name, path)| (name, steps(model, path.into_actions())))
         .collect();
     let counts = (
         checker.state_count(),
@@ -171,9 +210,9 @@ fn summarize(cfg: &CheckConfig, checker: impl Checker<MinbftModel>) -> CheckRepo
 
 /// The report from each property's discovery (its path as readable steps) and the
 /// `(states, unique states, max depth)` counts.
-fn report(
+fn report<M: Model>(
     cfg: &CheckConfig,
-    model: &MinbftModel,
+    model: &M,
     mut discoveries: HashMap<&'static str, Vec<String>>,
     (states, unique_states, max_depth): (usize, usize, usize),
 ) -> CheckReport {
@@ -218,9 +257,20 @@ pub fn format_path(
     format_actions(model, path.into_actions())
 }
 
-/// Actions as readable steps (see [`format_path`]).
+/// Actions of the MinBFT model as readable steps (see [`format_path`]).
 pub fn format_actions(model: &MinbftModel, actions: Vec<Action>) -> Vec<String> {
-    let n = model.cfg.replicas;
+    format_steps(model.cfg.replicas, actions, |m| {
+        describe_with(m, describe_message)
+    })
+}
+
+/// Actor-model actions as readable steps, numbered from 1, for a group of `n` replicas,
+/// each message described by `describe`.
+pub fn format_steps<M>(
+    n: u32,
+    actions: Vec<ActorModelAction<M, Timer, ByzMove>>,
+    describe: impl Fn(&M) -> String,
+) -> Vec<String> {
     let name = |id| node_id(n, id).to_string();
     actions
         .into_iter()
@@ -254,14 +304,20 @@ fn move_name(m: ByzMove) -> &'static str {
     m.name()
 }
 
-/// A one-line description of a model message, in the paper's words.
+/// A one-line description of a MinBFT model message, in the paper's words.
 pub fn describe(msg: &Msg) -> String {
+    describe_with(msg, describe_message)
+}
+
+/// A one-line description of a model message: observations here, protocol messages by
+/// `protocol`.
+pub fn describe_with<M>(msg: &Msg<M>, protocol: impl Fn(&M) -> String) -> String {
     match msg {
         Msg::Observe(Observation::Invoke { client, op }) => format!("c{client} invokes {:?}", op.0),
         Msg::Observe(Observation::Return { client, result }) => {
             format!("c{client} returns {result:?}")
         }
-        Msg::Protocol(m) => describe_message(m),
+        Msg::Protocol(m) => protocol(m),
     }
 }
 

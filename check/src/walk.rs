@@ -4,17 +4,18 @@
 //! indexes, so rebuilding a discovery's path panics; these walks keep the actions
 //! themselves instead, so every path is exact and replays.
 
-use crate::model::{MinbftModel, MinbftState};
+use crate::model::MinbftModel;
+use crate::report::Checkable;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stateright::{Expectation, Model};
 use std::collections::{BTreeMap, HashSet};
 
-/// An action of the model.
+/// An action of the MinBFT model.
 pub type Action = <MinbftModel as Model>::Action;
 
-/// What the walks found.
-pub struct Walks {
+/// What the walks found, with actions of type `A`.
+pub struct Walks<A> {
     /// States visited (with repeats across walks).
     pub states: usize,
     /// Distinct states visited.
@@ -22,10 +23,10 @@ pub struct Walks {
     /// The longest walk.
     pub max_depth: usize,
     /// Per property name: the actions of the first walk that discovered it.
-    pub discoveries: BTreeMap<&'static str, Vec<Action>>,
+    pub discoveries: BTreeMap<&'static str, Vec<A>>,
 }
 
-fn digest(state: &MinbftState) -> u64 {
+fn digest<S: std::hash::Hash>(state: &S) -> u64 {
     ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(state)
 }
 
@@ -33,7 +34,12 @@ fn digest(state: &MinbftState) -> u64 {
 /// stream seeded by `seed`, until `states_max` states were visited or an `always`
 /// property failed. A walk ends at a state without actions, a state it visited before,
 /// a state outside the model's boundary or depth `depth_max`.
-pub fn walk(model: &MinbftModel, seed: u64, states_max: usize, depth_max: Option<usize>) -> Walks {
+pub fn walk<M: Checkable>(
+    model: &M,
+    seed: u64,
+    states_max: usize,
+    depth_max: Option<usize>,
+) -> Walks<M::Action> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let properties = model.properties();
     let mut w = Walks {
@@ -48,7 +54,7 @@ pub fn walk(model: &MinbftModel, seed: u64, states_max: usize, depth_max: Option
     };
     'walks: while w.states < states_max {
         let mut state = init.clone();
-        let mut path: Vec<Action> = Vec::new();
+        let mut path: Vec<M::Action> = Vec::new();
         let mut seen = HashSet::new();
         loop {
             let fp = digest(&state);

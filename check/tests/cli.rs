@@ -1,13 +1,13 @@
 //! The ready-made `clap` arguments parse into the configuration they describe.
 
 use clap::Parser;
-use minlab_check::cli::MinbftArgs;
+use minlab_check::cli::CheckArgs;
 use minlab_check::{ByzMove, ByzantineRole, Mode};
 
 #[derive(Parser)]
 struct Cmd {
     #[command(flatten)]
-    args: MinbftArgs,
+    args: CheckArgs,
 }
 
 fn parse(args: &[&str]) -> Result<minlab_check::CheckConfig, String> {

@@ -5,20 +5,44 @@
 //! Run with `cargo test -p minlab-check --features mutants --test mutants`.
 #![cfg(feature = "mutants")]
 
+use minlab_check::minzyzyva::model::names as zyzyva_names;
 use minlab_check::model::names;
 use minlab_check::{ByzMove, ByzantineRole, CheckConfig, CheckReport, Outcome};
 use minlab_protocols::minbft::Mutant;
 
 mod common;
-use common::run;
+use common::{run, run_minzyzyva};
 
 /// Checks `cfg` with mutant `m` and returns the counterexample of `property`, which must
 /// be violated.
 fn counterexample(m: Mutant, cfg: CheckConfig, property: &str) -> (CheckReport, Vec<String>) {
-    let r = run(&CheckConfig {
-        mutant: Some(m),
-        ..cfg
-    });
+    violated(
+        m,
+        run(&CheckConfig {
+            mutant: Some(m),
+            ..cfg
+        }),
+        property,
+    )
+}
+
+/// [`counterexample`] in the MinZyzyva model.
+fn zyzyva_counterexample(
+    m: Mutant,
+    cfg: CheckConfig,
+    property: &str,
+) -> (CheckReport, Vec<String>) {
+    violated(
+        m,
+        run_minzyzyva(&CheckConfig {
+            mutant: Some(m),
+            ..cfg
+        }),
+        property,
+    )
+}
+
+fn violated(m: Mutant, r: CheckReport, property: &str) -> (CheckReport, Vec<String>) {
     assert!(!r.safety_holds() && !r.exhaustive, "{m:?} not found");
     let Outcome::Violated { path } = &r.property(property).expect("registered").outcome else {
         panic!("{m:?}: {property} must be violated");
@@ -221,4 +245,82 @@ fn random_walks_find_skip_no_hole_with_an_exact_path() {
     let (_, path) = counterexample(Mutant::SkipNoHole, cfg, names::AGREEMENT);
     assert_eq!(path.len(), 6, "{path:#?}");
     assert!(path[5].contains("PREPARE v0 r0 cv2"), "{path:#?}");
+}
+
+// MinZyzyva (paper §5, step 5): a client completing on 2f matching responses. A Byzantine
+// backup makes its VIEW-CHANGE for view 1 early, then answers the client's first request
+// as usual: with the correct primary's response that is 2f = 2, and the request completes.
+// The client's second request is resent to every replica, the other backup suspects the
+// primary and, with the early VIEW-CHANGE, forms view 1 without the completed request:
+// the new primary's history lacks it. The correct build holds on the same search budget.
+#[test]
+fn speculative_quorum_is_found() {
+    let cfg = byzantine(
+        ByzantineRole::Backup,
+        &[ByzMove::EarlyViewChange],
+        CheckConfig {
+            requests: 2,
+            view_changes: 1,
+            retransmits: 1,
+            ..CheckConfig::default()
+        },
+    );
+    let (r, path) = zyzyva_counterexample(
+        Mutant::SpeculativeQuorum,
+        cfg.clone(),
+        zyzyva_names::COMPLETED_NEVER_ROLLED_BACK,
+    );
+    assert!(
+        path.iter().any(|s| s.contains("early-view-change")),
+        "{path:#?}"
+    );
+    assert_eq!(
+        path.iter().filter(|s| s.contains("RESPONSE v0")).count(),
+        2,
+        "{path:#?}"
+    );
+    assert_eq!((r.unique_states, path.len()), (25486, 9), "{path:#?}");
+    let correct = run_minzyzyva(&CheckConfig {
+        states_max: Some(r.states),
+        ..cfg
+    });
+    assert!(correct.safety_holds() && correct.max_depth > path.len());
+}
+
+// MinZyzyva, the FIFO rule on the primary's counter: two clients, all correct; a backup
+// that executes the primary's second ORDER-REQ as it arrives puts it at position 0, where
+// the primary executed the first request.
+#[test]
+fn zyzyva_ignore_fifo_is_found() {
+    let cfg = CheckConfig {
+        clients: 2,
+        ..CheckConfig::default()
+    };
+    let (r, path) =
+        zyzyva_counterexample(Mutant::IgnoreFifo, cfg, zyzyva_names::SPECULATIVE_AGREEMENT);
+    assert!(
+        path.iter().any(|s| s.contains("ORDER-REQ v0 r0 cv2")),
+        "{path:#?}"
+    );
+    assert_eq!(r.unique_states, 1005);
+}
+
+// MinZyzyva, rollback: two clients, all correct, a view change that leaves out the first
+// request the primary executed speculatively. Without rollback the old primary keeps it,
+// and the request the new primary orders first lands at position 1 there and 0 elsewhere.
+// The state space needs random walks (seeded, exact path).
+#[test]
+fn no_rollback_is_found() {
+    let cfg = CheckConfig {
+        clients: 2,
+        view_changes: 1,
+        retransmits: 1,
+        mode: minlab_check::Mode::Simulation { seed: 1 },
+        states_max: Some(100_000),
+        ..CheckConfig::default()
+    };
+    let (_, path) =
+        zyzyva_counterexample(Mutant::NoRollback, cfg, zyzyva_names::SPECULATIVE_AGREEMENT);
+    assert!(path.iter().any(|s| s.contains("NEW-VIEW")), "{path:#?}");
+    assert_eq!(path.len(), 22, "{path:#?}");
 }

@@ -3,9 +3,23 @@
 use minlab_check::{CheckConfig, CheckReport, check_minbft};
 use std::time::Duration;
 
-/// Checks `cfg` (which must be valid) and prints each property's outcome and the counts.
+/// Checks MinBFT as `cfg` (which must be valid) says and prints what it found.
+#[allow(dead_code)] // not every test file checks MinBFT
 pub fn run(cfg: &CheckConfig) -> CheckReport {
-    let r = check_minbft(cfg, || Duration::ZERO).expect("valid configuration");
+    show(check_minbft(cfg, || Duration::ZERO).expect("valid configuration"))
+}
+
+/// [`run`] for the MinZyzyva model.
+#[allow(dead_code)] // not every test file checks MinZyzyva
+pub fn run_minzyzyva(cfg: &CheckConfig) -> CheckReport {
+    show(
+        minlab_check::minzyzyva::check_minzyzyva(cfg, || Duration::ZERO)
+            .expect("valid configuration"),
+    )
+}
+
+/// Prints each property's outcome and the counts.
+fn show(r: CheckReport) -> CheckReport {
     for p in &r.properties {
         eprintln!("{}: {:?}", p.name, p.outcome);
     }

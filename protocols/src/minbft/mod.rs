@@ -17,7 +17,7 @@ mod fifo;
 mod log;
 mod machine_impl;
 pub mod messages;
-mod mutant;
+pub(crate) mod mutant;
 mod new_view;
 pub mod normal;
 mod recover;

@@ -47,12 +47,20 @@ pub enum Mutant {
     /// Rule 3 of `super::restart` off: a VIEW-CHANGE whose `O` holds a gap counts in
     /// `V_vc` like any other.
     CountGappedViewChanges,
+    /// MinZyzyva (paper §5, step 5): a client completes a request on `2f` matching
+    /// responses instead of `2f + 1`. (`IgnoreFifo` also applies to MinZyzyva replicas:
+    /// the primary's ORDER-REQs are executed as they arrive.)
+    SpeculativeQuorum,
+    /// MinZyzyva (paper §5, view change): a replica installing a NEW-VIEW keeps the
+    /// speculative executions the new view leaves out instead of rolling them back; the
+    /// new view's requests are executed after them.
+    NoRollback,
 }
 
 #[cfg(feature = "mutants")]
 impl Mutant {
     /// Every mutant, in a stable order.
-    pub const ALL: [Mutant; 11] = [
+    pub const ALL: [Mutant; 13] = [
         Mutant::CommitQuorum,
         Mutant::SkipNoHole,
         Mutant::IgnoreFifo,
@@ -64,6 +72,8 @@ impl Mutant {
         Mutant::RestartAnyPosition,
         Mutant::NoRevocation,
         Mutant::CountGappedViewChanges,
+        Mutant::SpeculativeQuorum,
+        Mutant::NoRollback,
     ];
 
     /// The command-line name.
@@ -80,6 +90,8 @@ impl Mutant {
             Mutant::RestartAnyPosition => "restart-any-position",
             Mutant::NoRevocation => "no-revocation",
             Mutant::CountGappedViewChanges => "count-gapped-view-changes",
+            Mutant::SpeculativeQuorum => "speculative-quorum",
+            Mutant::NoRollback => "no-rollback",
         }
     }
 

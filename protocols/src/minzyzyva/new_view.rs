@@ -320,7 +320,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
             keep += 1;
         }
-        let cut = from + keep as u64;
+        let mut cut = from + keep as u64;
+        if crate::minbft::mutant::mutant!(self, NoRollback) {
+            // Mutant: keep what the new view leaves out; its requests go after it.
+            cut = self.history.head().max(cut);
+        }
         if cut < self.history.committed {
             return Err(AdoptError::Conflict);
         }

@@ -252,7 +252,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
     ) {
         self.parked.insert(counter, m);
         while let Some(entry) = self.parked.first_entry() {
-            if *entry.key() != self.accepted + 1 {
+            if *entry.key() != self.accepted + 1
+                && !crate::minbft::mutant::mutant!(self, IgnoreFifo)
+            {
                 break;
             }
             let (c, m) = entry.remove_entry();
