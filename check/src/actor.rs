@@ -5,6 +5,7 @@
 
 use crate::config::{ByzMove, CheckConfig};
 use crate::durable::{Durable, Ghost, Storage, append};
+use crate::early::early_view_change;
 use crate::msg::{KvOpKey, Msg, Observation, Timer};
 use crate::sealed::Sealed;
 use minlab_protocols::minbft::certify::{
@@ -922,28 +923,18 @@ fn make_move(
             }
         }
         ByzMove::EarlyViewChange => {
-            // A shadow copy of itself moves to the next view (the others' REQ-VIEW-CHANGEs
-            // are what a correct replica would need); its VIEW-CHANGE goes out under the
-            // real USIG, and the replica carries on in its view as if it had not.
-            let mut shadow = replica.clone();
-            let mut out = Outbox::new();
-            for r in (0..n).filter(|r| *r != id) {
-                let rvc = Message::ReqViewChange(Arc::new(ReqViewChange {
-                    sender: r,
-                    view,
-                    new_view: view + 1,
-                }));
-                shadow.on_message(Instant::ZERO, NodeId::Replica(r), rvc, &mut out);
-            }
+            let (shadow, sent) = early_view_change(
+                replica,
+                n,
+                view,
+                Instant::ZERO,
+                Message::ReqViewChange,
+                |m| matches!(m, Message::ViewChange(_)),
+            );
             *replica.usig_mut() = shadow.usig().clone();
-            for output in out.drain() {
-                if let Output::Broadcast {
-                    msg: msg @ Message::ViewChange(_),
-                } = output
-                {
-                    for to in replicas_except(n, id) {
-                        o.send(to, Msg::Protocol(msg.clone()));
-                    }
+            for msg in sent {
+                for to in replicas_except(n, id) {
+                    o.send(to, Msg::Protocol(msg.clone()));
                 }
             }
         }

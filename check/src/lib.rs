@@ -23,6 +23,7 @@ pub mod actor;
 pub mod cli;
 pub mod config;
 pub mod durable;
+mod early;
 pub mod explore;
 pub mod minzyzyva;
 pub mod model;

@@ -2,7 +2,7 @@
 //! history, and the properties, all read from public actor state (no private replica
 //! state is needed).
 
-use crate::actor::{ClientState, Node, NodeState, ReplicaState, group_config};
+use crate::actor::{ClientState, Executed, Node, NodeState, ReplicaState, group_config};
 use crate::config::{ByzMove, CheckConfig, ConfigError};
 use crate::msg::{KvOpKey, Msg, Observation};
 use minlab_protocols::ClientId;
@@ -10,7 +10,7 @@ use minlab_protocols::service::kv::KvStore;
 use stateright::Expectation;
 use stateright::actor::{ActorModel, ActorModelState, Envelope, LossyNetwork, Network};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The reference object of the linearizability check: the very KV store the replicas run.
@@ -135,18 +135,22 @@ pub fn clients<'a>(
         })
 }
 
+/// True when two sequences of executions, by position, have the same request wherever
+/// both have one.
+pub fn agree_by_position(a: &BTreeMap<u64, Executed>, b: &BTreeMap<u64, Executed>) -> bool {
+    a.iter().all(|(p, x)| {
+        b.get(p)
+            .is_none_or(|y| (x.client, x.seq, &x.op) == (y.client, y.seq, &y.op))
+    })
+}
+
 fn agreement(m: &MinbftModel, s: &MinbftState) -> bool {
     let rs: Vec<&ReplicaState> = correct_replicas(&m.cfg, s).collect();
     !rs.iter().any(|r| r.ghost.reexecuted_differently)
         && rs.iter().enumerate().all(|(i, a)| {
-            rs[i + 1..].iter().all(|b| {
-                a.ghost.executed.iter().all(|(p, x)| {
-                    b.ghost
-                        .executed
-                        .get(p)
-                        .is_none_or(|y| (x.client, x.seq, &x.op) == (y.client, y.seq, &y.op))
-                })
-            })
+            rs[i + 1..]
+                .iter()
+                .all(|b| agree_by_position(&a.ghost.executed, &b.ghost.executed))
         })
 }
 

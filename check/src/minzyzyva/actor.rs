@@ -6,13 +6,14 @@
 
 use crate::actor::{Executed, KEY_SEED, actor_id, observer_id, op_for, replicas_except};
 use crate::config::{ByzMove, CheckConfig};
+use crate::early::early_view_change;
 use crate::msg::{KvOpKey, Observation, Timer};
 use crate::sealed::Sealed;
 use minlab_protocols::minbft::{ClientDirectory, ClientKeyring, Config, ReqViewChange, Request};
 use minlab_protocols::minzyzyva::certify::{order_bytes, request_digest};
 use minlab_protocols::minzyzyva::{Client, Message, OrderReq, Replica};
 use minlab_protocols::service::kv::KvStore;
-use minlab_protocols::{Event, Instant, NodeId, Outbox, Output, TimerKind, View};
+use minlab_protocols::{Event, Instant, Outbox, Output, TimerKind, View};
 use minlab_usig::{SymbolicUsig, Usig};
 use stateright::actor::{Actor, Id, Out, model_timeout};
 use std::borrow::Cow;
@@ -508,27 +509,17 @@ fn make_move(id: u32, cfg: &CheckConfig, st: &mut ZReplicaState, mv: ByzMove, o:
             }
         }
         ByzMove::EarlyViewChange => {
-            // A shadow copy of itself moves to the next view (the others' REQ-VIEW-CHANGEs
-            // are what a correct replica would need); its VIEW-CHANGE goes out under the
-            // real USIG, and the replica carries on in its view as if it had not.
-            let mut shadow = st.replica.clone();
-            let mut out = Outbox::new();
-            for r in (0..n).filter(|r| *r != id) {
-                let rvc = Message::ReqViewChange(Arc::new(ReqViewChange {
-                    sender: r,
-                    view,
-                    new_view: view + 1,
-                }));
-                shadow.on_message(st.ghost.now, NodeId::Replica(r), rvc, &mut out);
-            }
+            let (shadow, sent) = early_view_change(
+                &st.replica,
+                n,
+                view,
+                st.ghost.now,
+                Message::ReqViewChange,
+                |m| matches!(m, Message::ViewChange(_)),
+            );
             *st.replica.usig_mut() = shadow.usig().clone();
-            for output in out.drain() {
-                if let Output::Broadcast {
-                    msg: msg @ Message::ViewChange(_),
-                } = output
-                {
-                    to_others(o, msg);
-                }
+            for msg in sent {
+                to_others(o, msg);
             }
         }
         ByzMove::Silent

@@ -5,7 +5,7 @@
 
 use super::actor::{ZClientState, ZNode, ZNodeState, ZReplicaState};
 use crate::config::{CheckConfig, ConfigError};
-use crate::model::{History, names as common, record_out};
+use crate::model::{History, agree_by_position, names as common, record_out};
 use minlab_protocols::ClientId;
 use minlab_protocols::minbft::Config;
 use stateright::Expectation;
@@ -79,14 +79,9 @@ fn committed_agree(m: &MinzyzyvaModel, s: &MinzyzyvaState) -> bool {
     let rs: Vec<&ZReplicaState> = correct_replicas(&m.cfg, s).collect();
     !rs.iter().any(|r| r.ghost.committed_changed)
         && rs.iter().enumerate().all(|(i, a)| {
-            rs[i + 1..].iter().all(|b| {
-                a.ghost.committed.iter().all(|(p, x)| {
-                    b.ghost
-                        .committed
-                        .get(p)
-                        .is_none_or(|y| (x.client, x.seq, &x.op) == (y.client, y.seq, &y.op))
-                })
-            })
+            rs[i + 1..]
+                .iter()
+                .all(|b| agree_by_position(&a.ghost.committed, &b.ghost.committed))
         })
 }
 
@@ -96,14 +91,7 @@ fn speculative_agreement(m: &MinzyzyvaModel, s: &MinzyzyvaState) -> bool {
         rs[i + 1..]
             .iter()
             .filter(|b| b.replica.installed_view() == a.replica.installed_view())
-            .all(|b| {
-                a.ghost.history.iter().all(|(p, x)| {
-                    b.ghost
-                        .history
-                        .get(p)
-                        .is_none_or(|y| (x.client, x.seq, &x.op) == (y.client, y.seq, &y.op))
-                })
-            })
+            .all(|b| agree_by_position(&a.ghost.history, &b.ghost.history))
     })
 }
 
