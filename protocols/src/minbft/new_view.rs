@@ -196,6 +196,16 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// primary's own just before the NEW-VIEW in its counter order), the NEW-VIEW's UI,
     /// and `S` recomputed.
     fn check_new_view(&self, nv: &NewView) -> Result<(), RejectReason> {
+        // The UI first: only a NEW-VIEW its sender certified shows that sender faulty when
+        // it is invalid. One whose bytes changed on the way (its UI no longer verifies) is
+        // dropped like any damaged message, and its retransmission is awaited.
+        if self
+            .usig
+            .verify_ui(nv.sender, &nv.ui, &new_view_bytes(nv))
+            .is_err()
+        {
+            return Err(RejectReason::BadUi);
+        }
         let bad = Err(RejectReason::InvalidNewView);
         if nv.view_changes.len() != self.config.quorum() as usize {
             return bad;
@@ -221,13 +231,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         if own_counter.map(|c| c + 1) != Some(nv.ui.counter) {
             return bad;
-        }
-        if self
-            .usig
-            .verify_ui(nv.sender, &nv.ui, &new_view_bytes(nv))
-            .is_err()
-        {
-            return Err(RejectReason::BadUi);
         }
         if !mutant!(self, TrustNewView) && self.s_of(&nv.view_changes) != nv.prepares {
             return bad;

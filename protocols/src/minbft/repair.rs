@@ -116,7 +116,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 if s != self.id
                     && let Some(c) = self.fifo.latest_buffered_checkpoint(s)
                 {
-                    self.note_far_checkpoint(c, out);
+                    // Buffered, so verified already.
+                    self.note_checkpoint_evidence(c, out);
                 }
             }
         }

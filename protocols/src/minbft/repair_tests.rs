@@ -168,3 +168,135 @@ fn a_primary_whose_only_commit_was_lost_fetches_it() {
     assert_eq!(rs[0].last_executed(), 1);
     assert_eq!(rs[0].last_executed_by_client(0), 1);
 }
+
+#[test]
+fn a_lagging_backup_recounts_checkpoint_evidence_when_votes_arrive_later() {
+    // corrupt-network seeds 442 and 452: a backup missed a PREPARE that its primary then
+    // garbage-collected at a stable checkpoint. The primary's CHECKPOINT waited in the
+    // backup's FIFO buffer behind the hole; the other backup's matching CHECKPOINT was
+    // corrupted and came (was processed) only later. The buffered one had already been
+    // noted as evidence alone, and noting it again returned early, so the backup never
+    // counted the two together and never asked for a state transfer.
+    let c = Arc::new(Config {
+        checkpoint_period: 4,
+        log_window: 8,
+        ..Config::new(1, 4)
+    });
+    let mut rs: Vec<R> = (0..3)
+        .map(|id| {
+            let dir = ClientDirectory::from_seed(c.client_auth, id, 4, 5);
+            Replica::new(
+                c.clone(),
+                Arc::new(dir),
+                SymbolicUsig::new(id, 3),
+                KvStore::new(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let t0 = Instant::ZERO;
+    let mut prepares = Vec::new();
+    for client in 0..4 {
+        let req = Arc::new(Request {
+            client,
+            seq: 1,
+            op: KvOp::Get { key: 1 }.encode(),
+            auth: RequestAuth::None,
+        });
+        let mut out = Outbox::new();
+        rs[0].on_message(t0, NodeId::Client(client), Message::Request(req), &mut out);
+        prepares.extend(msgs(&out).into_iter().map(|(_, m)| m));
+    }
+    assert_eq!(prepares.len(), 4);
+    // Backup 1 gets everything; its COMMITs and CHECKPOINT reach the primary, whose
+    // CHECKPOINT comes back: the checkpoint at counter value 4 is stable at both, and the
+    // primary's sent log no longer holds PREPARE 1.
+    let mut from_1 = Vec::new();
+    for p in &prepares {
+        let mut out = Outbox::new();
+        rs[1].on_message(t0, NodeId::Replica(0), p.clone(), &mut out);
+        from_1.extend(msgs(&out).into_iter().map(|(_, m)| m));
+    }
+    let mut from_0 = Vec::new();
+    for m in &from_1 {
+        let mut out = Outbox::new();
+        rs[0].on_message(t0, NodeId::Replica(1), m.clone(), &mut out);
+        from_0.extend(msgs(&out).into_iter().map(|(_, m)| m));
+    }
+    let checkpoint_0 = from_0
+        .iter()
+        .find(|m| matches!(m, Message::Checkpoint(_)))
+        .expect("the primary's CHECKPOINT")
+        .clone();
+    let mut out = Outbox::new();
+    rs[1].on_message(t0, NodeId::Replica(0), checkpoint_0.clone(), &mut out);
+    assert_eq!((rs[0].low_water_mark(), rs[1].low_water_mark()), (4, 4));
+    // Backup 2 loses PREPARE 1 and, for now, backup 1's CHECKPOINT.
+    let (checkpoint_1, rest_1): (Vec<Message>, Vec<Message>) = from_1
+        .into_iter()
+        .partition(|m| matches!(m, Message::Checkpoint(_)));
+    for p in &prepares[1..] {
+        rs[2].on_message(t0, NodeId::Replica(0), p.clone(), &mut Outbox::new());
+    }
+    for m in rest_1 {
+        rs[2].on_message(t0, NodeId::Replica(1), m, &mut Outbox::new());
+    }
+    rs[2].on_message(t0, NodeId::Replica(0), checkpoint_0, &mut Outbox::new());
+    assert_eq!(rs[2].last_executed(), 0);
+    let asks_state = |out: &Outbox| {
+        msgs(out)
+            .iter()
+            .any(|(_, m)| matches!(m, Message::StateRequest(_)))
+    };
+    let tick = |r: &mut R, t: &mut Instant| {
+        *t += Duration::from_millis(50);
+        let mut out = Outbox::new();
+        r.on_timer(*t, TimerKind::Repair, &mut out);
+        out
+    };
+    let mut t = t0;
+    // Repair ticks until the stuck backup asks for retransmission: it has noted the
+    // primary's buffered CHECKPOINT, alone, as evidence.
+    let mut asked = false;
+    for _ in 0..3 {
+        let out = tick(&mut rs[2], &mut t);
+        assert!(!asks_state(&out), "one CHECKPOINT is not f + 1");
+        if msgs(&out)
+            .iter()
+            .any(|(_, m)| matches!(m, Message::FillHole(_)))
+        {
+            asked = true;
+            break;
+        }
+    }
+    assert!(asked, "the stuck backup asks for retransmission");
+    // Backup 1's CHECKPOINT arrives now and is processed (its sender's stream has no hole).
+    rs[2].on_message(
+        t,
+        NodeId::Replica(1),
+        checkpoint_1[0].clone(),
+        &mut Outbox::new(),
+    );
+    let mut request = None;
+    for _ in 0..3 {
+        let out = tick(&mut rs[2], &mut t);
+        if let Some((to, m)) = msgs(&out)
+            .into_iter()
+            .find(|(_, m)| matches!(m, Message::StateRequest(_)))
+        {
+            request = Some((to, m));
+            break;
+        }
+    }
+    let (to, m) = request.expect("f + 1 matching CHECKPOINTs: a state transfer");
+    let signer = match to {
+        Some(NodeId::Replica(s)) => s,
+        other => panic!("STATE-REQUEST to {other:?}"),
+    };
+    let mut out = Outbox::new();
+    rs[signer as usize].on_message(t, NodeId::Replica(2), m, &mut out);
+    let reply = msgs(&out).remove(0).1;
+    rs[2].on_message(t, NodeId::Replica(signer), reply, &mut Outbox::new());
+    assert_eq!(rs[2].last_executed(), 4);
+    assert!((0..4).all(|c| rs[2].last_executed_by_client(c) == 1));
+}

@@ -70,41 +70,54 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.transfer.snapshots = self.transfer.snapshots.split_off(&key);
     }
 
-    /// A CHECKPOINT beyond the FIFO window: verified and kept as evidence (one per
-    /// sender); `f + 1` matching ones above our execution point start a state transfer.
+    /// A CHECKPOINT beyond the FIFO window: verified (unless it is the one already kept
+    /// from its sender) and counted as evidence (see `note_checkpoint_evidence`).
     pub(crate) fn note_far_checkpoint(&mut self, c: Arc<Checkpoint>, out: &mut Outbox) {
-        let bytes = checkpoint_bytes(c.view, c.counter, &c.state_digest);
-        self.metrics.usig_verifies += 1;
-        if self.usig.verify_ui(c.sender, &c.ui, &bytes).is_err() {
-            return self.reject(
-                NodeId::Replica(c.sender),
-                MessageKind::Checkpoint,
-                RejectReason::BadUi,
-                out,
-            );
+        match self.transfer.evidence.get(&c.sender) {
+            Some(o) if o.ui.counter > c.ui.counter => return,
+            Some(o) if **o == *c => {}
+            _ => {
+                let bytes = checkpoint_bytes(c.view, c.counter, &c.state_digest);
+                self.metrics.usig_verifies += 1;
+                if self.usig.verify_ui(c.sender, &c.ui, &bytes).is_err() {
+                    return self.reject(
+                        NodeId::Replica(c.sender),
+                        MessageKind::Checkpoint,
+                        RejectReason::BadUi,
+                        out,
+                    );
+                }
+            }
         }
+        self.note_checkpoint_evidence(c, out);
+    }
+
+    /// A verified CHECKPOINT (far ahead, or waiting in its sender's FIFO buffer) as
+    /// evidence that this replica is behind: kept (the latest per sender), and `f + 1`
+    /// matching ones above our execution point start a state transfer. Counted again each
+    /// time it is offered, since the votes it is counted with may have come since.
+    pub(crate) fn note_checkpoint_evidence(&mut self, c: Arc<Checkpoint>, out: &mut Outbox) {
+        let key = (c.view, c.counter);
+        let digest = c.state_digest;
         if self
             .transfer
             .evidence
             .get(&c.sender)
-            .is_some_and(|o| o.ui.counter >= c.ui.counter)
+            .is_none_or(|o| o.ui.counter < c.ui.counter)
         {
-            return;
+            self.transfer.evidence.insert(c.sender, c.clone());
         }
-        let key = (c.view, c.counter);
-        let digest = c.state_digest;
-        self.transfer.evidence.insert(c.sender, c);
-        // Evidence is whatever CHECKPOINTs for this state we hold: far or buffered ones
-        // kept here, and votes already processed (a sender whose FIFO has no hole here).
+        // Evidence is whatever CHECKPOINTs for this state we hold: this one, far or
+        // buffered ones kept here, and votes already processed (a sender whose FIFO has no
+        // hole here).
         let same =
             |o: &&Arc<Checkpoint>| (o.view, o.counter, o.state_digest) == (key.0, key.1, digest);
-        let mut matching: Vec<Arc<Checkpoint>> = self
-            .transfer
-            .evidence
-            .values()
-            .filter(same)
-            .cloned()
-            .collect();
+        let mut matching: Vec<Arc<Checkpoint>> = vec![c.clone()];
+        for e in self.transfer.evidence.values().filter(same) {
+            if matching.iter().all(|m| m.sender != e.sender) {
+                matching.push(e.clone());
+            }
+        }
         if let Some(votes) = self.checkpoints.votes.get(&key.1) {
             for v in votes.values().filter(same) {
                 if v.sender != self.id && matching.iter().all(|m| m.sender != v.sender) {
@@ -289,11 +302,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
             counter: first.counter,
             position: self.table.executed_count,
         });
-        if first.view > self.view {
+        if first.view > self.view || (first.view == self.view && self.vc.changing) {
             // f + 1 replicas, a correct one among them, executed up to this checkpoint in
             // `first.view`: that view was installed, and we join it past its start (a
-            // replica restarted in an older view would otherwise never hear its NEW-VIEW
-            // again, which lies below what its peers retransmit).
+            // replica restarted in an older view, or one still waiting for that view's
+            // NEW-VIEW, would otherwise never hear the NEW-VIEW again: the FIFO jump above
+            // passed it, and it lies below what its peers retransmit).
             self.enter_view(first.view);
             self.vc.changing = false;
             self.vc.installed = first.view;

@@ -469,3 +469,151 @@ fn placeholder_ui() -> minlab_usig::Ui {
         cert: minlab_usig::Certificate::Symbolic(0),
     }
 }
+
+/// Replicas `movers` of `rs` receive each other's REQ-VIEW-CHANGE for view 1 and start the
+/// view change; returns what each sent, by replica.
+fn all_ask_for_view_1(rs: &mut [R], movers: &[u32]) -> Vec<(u32, Outbox)> {
+    let mut outs = Vec::new();
+    for &to in movers {
+        let mut out = Outbox::new();
+        for &from in movers {
+            if from != to {
+                let m = ReqViewChange {
+                    sender: from,
+                    view: 0,
+                    new_view: 1,
+                };
+                let msg = Message::ReqViewChange(Arc::new(m));
+                rs[to as usize].on_message(Instant::ZERO, NodeId::Replica(from), msg, &mut out);
+            }
+        }
+        outs.push((to, out));
+    }
+    outs
+}
+
+/// Like [`pump`], but drops what `drop(from, to, msg)` selects.
+fn pump_dropping(
+    rs: &mut [R],
+    outs: Vec<(u32, Outbox)>,
+    drop: impl Fn(u32, u32, &Message) -> bool,
+) {
+    let mut queue: Vec<(u32, Message)> = outs
+        .iter()
+        .flat_map(|(from, out)| sent(out).into_iter().map(move |m| (*from, m)))
+        .collect();
+    let mut steps = 0;
+    while !queue.is_empty() {
+        let (from, msg) = queue.remove(0);
+        steps += 1;
+        assert!(steps < 10_000, "pump does not end");
+        for to in 0..rs.len() as u32 {
+            if to != from && !drop(from, to, &msg) {
+                let mut o = Outbox::new();
+                rs[to as usize].on_message(
+                    Instant::ZERO,
+                    NodeId::Replica(from),
+                    msg.clone(),
+                    &mut o,
+                );
+                queue.extend(sent(&o).into_iter().map(|m| (to, m)));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_new_view_damaged_in_transit_is_dropped_not_blamed_on_its_primary() {
+    // corrupt-network seeds 838 and 944: a bit flipped inside a VIEW-CHANGE carried by a
+    // NEW-VIEW. The embedded VIEW-CHANGE failed its check before the NEW-VIEW's own UI was
+    // verified, so the backup took the damage for a faulty new primary and moved on to the
+    // next view alone, where it stayed behind while the others went on in the view.
+    let mut rs = group(1);
+    let outs = all_ask_for_view_1(&mut rs, &[0, 1, 2]);
+    // Collect the NEW-VIEW by letting the VIEW-CHANGEs reach the new primary, replica 1,
+    // and keep everything else away from replica 2.
+    let mut nv = None;
+    for (from, out) in &outs {
+        for m in sent(out) {
+            if matches!(m, Message::ViewChange(_)) && *from != 1 {
+                let o = deliver(&mut rs[1], NodeId::Replica(*from), m);
+                nv = nv.or(sent(&o).into_iter().find_map(|m| match m {
+                    Message::NewView(n) => Some(n),
+                    _ => None,
+                }));
+            }
+        }
+    }
+    let nv = nv.expect("the new primary sends NEW-VIEW");
+    assert!(rs[2].is_changing_view() && rs[2].view() == 1);
+    // Replica 2 has replica 1's VIEW-CHANGE only inside the NEW-VIEW. A bit flips in it:
+    // its UI no longer matches, and neither does the NEW-VIEW's.
+    let mut damaged = (*nv).clone();
+    let i = damaged
+        .view_changes
+        .iter()
+        .position(|vc| vc.sender == 1)
+        .unwrap();
+    Arc::make_mut(&mut damaged.view_changes[i]).installed_base.1 ^= 1;
+    let out = deliver(
+        &mut rs[2],
+        NodeId::Replica(1),
+        Message::NewView(Arc::new(damaged)),
+    );
+    assert_eq!(rejections(&out), vec![RejectReason::BadUi]);
+    assert_eq!(rs[2].view(), 1, "still waiting for view 1's NEW-VIEW");
+    // The retransmitted NEW-VIEW installs the view.
+    let out = deliver(&mut rs[2], NodeId::Replica(1), Message::NewView(nv));
+    assert!(rejections(&out).is_empty());
+    assert!(!rs[2].is_changing_view() && rs[2].view() == 1);
+}
+
+#[test]
+fn a_state_transfer_to_the_awaited_view_ends_the_view_change() {
+    // corrupt-network seed 993: a backup waiting for view 1's NEW-VIEW (corrupted on the
+    // way) caught up by state transfer to a checkpoint of view 1. The transfer moved its
+    // FIFO positions past the NEW-VIEW, which it would no longer accept, yet it went on
+    // waiting for it; T_vc then took it to view 2 alone.
+    let mut rs = group(1);
+    let outs = all_ask_for_view_1(&mut rs, &[0, 1, 2]);
+    pump_dropping(&mut rs, outs, |_, to, m| {
+        to == 2 && matches!(m, Message::NewView(_))
+    });
+    assert!(!rs[0].is_changing_view() && !rs[1].is_changing_view());
+    assert!(rs[2].is_changing_view() && rs[2].view() == 1);
+    // Both installed the view and made its first checkpoint stable; replica 2 holds their
+    // CHECKPOINTs until the view is installed. Its repair timer counts them as evidence.
+    let mut t = Instant::ZERO;
+    let mut ask = None;
+    for _ in 0..3 {
+        t += Duration::from_millis(50);
+        let out = timer(&mut rs[2], t, TimerKind::Repair);
+        ask = ask.or(out.as_slice().iter().find_map(|o| match o {
+            Output::Send {
+                to: NodeId::Replica(1),
+                msg: m @ Message::StateRequest(_),
+            } => Some(m.clone()),
+            _ => None,
+        }));
+    }
+    let ask = ask.expect("f + 1 CHECKPOINTs of view 1: a state transfer");
+    let reply = sent(&deliver(&mut rs[1], NodeId::Replica(2), ask)).remove(0);
+    let out = deliver(&mut rs[2], NodeId::Replica(1), reply);
+    assert!(
+        out.events()
+            .any(|e| matches!(e, Event::StateTransferred { .. }))
+    );
+    assert!(!rs[2].is_changing_view(), "view 1 is installed at f + 1");
+    // And it takes part in view 1: it commits the new primary's next PREPARE.
+    let mut out = Outbox::new();
+    rs[1].on_message(
+        t,
+        NodeId::Client(0),
+        Message::Request(request(0, 1)),
+        &mut out,
+    );
+    let prepare = sent(&out).remove(0);
+    let out = deliver(&mut rs[2], NodeId::Replica(1), prepare);
+    assert!(sent(&out).iter().any(|m| matches!(m, Message::Commit(_))));
+    assert_eq!(rs[2].last_executed_by_client(0), 1);
+}
