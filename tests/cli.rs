@@ -240,3 +240,21 @@ fn check_minzyzyva_explores_and_refuses_what_it_cannot_check() {
         assert!(text(&o).contains(says), "{}", text(&o));
     }
 }
+
+#[test]
+fn report_paper_rejects_bad_seed_counts_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (k, expect) in [
+        ("0", "0 is not in 1..=100"),
+        ("101", "101 is not in 1..=100"),
+        ("five", "invalid digit"),
+    ] {
+        let o = minlab(
+            &["report", "paper", "--quick", "--seeds", k, "--out", "r"],
+            dir.path(),
+        );
+        assert_eq!(o.status.code(), Some(2), "--seeds {k}: {}", text(&o));
+        assert!(text(&o).contains(expect), "--seeds {k}: {}", text(&o));
+        assert!(!dir.path().join("r").exists(), "--seeds {k} wrote a report");
+    }
+}

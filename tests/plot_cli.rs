@@ -95,6 +95,19 @@ fn draws_a_sequence_chart_of_a_trace_and_rejects_bad_windows() {
     )
     .unwrap();
     std::fs::write(d.join("run.json"), b"{\"scenario\":\"q\",\"seed\":1}").unwrap();
+    std::fs::write(
+        d.join("late.jsonl"),
+        b"{\"t\":5,\"ev\":\"deliver\",\"from\":\"r0\",\"to\":\"r1\",\"msg\":\"X\",\"sent\":9}\n",
+    )
+    .unwrap();
+    // Deliveries carry their send time, so the chart slants their arrows.
+    let trace = std::fs::read_to_string(d.join("trace.jsonl")).unwrap();
+    let deliveries: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("\"ev\":\"deliver\""))
+        .collect();
+    assert!(!deliveries.is_empty());
+    assert!(deliveries.iter().all(|l| l.contains(",\"sent\":")));
 
     if minlab_reports::font::ensure_font().is_ok() {
         let o = minlab(
@@ -119,7 +132,18 @@ fn draws_a_sequence_chart_of_a_trace_and_rejects_bad_windows() {
         }
     }
 
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "--input",
+                "late.jsonl",
+                "--kind",
+                "sequence",
+                "--out",
+                "x.svg",
+            ],
+            "late.jsonl: line 1: \"sent\" (9) is after the delivery",
+        ),
         (
             &[
                 "--input",

@@ -1,5 +1,6 @@
-//! What a figure shows, independent of how it is drawn: series of points, the paper's
-//! values as markers, vertical event lines, and a note. [`crate::draw`] renders it.
+//! What a figure shows, independent of how it is drawn: series of points (with the range
+//! each stands for, e.g. min–max over seeds), the paper's values as markers, vertical event
+//! lines, and a note. [`crate::draw`] renders it.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +11,24 @@ pub struct Series {
     pub label: String,
     /// `(x, y)` points, in the order they are joined.
     pub points: Vec<(f64, f64)>,
+    /// `(low, high)` of each point, in the order of `points`, drawn as a whisker (e.g. the
+    /// minimum and maximum over seeds of a mean); empty when the points have no range.
+    #[serde(default)]
+    pub whiskers: Vec<(f64, f64)>,
+}
+
+/// A point that stands for a range of values, e.g. the mean over seeds and their minimum
+/// and maximum.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RangedPoint {
+    /// Position on the x axis.
+    pub x: f64,
+    /// The value drawn (e.g. the mean).
+    pub y: f64,
+    /// Bottom of the whisker.
+    pub low: f64,
+    /// Top of the whisker.
+    pub high: f64,
 }
 
 /// A value published in the paper, drawn as a distinct marker so the reader compares.
@@ -106,6 +125,17 @@ impl Chart {
         self.series.push(Series {
             label: label.into(),
             points,
+            whiskers: Vec::new(),
+        });
+        self
+    }
+
+    /// Adds a series whose points each carry a range, drawn as whiskers.
+    pub fn with_ranged_series(mut self, label: impl Into<String>, points: &[RangedPoint]) -> Self {
+        self.series.push(Series {
+            label: label.into(),
+            points: points.iter().map(|p| (p.x, p.y)).collect(),
+            whiskers: points.iter().map(|p| (p.low, p.high)).collect(),
         });
         self
     }
@@ -120,7 +150,14 @@ impl Chart {
     pub(crate) fn all_points(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
         self.series
             .iter()
-            .flat_map(|s| s.points.iter().copied())
+            .flat_map(|s| {
+                let ends = s
+                    .points
+                    .iter()
+                    .zip(&s.whiskers)
+                    .flat_map(|(&(x, _), &(lo, hi))| [(x, lo), (x, hi)]);
+                s.points.iter().copied().chain(ends)
+            })
             .chain(self.markers.iter().map(|m| (m.x, m.y)))
             .filter(|(x, y)| x.is_finite() && y.is_finite())
     }

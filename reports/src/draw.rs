@@ -154,28 +154,55 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> 
     for (i, s) in chart.series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let style = ShapeStyle::from(&color).stroke_width(3);
+        let (w, left) = (0.8 / k, -0.4 + 0.8 / k * i as f64);
+        // Whiskers (e.g. min–max over seeds) at the point, or at the middle of its bar;
+        // black on bars so they show against the bar's own colour.
+        let (whisker_x, whisker_color) = if bars {
+            (left + w / 2.0, BLACK)
+        } else {
+            (0.0, color)
+        };
+        let ranged = || {
+            s.points
+                .iter()
+                .zip(&s.whiskers)
+                .filter(|(_, (lo, hi))| hi > lo)
+                .map(|(&(x, y), &(lo, hi))| {
+                    ErrorBar::new_vertical(
+                        x + whisker_x,
+                        lo,
+                        y,
+                        hi,
+                        ShapeStyle::from(&whisker_color).stroke_width(2),
+                        12,
+                    )
+                })
+        };
         let legend = match chart.shape {
-            Shape::Bars => {
-                let w = 0.8 / k;
-                let left = -0.4 + w * i as f64;
-                cc.draw_series(s.points.iter().map(|&(x, y)| {
+            Shape::Bars => cc
+                .draw_series(s.points.iter().map(|&(x, y)| {
                     Rectangle::new([(x + left, 0.0), (x + left + w, y)], color.filled())
                 }))
-                .map_err(|x| e(&x))?
-            }
+                .map_err(|x| e(&x))?,
             Shape::Lines => {
                 cc.draw_series(s.points.iter().map(|&p| Circle::new(p, 5, color.filled())))
                     .map_err(|x| e(&x))?;
+                cc.draw_series(ranged()).map_err(|x| e(&x))?;
                 cc.draw_series(LineSeries::new(s.points.iter().copied(), style))
                     .map_err(|x| e(&x))?
             }
-            Shape::Curve => cc
-                .draw_series(LineSeries::new(s.points.iter().copied(), style))
-                .map_err(|x| e(&x))?,
+            Shape::Curve => {
+                cc.draw_series(ranged()).map_err(|x| e(&x))?;
+                cc.draw_series(LineSeries::new(s.points.iter().copied(), style))
+                    .map_err(|x| e(&x))?
+            }
         };
         legend
             .label(&s.label)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 24, y + 5)], color.filled()));
+        if bars {
+            cc.draw_series(ranged()).map_err(|x| e(&x))?;
+        }
     }
     for m in &chart.markers {
         let color = m.series.map_or(BLACK, |i| COLORS[i % COLORS.len()]);

@@ -52,6 +52,9 @@ pub enum ReportError {
         /// Why.
         source: std::io::Error,
     },
+    /// The reproduction was asked for something it cannot run (e.g. 0 seeds).
+    #[error("bad reproduction plan: {0}")]
+    Plan(String),
     /// A simulation of an experiment could not be built.
     #[error("experiment {experiment}: {message}")]
     Simulation {

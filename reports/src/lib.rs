@@ -36,7 +36,7 @@ pub mod sequence;
 pub mod table;
 pub mod trace;
 
-pub use chart::{Chart, EventLine, Legend, Marker, Series, Shape};
+pub use chart::{Chart, EventLine, Legend, Marker, RangedPoint, Series, Shape};
 pub use draw::{Format, render};
 pub use error::ReportError;
 pub use runs::{InputData, RunData, SweepData};

@@ -1,6 +1,7 @@
 //! Draws a message-sequence chart (like the paper's Figs. 1 and 2) of a trace window: one
-//! lifeline per node, an arrow per delivery, a crossed arrow per drop, and marks for
-//! executions, completions, rejections and state events, one row per event.
+//! lifeline per node, an arrow per delivery from its send to its arrival, a crossed arrow
+//! per drop, and marks for executions, completions, rejections and state events, one row
+//! per event.
 
 use crate::ReportError;
 use crate::draw::Format;
@@ -19,6 +20,8 @@ const COLUMN: i32 = 170;
 const TOP: i32 = 86;
 const ROW: i32 = 26;
 const NOTE: i32 = 24;
+/// Where along a slanted arrow its label sits (0 at the send, 1 at the delivery).
+const LABEL_AT: f64 = 0.7;
 
 const COLORS: [RGBColor; 7] = [
     RGBColor(31, 119, 180),
@@ -84,12 +87,74 @@ pub fn render_sequence(w: &Window, title: &str, path: &Path) -> Result<(), Repor
     }
 }
 
+/// Where a send at `sent` sits among the rows, whose times are `times`, as a fractional
+/// row index: at the first row at or after `sent` (no later than `row`, the delivery's own),
+/// or between it and the row before in proportion to the times. A message sent before the
+/// first row sits between it and a row -1 at `top_ns` (the earliest send shown).
+pub fn send_row(times: &[u64], top_ns: u64, row: usize, sent: u64) -> f64 {
+    let Some(last) = times.len().checked_sub(1) else {
+        return -1.0;
+    };
+    let upto = &times[..=row.min(last)];
+    let j = upto
+        .iter()
+        .position(|&t| t >= sent)
+        .unwrap_or(upto.len() - 1);
+    if upto[j] <= sent {
+        return j as f64;
+    }
+    // t0 < sent < t1: t1 is the first row at or after `sent`, t0 the row before it, or the
+    // top row when `sent` is before the first row.
+    let (t0, t1) = if j == 0 {
+        (top_ns.min(sent), upto[0])
+    } else {
+        (upto[j - 1], upto[j])
+    };
+    (j as f64 - 1.0) + (sent - t0) as f64 / (t1 - t0) as f64
+}
+
+/// The earliest send of a delivery in `w` when it is before the first event (the time of
+/// the row above the first), or `None`.
+fn top_ns(w: &Window) -> Option<u64> {
+    let first = w.events.first()?.t_ns;
+    w.events
+        .iter()
+        .filter_map(|e| match e.step {
+            Step::Deliver {
+                sent_ns: Some(s), ..
+            } => Some(s),
+            _ => None,
+        })
+        .min()
+        .filter(|&s| s < first)
+}
+
+fn has_send_times(w: &Window) -> bool {
+    w.events.iter().any(|e| {
+        matches!(
+            e.step,
+            Step::Deliver {
+                sent_ns: Some(_),
+                ..
+            }
+        )
+    })
+}
+
 fn notes(w: &Window) -> Vec<String> {
-    let mut n = vec![
-        "One row per event in trace order; arrows end at the delivery time (the trace records \
-         arrivals, not sends); × a message the network dropped."
-            .to_string(),
-    ];
+    let mut n = if has_send_times(w) {
+        vec![
+            "Time runs down: one row per event in trace order (not to scale).".to_string(),
+            "Each arrow runs from its send to its delivery; × a message the network dropped."
+                .to_string(),
+        ]
+    } else {
+        vec![
+            "One row per event in trace order; × a message the network dropped.".to_string(),
+            "This trace has no send times (an older minlab): arrows are drawn at the delivery."
+                .to_string(),
+        ]
+    };
     if w.messages_shown < w.messages_in_range {
         n.push(format!(
             "{} of {} messages in the time range shown; narrow --from/--to or raise --max-messages.",
@@ -97,6 +162,24 @@ fn notes(w: &Window) -> Vec<String> {
         ));
     }
     n
+}
+
+/// The triangle of an arrow from `from` ending at `to` (None for a zero-length arrow).
+fn arrow_head(from: (i32, i32), to: (i32, i32)) -> Option<Vec<(i32, i32)>> {
+    let (dx, dy) = (f64::from(to.0 - from.0), f64::from(to.1 - from.1));
+    let len = dx.hypot(dy);
+    if len < 1.0 {
+        return None;
+    }
+    let (ux, uy) = (dx / len, dy / len);
+    let base = (f64::from(to.0) - 10.0 * ux, f64::from(to.1) - 10.0 * uy);
+    let corner = |side: f64| {
+        (
+            (base.0 - side * 5.0 * uy).round() as i32,
+            (base.1 + side * 5.0 * ux).round() as i32,
+        )
+    };
+    Some(vec![to, corner(1.0), corner(-1.0)])
 }
 
 fn kind_of(msg: &str) -> &str {
@@ -160,6 +243,20 @@ fn draw<DB: DrawingBackend>(
         });
         COLORS[i % COLORS.len()]
     };
+    let times: Vec<u64> = w.events.iter().map(|e| e.t_ns).collect();
+    let y_of_row = |r: f64| TOP + (f64::from(ROW) * (r + 1.0)).round() as i32;
+    // Sends before the first event: the top of the lifelines stands for the earliest.
+    let top = top_ns(w);
+    if let Some(t) = top {
+        root.draw(&Text::new(
+            format!("{:.3}", t as f64 / 1e6),
+            (LEFT - 14, TOP),
+            text(14, GREY, HPos::Right, VPos::Center),
+        ))
+        .map_err(|x| e(&x))?;
+    }
+    let mut arrow_labels: Vec<(String, (i32, i32), TextStyle)> = Vec::new();
+    let mut mark_labels: Vec<(String, (i32, i32), TextStyle)> = Vec::new();
     for (row, ev) in w.events.iter().enumerate() {
         let y = TOP + ROW * (row as i32 + 1);
         root.draw(&Text::new(
@@ -169,14 +266,21 @@ fn draw<DB: DrawingBackend>(
         ))
         .map_err(|x| e(&x))?;
         match &ev.step {
-            Step::Deliver { from, to, msg } | Step::Drop { from, to, msg } => {
+            Step::Deliver { from, to, msg, .. } | Step::Drop { from, to, msg } => {
                 let dropped = matches!(ev.step, Step::Drop { .. });
                 let color = if dropped { ALARM } else { color_of(msg) };
                 let (x0, x1) = (x_of(from), x_of(to));
-                let dir = if x1 >= x0 { 1 } else { -1 };
                 let end = if dropped { x0 + (x1 - x0) * 3 / 5 } else { x1 };
+                // A drop's time is its send; a delivery starts at its send's row, if known.
+                let y0 = match ev.step {
+                    Step::Deliver {
+                        sent_ns: Some(sent),
+                        ..
+                    } => y_of_row(send_row(&times, top.unwrap_or(sent), row, sent)),
+                    _ => y,
+                };
                 root.draw(&PathElement::new(
-                    vec![(x0, y), (end, y)],
+                    vec![(x0, y0), (end, y)],
                     ShapeStyle::from(&color).stroke_width(2),
                 ))
                 .map_err(|x| e(&x))?;
@@ -187,24 +291,25 @@ fn draw<DB: DrawingBackend>(
                         ShapeStyle::from(&ALARM).stroke_width(3),
                     ))
                     .map_err(|x| e(&x))?;
-                } else {
-                    root.draw(&Polygon::new(
-                        vec![(x1, y), (x1 - dir * 10, y - 5), (x1 - dir * 10, y + 5)],
-                        color.filled(),
-                    ))
-                    .map_err(|x| e(&x))?;
+                } else if let Some(head) = arrow_head((x0, y0), (x1, y)) {
+                    root.draw(&Polygon::new(head, color.filled()))
+                        .map_err(|x| e(&x))?;
                 }
                 let label = if dropped {
                     format!("{msg} (dropped)")
                 } else {
                     msg.clone()
                 };
-                root.draw(&Text::new(
+                // Horizontal arrows are labelled in the middle; slanted ones nearer their
+                // end, so that two arrows crossing between the same lifelines keep their
+                // labels apart.
+                let at = if y0 == y { 0.5 } else { LABEL_AT };
+                let lerp = |a: i32, b: i32| a + (f64::from(b - a) * at).round() as i32;
+                arrow_labels.push((
                     label,
-                    ((x0 + end) / 2, y - 2),
+                    (lerp(x0, end), lerp(y0, y) - 2),
                     text(13, color, HPos::Center, VPos::Bottom),
-                ))
-                .map_err(|x| e(&x))?;
+                ));
             }
             Step::Mark {
                 node,
@@ -218,14 +323,36 @@ fn draw<DB: DrawingBackend>(
                     color.filled(),
                 ))
                 .map_err(|x| e(&x))?;
-                root.draw(&Text::new(
+                mark_labels.push((
                     t.clone(),
                     (x + 9, y),
                     text(13, color, HPos::Left, VPos::Center),
-                ))
-                .map_err(|x| e(&x))?;
+                ));
             }
         }
+    }
+    // Labels over the lines, each on a light background; the marks' last, so an arrow
+    // label never hides what happened at a node.
+    for (label, pos, style) in arrow_labels.iter().chain(&mark_labels) {
+        let (w_px, h_px) = root.estimate_text_size(label, style).map_err(|x| e(&x))?;
+        let (w, h) = (w_px as i32, h_px as i32);
+        let left = match style.pos.h_pos {
+            HPos::Left => pos.0,
+            HPos::Center => pos.0 - w / 2,
+            HPos::Right => pos.0 - w,
+        };
+        let top = match style.pos.v_pos {
+            VPos::Top => pos.1,
+            VPos::Center => pos.1 - h / 2,
+            VPos::Bottom => pos.1 - h,
+        };
+        root.draw(&Rectangle::new(
+            [(left - 2, top), (left + w + 2, top + h)],
+            WHITE.mix(0.8).filled(),
+        ))
+        .map_err(|x| e(&x))?;
+        root.draw(&Text::new(label.clone(), *pos, style.clone()))
+            .map_err(|x| e(&x))?;
     }
     for (i, n) in notes.iter().enumerate() {
         root.draw(&Text::new(
@@ -251,6 +378,81 @@ mod tests {
 {"t":300,"ev":"reject","node":"r2","from":"r0","msg":"PREPARE","reason":"BadUi"}
 {"t":400,"ev":"execute","replica":1,"position":0,"client":2,"seq":1}
 "#;
+
+    /// The two-point lines of an SVG that join different lifelines (the arrows), as
+    /// `((x0, y0), (x1, y1))`.
+    fn arrows(svg: &str) -> Vec<((i32, i32), (i32, i32))> {
+        svg.split("points=\"")
+            .skip(1)
+            .filter_map(|rest| {
+                let pts: Vec<(i32, i32)> = rest[..rest.find('"')?]
+                    .split_whitespace()
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect();
+                match pts[..] {
+                    [a, b] if a.0 != b.0 => Some((a, b)),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sends_sit_between_the_rows_of_their_times() {
+        let times = [100, 200, 200, 400];
+        assert_eq!(send_row(&times, 100, 3, 100), 0.0);
+        assert_eq!(send_row(&times, 100, 3, 150), 0.5);
+        assert_eq!(send_row(&times, 100, 3, 200), 1.0);
+        assert_eq!(send_row(&times, 100, 3, 300), 2.5);
+        assert_eq!(send_row(&times, 100, 3, 400), 3.0);
+        // Before the first row: between it and the top row at the earliest send (20).
+        assert_eq!(send_row(&times, 20, 3, 60), -0.5);
+        assert_eq!(send_row(&times, 20, 3, 20), -1.0);
+        // Never below the delivery's own row, and no panic on times out of order, a top
+        // after the send, or no rows.
+        assert_eq!(send_row(&times, 100, 1, 200), 1.0);
+        assert_eq!(send_row(&[100, 300, 50, 200], 100, 3, 150), 0.25);
+        assert_eq!(send_row(&[300, 100], 500, 1, 100), -1.0);
+        assert_eq!(send_row(&[], 0, 0, 100), -1.0);
+    }
+
+    #[test]
+    fn arrows_slant_from_the_send_and_old_traces_stay_horizontal() {
+        if ensure_font().is_err() {
+            eprintln!("no font on this machine; skipping");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let draw = |trace: &str| {
+            let out = dir.path().join("seq.svg");
+            let w = window(trace, Path::new("t"), 0, u64::MAX, 10).unwrap();
+            render_sequence(&w, "test", &out).unwrap();
+            std::fs::read_to_string(&out).unwrap()
+        };
+        let with_sends = "{\"t\":100,\"ev\":\"deliver\",\"from\":\"c0\",\"to\":\"r0\",\"msg\":\"REQUEST\",\"sent\":100}\n\
+             {\"t\":300,\"ev\":\"deliver\",\"from\":\"r0\",\"to\":\"r1\",\"msg\":\"PREPARE#1\",\"sent\":100}\n\
+             {\"t\":300,\"ev\":\"deliver\",\"from\":\"r0\",\"to\":\"r2\",\"msg\":\"PREPARE#1\",\"sent\":100}";
+        let a = arrows(&draw(with_sends));
+        assert_eq!(a.len(), 3, "{a:?}");
+        // The REQUEST was sent and delivered at once: horizontal, on row 1.
+        assert_eq!(a[0].0.1, a[0].1.1);
+        // Both PREPAREs leave r0 at the REQUEST's row, the same point, and slant down to
+        // rows 2 and 3.
+        assert_eq!(a[1].0, a[2].0);
+        assert_eq!(a[1].0.1, a[0].0.1);
+        assert_eq!(a[1].1.1 - a[1].0.1, ROW);
+        assert_eq!(a[2].1.1 - a[2].0.1, 2 * ROW);
+        // A trace without send times (older minlab): every arrow horizontal.
+        let old = with_sends.replace(",\"sent\":100", "");
+        let svg = draw(&old);
+        assert!(svg.contains("This trace has no send times"));
+        let a = arrows(&svg);
+        assert_eq!(a.len(), 3);
+        assert!(a.iter().all(|(p, q)| p.1 == q.1), "{a:?}");
+    }
 
     #[test]
     fn lifelines_put_clients_first_and_order_by_number() {

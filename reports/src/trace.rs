@@ -8,7 +8,7 @@ use std::path::Path;
 /// What happened in one trace line, as the sequence chart draws it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// A message arrived at `to` (the trace records arrival times, not send times).
+    /// A message arrived at `to` (at the event's time).
     Deliver {
         /// Sender, e.g. `r0` or `c2`.
         from: String,
@@ -16,6 +16,9 @@ pub enum Step {
         to: String,
         /// Message name with its UI counter, e.g. `PREPARE#1`.
         msg: String,
+        /// When `from` sent it, ns (`None` in traces of a minlab from before send times
+        /// were recorded).
+        sent_ns: Option<u64>,
     },
     /// The network lost a message as `from` sent it.
     Drop {
@@ -122,7 +125,24 @@ pub fn parse_line(text: &str, line: usize) -> Result<Option<TraceEvent>, String>
             let to = field(&v, "to", line)?.to_string();
             let msg = field(&v, "msg", line)?.to_string();
             if ev == "deliver" {
-                Step::Deliver { from, to, msg }
+                let sent_ns = match v.get("sent") {
+                    None => None,
+                    Some(_) => {
+                        let sent = number(&v, "sent", line)?;
+                        if sent > t_ns {
+                            return Err(format!(
+                                "line {line}: \"sent\" ({sent}) is after the delivery (\"t\": {t_ns})"
+                            ));
+                        }
+                        Some(sent)
+                    }
+                };
+                Step::Deliver {
+                    from,
+                    to,
+                    msg,
+                    sent_ns,
+                }
             } else {
                 Step::Drop { from, to, msg }
             }
@@ -236,13 +256,23 @@ mod tests {
     #[test]
     fn parses_the_simulators_lines() {
         let d = parse_line(
-            r#"{"t":5,"ev":"deliver","from":"r0","to":"r2","msg":"PREPARE#1"}"#,
+            r#"{"t":5,"ev":"deliver","from":"r0","to":"r2","msg":"PREPARE#1","sent":3}"#,
             1,
         )
         .unwrap()
         .unwrap();
         assert_eq!(d.t_ns, 5);
-        assert!(matches!(d.step, Step::Deliver { ref msg, .. } if msg == "PREPARE#1"));
+        assert!(
+            matches!(d.step, Step::Deliver { ref msg, sent_ns: Some(3), .. } if msg == "PREPARE#1")
+        );
+        // A trace from before send times were recorded: the delivery has none.
+        let old = parse_line(
+            r#"{"t":5,"ev":"deliver","from":"r0","to":"r2","msg":"PREPARE#1"}"#,
+            1,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(matches!(old.step, Step::Deliver { sent_ns: None, .. }));
         let x = parse_line(
             r#"{"t":7,"ev":"execute","replica":2,"position":0,"client":2,"seq":1}"#,
             2,
@@ -279,6 +309,18 @@ mod tests {
             (r#"{"t":3}"#, "no string \"ev\""),
             (r#"{"t":3,"ev":"deliver","from":"r0"}"#, "no string \"to\""),
             (r#"{"t":3,"ev":"execute"}"#, "no string \"node\""),
+            (
+                r#"{"t":3,"ev":"deliver","from":"r0","to":"r1","msg":"X","sent":"2"}"#,
+                "no unsigned integer \"sent\"",
+            ),
+            (
+                r#"{"t":3,"ev":"deliver","from":"r0","to":"r1","msg":"X","sent":-1}"#,
+                "no unsigned integer \"sent\"",
+            ),
+            (
+                r#"{"t":3,"ev":"deliver","from":"r0","to":"r1","msg":"X","sent":4}"#,
+                "line 1: \"sent\" (4) is after the delivery (\"t\": 3)",
+            ),
         ] {
             let e = parse_line(bad, 1).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");

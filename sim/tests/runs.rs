@@ -61,6 +61,29 @@ fn same_seed_gives_identical_trace_bytes() {
     assert!(a != c, "different seeds should give different traces");
 }
 
+/// Every delivery line carries its send time last (`"sent":NS`), one link delay before the
+/// delivery: quickstart's links take 50 to 150 µs.
+#[test]
+fn deliveries_carry_their_send_time() {
+    let text = String::from_utf8(traced(&catalog("quickstart"), 1)).unwrap();
+    let mut deliveries = 0;
+    for line in text.lines().filter(|l| l.contains("\"ev\":\"deliver\"")) {
+        let number = |key: &str| -> u64 {
+            let at = line.find(key).unwrap() + key.len();
+            let digits: String = line[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().unwrap()
+        };
+        assert!(line.ends_with('}') && line.contains(",\"sent\":"), "{line}");
+        let (t, sent) = (number("{\"t\":"), number("\"sent\":"));
+        assert!((50_000..=150_000).contains(&(t - sent)), "{line}");
+        deliveries += 1;
+    }
+    assert!(deliveries > 1000, "{deliveries}");
+}
+
 /// Catalog scenarios that hold with the protocol as it is today, each over a few seeds.
 /// (`lossy-lan` and `corrupt-network` need retransmission of lost protocol messages.)
 #[test]

@@ -8,15 +8,18 @@ pub mod published;
 pub mod results;
 pub mod sections;
 pub mod setup;
+pub mod spread;
 
 pub use plan::{Job, JobKey, Plan};
 pub use results::{Results, run_jobs};
 pub use setup::{Backend, ENABLED, ProtocolKind};
+pub use spread::Spread;
 
 use crate::ReportError;
 use std::path::{Path, PathBuf};
 
-/// Runs `plan`, calling `progress(done, total)` as runs finish, and writes the report into
+/// Runs every point of `plan` under seeds 1..=`plan.seeds`, calling `progress(done,
+/// total)` as simulations finish, and writes the report (means with their min–max) into
 /// `dir`. Returns the files written and the runs that failed an expectation.
 pub fn reproduce(
     plan: &Plan,
@@ -24,17 +27,20 @@ pub fn reproduce(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(Vec<PathBuf>, Vec<String>), ReportError> {
     let jobs = plan.jobs();
-    let total = jobs.len();
+    let points = jobs.len();
+    let total = points * plan.seeds as usize;
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let results = run_jobs(jobs, &|_| {
+    let results = run_jobs(jobs, plan.seeds, &|_| {
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress(n, total);
     })?;
     let failures = results.failures();
     let mut header = vec![format!(
-        "{} simulations (seed {}), protocols: {}. {}",
-        total,
-        results::SEED,
+        "{total} simulations: {points} points, each under seeds 1 to {}; every figure and table \
+         shows the mean over the seeds with the minimum and maximum (whiskers in figures, \
+         \"mean (min–max)\" in tables, the mean alone where every seed gave the same value). \
+         Protocols: {}. {}",
+        plan.seeds,
         ENABLED
             .iter()
             .map(|p| p.name())

@@ -1,6 +1,6 @@
 //! Which simulations the reproduction runs: one [`Job`] per point of every figure and
 //! table, for each protocol the [`Experiment`] includes, sized by a [`Plan`] (full or
-//! `--quick`).
+//! `--quick`), each run under the plan's seeds 1..=K.
 
 use super::setup::{Backend, ENABLED, ProtocolKind, base, wan_delay};
 use minlab_scenarios::{Dur, LoopKind, Scenario};
@@ -117,6 +117,9 @@ pub struct Job {
 /// The sizes of the experiments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
+    /// Seeds each point runs under (seeds 1..=`seeds`); figures and tables show the mean
+    /// and the spread.
+    pub seeds: u64,
     /// Fig. 5's one-way link delays, ms.
     pub delays_ms: Vec<u32>,
     /// Fig. 5's values of f.
@@ -147,6 +150,7 @@ impl Plan {
     /// The full reproduction (minutes on 2 cores).
     pub fn full() -> Plan {
         Plan {
+            seeds: 5,
             delays_ms: vec![1, 2, 5, 10, 20, 30, 40, 50],
             fig5_f: vec![1, 2],
             latency_requests: 200,
@@ -179,6 +183,7 @@ impl Plan {
     /// `--quick`: fewer points and shorter runs (well under a minute).
     pub fn quick() -> Plan {
         Plan {
+            seeds: 3,
             delays_ms: vec![1, 10, 25, 50],
             latency_requests: 40,
             clients: vec![1, 20, 60, 120],
@@ -191,7 +196,8 @@ impl Plan {
         }
     }
 
-    /// Every simulation of the plan: each experiment for each protocol it includes.
+    /// Every point of the plan: each experiment for each protocol it includes (each runs
+    /// under [`Plan::seeds`] seeds).
     pub fn jobs(&self) -> Vec<Job> {
         let mut jobs = Vec::new();
         for e in Experiment::ALL {

@@ -1,52 +1,93 @@
-//! Runs the plan's simulations in parallel and keeps their reports by [`JobKey`], with
-//! the per-request costs Table 1 needs.
+//! Runs the plan's simulations in parallel, each point under seeds 1..=K, and keeps
+//! their reports by [`JobKey`] and seed, with the per-request costs Table 1 needs.
 
 use super::plan::{Job, JobKey};
+use super::spread::Spread;
 use crate::ReportError;
 use minlab_sim::run::{ReplicaWork, RunOptions, RunReport, run};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
-/// The seed of every experiment's run.
-pub const SEED: u64 = 1;
+/// The most seeds a point may be averaged over (`minlab report paper --seeds`).
+pub const SEEDS_MAX: u64 = 100;
 
-/// The reports of every job.
-#[derive(Debug, Default)]
-pub struct Results {
-    /// By job.
-    pub runs: BTreeMap<JobKey, RunReport>,
+/// The seeds of a run averaged over `k` seeds: 1, 2, ..., k, so a report reproduces exactly.
+pub fn seeds(k: u64) -> std::ops::RangeInclusive<u64> {
+    1..=k
 }
 
-/// Runs `jobs` in parallel (rayon's pool), calling `done` after each.
-pub fn run_jobs(jobs: Vec<Job>, done: &(dyn Fn(&JobKey) + Sync)) -> Result<Results, ReportError> {
-    let out: Vec<(JobKey, RunReport)> = jobs
+/// The reports of every job under every seed.
+#[derive(Debug, Default)]
+pub struct Results {
+    /// Seeds each point ran under (seeds 1..=`seeds`).
+    pub seeds: u64,
+    /// By job, one report per seed, seed 1 first.
+    pub runs: BTreeMap<JobKey, Vec<RunReport>>,
+}
+
+/// Runs every job under seeds 1..=`k` in parallel (rayon's pool), calling `done` after
+/// each simulation. The results do not depend on the order the runs finish in.
+pub fn run_jobs(
+    jobs: Vec<Job>,
+    k: u64,
+    done: &(dyn Fn(&JobKey) + Sync),
+) -> Result<Results, ReportError> {
+    if !(1..=SEEDS_MAX).contains(&k) {
+        return Err(ReportError::Plan(format!(
+            "{k} seeds: a point is averaged over 1 to {SEEDS_MAX} seeds"
+        )));
+    }
+    let work: Vec<(&Job, u64)> = jobs
+        .iter()
+        .flat_map(|j| seeds(k).map(move |seed| (j, seed)))
+        .collect();
+    let out: Vec<((JobKey, u64), RunReport)> = work
         .into_par_iter()
-        .map(|job| {
-            let report = run(&job.scenario, SEED, RunOptions::default()).map_err(|e| {
+        .map(|(job, seed)| {
+            let report = run(&job.scenario, seed, RunOptions::default()).map_err(|e| {
                 ReportError::Simulation {
-                    experiment: job.scenario.name.clone(),
+                    experiment: format!("{} (seed {seed})", job.scenario.name),
                     message: e.to_string(),
                 }
             })?;
             done(&job.key);
-            Ok((job.key, report))
+            Ok(((job.key, seed), report))
         })
         .collect::<Result<_, ReportError>>()?;
-    Ok(Results {
-        runs: out.into_iter().collect(),
-    })
+    let by_seed: BTreeMap<(JobKey, u64), RunReport> = out.into_iter().collect();
+    let mut runs: BTreeMap<JobKey, Vec<RunReport>> = BTreeMap::new();
+    for ((key, _seed), report) in by_seed {
+        runs.entry(key).or_default().push(report);
+    }
+    Ok(Results { seeds: k, runs })
 }
 
 impl Results {
-    /// The report of `key`, if it ran.
-    pub fn get(&self, key: &JobKey) -> Option<&RunReport> {
-        self.runs.get(key)
+    /// The reports of `key`, seed 1 first, if it ran.
+    pub fn get(&self, key: &JobKey) -> Option<&[RunReport]> {
+        self.runs.get(key).map(Vec::as_slice)
+    }
+
+    /// `value` of `key`'s run under every seed; `None` when the point did not run or a
+    /// seed has no value (e.g. it completed no request, which [`Results::failures`] lists).
+    pub fn spread(
+        &self,
+        key: &JobKey,
+        value: impl Fn(&RunReport) -> Option<f64>,
+    ) -> Option<Spread> {
+        let values = self
+            .get(key)?
+            .iter()
+            .map(value)
+            .collect::<Option<Vec<f64>>>()?;
+        Spread::of(values)
     }
 
     /// Runs that did not pass (a safety or liveness expectation failed), with why.
     pub fn failures(&self) -> Vec<String> {
         self.runs
             .values()
+            .flatten()
             .filter(|r| !r.passed)
             .map(|r| {
                 format!(

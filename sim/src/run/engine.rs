@@ -69,6 +69,8 @@ enum Ev<M> {
         from: NodeId,
         to: NodeId,
         msg: M,
+        /// When `from` sent it (for the trace).
+        sent: u64,
     },
     Timer {
         node: usize,
@@ -295,7 +297,12 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
 
     fn handle(&mut self, ev: Ev<P::Message>) {
         match ev {
-            Ev::Deliver { from, to, msg } => {
+            Ev::Deliver {
+                from,
+                to,
+                msg,
+                sent,
+            } => {
                 let Some(i) = self.index_of(to) else { return };
                 if !self.slots[i].alive {
                     self.obs.dropped_at_crashed += 1;
@@ -303,7 +310,7 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
                 }
                 self.obs.deliveries += 1;
                 if let Some(t) = self.obs.trace.as_mut() {
-                    t.message(self.now, "deliver", from, to, &msg);
+                    t.delivery(self.now, sent, from, to, &msg);
                 }
                 self.offer(i, Input::Message { from, msg });
             }
@@ -517,7 +524,15 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
                     continue;
                 }
             };
-            self.push(arrival, Ev::Deliver { from, to, msg });
+            self.push(
+                arrival,
+                Ev::Deliver {
+                    from,
+                    to,
+                    msg,
+                    sent: at,
+                },
+            );
         }
     }
 

@@ -1,6 +1,6 @@
-//! The optional JSON-lines trace of a run: one line per delivery, drop, timer, fault,
-//! execution and completion, written in a fixed format so that the same seed gives the
-//! same bytes.
+//! The optional JSON-lines trace of a run: one line per delivery (with its send time),
+//! drop, timer, fault, execution and completion, written in a fixed format so that the same
+//! seed gives the same bytes.
 
 use minlab_protocols::{NodeId, ProtocolMessage};
 use std::io::Write;
@@ -57,6 +57,26 @@ impl Trace {
             ev,
             format_args!(
                 "\"from\":\"{from}\",\"to\":\"{to}\",\"msg\":\"{}\"",
+                describe(msg)
+            ),
+        );
+    }
+
+    /// A delivery at `t` of a message `from` sent at `sent`: the message line with
+    /// `"sent":NS` last, so a sequence chart can draw the arrow from the send.
+    pub fn delivery<M: ProtocolMessage>(
+        &mut self,
+        t: u64,
+        sent: u64,
+        from: NodeId,
+        to: NodeId,
+        msg: &M,
+    ) {
+        self.line(
+            t,
+            "deliver",
+            format_args!(
+                "\"from\":\"{from}\",\"to\":\"{to}\",\"msg\":\"{}\",\"sent\":{sent}",
                 describe(msg)
             ),
         );
