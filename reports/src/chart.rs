@@ -75,6 +75,8 @@ pub enum Legend {
     UpperRight,
     /// Bottom right.
     LowerRight,
+    /// Beside the plot, on the right (for many series).
+    Right,
 }
 
 /// A complete figure.
@@ -165,5 +167,24 @@ impl Chart {
     /// True when there is no finite point to draw.
     pub fn is_empty(&self) -> bool {
         self.all_points().next().is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whisker_ends_widen_the_axes() {
+        let p = RangedPoint {
+            x: 1.0,
+            y: 2.0,
+            low: 0.5,
+            high: 5.0,
+        };
+        let c = Chart::new("t", "x", "y").with_ranged_series("s", &[p]);
+        let ys: Vec<f64> = c.all_points().map(|p| p.1).collect();
+        assert_eq!(ys, [2.0, 0.5, 5.0]);
+        assert_eq!(c.series[0].points, [(1.0, 2.0)]);
     }
 }

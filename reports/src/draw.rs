@@ -4,23 +4,14 @@
 use crate::ReportError;
 use crate::chart::{Chart, Legend, Shape};
 use crate::font::{FAMILY, ensure_font};
+use crate::legend::{EVENT, dot, draw_legend, look, right_width};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// Image size in pixels (SVG user units).
+/// Image size in pixels (SVG user units); a legend beside the plot ([`Legend::Right`])
+/// widens the image by its own width.
 pub const SIZE: (u32, u32) = (1100, 700);
-
-const COLORS: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
 
 /// The image formats a chart can be written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,14 +62,15 @@ pub fn render(chart: &Chart, path: &Path) -> Result<(), ReportError> {
         path: path.to_path_buf(),
         message,
     };
+    let size = (SIZE.0 + right_width(chart), SIZE.1);
     match format {
         Format::Svg => {
-            let root = SVGBackend::new(path, SIZE).into_drawing_area();
+            let root = SVGBackend::new(path, size).into_drawing_area();
             draw_on(&root, chart).map_err(fail)?;
             root.present().map_err(|e| fail(e.to_string()))
         }
         Format::Png => {
-            let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+            let root = BitMapBackend::new(path, size).into_drawing_area();
             draw_on(&root, chart).map_err(fail)?;
             root.present().map_err(|e| fail(e.to_string()))
         }
@@ -105,6 +97,12 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> 
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let notes_h = 26 * chart.notes.len() as i32 + if chart.notes.is_empty() { 0 } else { 10 };
     let (plot, notes) = root.split_vertically(SIZE.1 as i32 - notes_h);
+    let (plot, beside) = if chart.legend == Legend::Right {
+        let (p, b) = plot.split_horizontally(SIZE.0);
+        (p, Some(b))
+    } else {
+        (plot, None)
+    };
     let bars = chart.shape == Shape::Bars;
     let (x0, x1) = if bars {
         (-0.5, chart.categories.len().max(1) as f64 - 0.5)
@@ -152,7 +150,7 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> 
 
     let k = chart.series.len().max(1) as f64;
     for (i, s) in chart.series.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
+        let (color, dashed) = look(i);
         let style = ShapeStyle::from(&color).stroke_width(3);
         let (w, left) = (0.8 / k, -0.4 + 0.8 / k * i as f64);
         // Whiskers (e.g. min–max over seeds) at the point, or at the middle of its bar;
@@ -178,70 +176,51 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> 
                     )
                 })
         };
-        let legend = match chart.shape {
-            Shape::Bars => cc
-                .draw_series(s.points.iter().map(|&(x, y)| {
-                    Rectangle::new([(x + left, 0.0), (x + left + w, y)], color.filled())
-                }))
-                .map_err(|x| e(&x))?,
-            Shape::Lines => {
-                cc.draw_series(s.points.iter().map(|&p| Circle::new(p, 5, color.filled())))
-                    .map_err(|x| e(&x))?;
-                cc.draw_series(ranged()).map_err(|x| e(&x))?;
-                cc.draw_series(LineSeries::new(s.points.iter().copied(), style))
-                    .map_err(|x| e(&x))?
-            }
-            Shape::Curve => {
-                cc.draw_series(ranged()).map_err(|x| e(&x))?;
-                cc.draw_series(LineSeries::new(s.points.iter().copied(), style))
-                    .map_err(|x| e(&x))?
-            }
-        };
-        legend
-            .label(&s.label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 24, y + 5)], color.filled()));
         if bars {
-            cc.draw_series(ranged()).map_err(|x| e(&x))?;
-        }
-    }
-    for m in &chart.markers {
-        let color = m.series.map_or(BLACK, |i| COLORS[i % COLORS.len()]);
-        let style = ShapeStyle::from(&color).stroke_width(3);
-        cc.draw_series(std::iter::once(TriangleMarker::new((m.x, m.y), 12, style)))
-            .map_err(|x| e(&x))?
-            .label(&m.label)
-            .legend(move |(x, y)| TriangleMarker::new((x + 12, y), 9, style));
-    }
-    let mut labelled = std::collections::BTreeSet::new();
-    for ev in &chart.events {
-        let style = ShapeStyle::from(&RGBColor(200, 0, 0)).stroke_width(2);
-        let drawn = cc
-            .draw_series(DashedLineSeries::new(
-                vec![(ev.x, y0), (ev.x, y1)],
-                8,
+            cc.draw_series(s.points.iter().map(|&(x, y)| {
+                Rectangle::new([(x + left, 0.0), (x + left + w, y)], color.filled())
+            }))
+            .map_err(|x| e(&x))?;
+        } else if dashed {
+            cc.draw_series(DashedLineSeries::new(
+                s.points.iter().copied(),
+                10,
                 6,
                 style,
             ))
             .map_err(|x| e(&x))?;
-        if labelled.insert(ev.label.clone()) {
-            drawn
-                .label(&ev.label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+        } else {
+            cc.draw_series(LineSeries::new(s.points.iter().copied(), style))
+                .map_err(|x| e(&x))?;
+        }
+        cc.draw_series(ranged()).map_err(|x| e(&x))?;
+        if chart.shape == Shape::Lines {
+            // map_coordinate gives pixels of the whole image, which is what `root` takes.
+            for &p in &s.points {
+                dot(root, cc.plotting_area().map_coordinate(&p), color, dashed)?;
+            }
         }
     }
-    let position = match chart.legend {
-        Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
-        Legend::UpperRight => SeriesLabelPosition::UpperRight,
-        Legend::LowerRight => SeriesLabelPosition::LowerRight,
-    };
-    cc.configure_series_labels()
-        .position(position)
-        .label_font((FAMILY, 18))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .margin(12)
-        .draw()
+    for m in &chart.markers {
+        let color = m.series.map_or(BLACK, |i| look(i).0);
+        let style = ShapeStyle::from(&color).stroke_width(3);
+        cc.draw_series(std::iter::once(TriangleMarker::new((m.x, m.y), 12, style)))
+            .map_err(|x| e(&x))?;
+    }
+    for ev in &chart.events {
+        let style = ShapeStyle::from(&EVENT).stroke_width(2);
+        cc.draw_series(DashedLineSeries::new(
+            vec![(ev.x, y0), (ev.x, y1)],
+            8,
+            6,
+            style,
+        ))
         .map_err(|x| e(&x))?;
+    }
+    match &beside {
+        Some(b) => draw_legend(b, chart)?,
+        None => draw_legend(&cc.plotting_area().strip_coord_spec(), chart)?,
+    }
     for (i, n) in chart.notes.iter().enumerate() {
         notes
             .draw_text(

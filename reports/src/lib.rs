@@ -30,6 +30,7 @@ pub mod draw;
 pub mod error;
 pub mod figures;
 pub mod font;
+mod legend;
 pub mod paper;
 pub mod runs;
 pub mod sequence;

@@ -1,6 +1,6 @@
 //! Renders every chart shape to SVG and PNG and checks what lands in the files.
 
-use minlab_reports::{Chart, EventLine, Marker, ReportError, Shape, render};
+use minlab_reports::{Chart, EventLine, Legend, Marker, RangedPoint, ReportError, Shape, render};
 
 fn sample(shape: Shape) -> Chart {
     let mut c = Chart::new(
@@ -69,4 +69,55 @@ fn bad_outputs_are_clear_errors() {
     assert!(matches!(e, ReportError::Empty(_)), "{e}");
     let e = render(&c, std::path::Path::new("/nonexistent-dir/fig.png")).unwrap_err();
     assert!(e.to_string().contains("/nonexistent-dir/fig.png"), "{e}");
+}
+
+#[test]
+fn many_ranged_series_with_the_legend_beside_the_plot() {
+    if minlab_reports::font::ensure_font().is_err() {
+        eprintln!("no font on this machine; skipping");
+        return;
+    }
+    let mut c = Chart::new("Throughput", "clients", "requests/s");
+    for i in 0..10 {
+        let y = f64::from(i) * 10.0;
+        let pts: Vec<RangedPoint> = (1..4)
+            .map(|x| RangedPoint {
+                x: f64::from(x),
+                y: y + f64::from(x),
+                low: y,
+                high: y + 2.0 * f64::from(x),
+            })
+            .collect();
+        c = c.with_ranged_series(format!("series number {i}"), &pts);
+    }
+    c.legend = Legend::Right;
+    assert_eq!(
+        c.series[3].whiskers,
+        [(30.0, 32.0), (30.0, 34.0), (30.0, 36.0)]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("many.png");
+    let svg = dir.path().join("many.svg");
+    render(&c, &png).unwrap();
+    render(&c, &svg).unwrap();
+    // The legend widens the image beyond the plot's 1100 pixels.
+    let bytes = std::fs::read(&png).unwrap();
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    assert!(width > minlab_reports::draw::SIZE.0 + 200, "{width}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    for i in 0..10 {
+        assert!(text.contains(&format!("series number {i}")), "{i}");
+    }
+    // Series 8 and 9 take the colours of 0 and 1 again, with hollow square dots (two
+    // rectangles each: 3 points and the legend glyph) instead of filled circles.
+    let mut eight = c.clone();
+    eight.series.truncate(8);
+    let svg8 = dir.path().join("eight.svg");
+    render(&eight, &svg8).unwrap();
+    let rects = |t: &str| t.matches("<rect").count();
+    let text8 = std::fs::read_to_string(&svg8).unwrap();
+    assert_eq!(rects(&text) - rects(&text8), 2 * 2 * (3 + 1));
+    if std::env::var_os("MINLAB_KEEP_FIGURES").is_some() {
+        std::fs::copy(&png, "/tmp/render-many.png").unwrap();
+    }
 }
