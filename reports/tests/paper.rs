@@ -62,6 +62,8 @@ fn the_papers_relations_hold_in_simulation() {
     let points = jobs.len();
     let r = run_jobs(jobs, plan.seeds, &|_| {}).unwrap();
     assert!(r.failures().is_empty(), "{:?}", r.failures());
+    // No fault is injected, so no view changes either.
+    assert!(r.view_changes().is_empty(), "{:?}", r.view_changes());
     // Every point ran under seeds 1..=3, in seed order.
     assert_eq!(r.runs.len(), points);
     for reports in r.runs.values() {
@@ -246,6 +248,8 @@ fn pbft_is_slower_over_the_wan_and_does_the_measured_table1_work() {
         .collect();
     let r = run_jobs(jobs, plan.seeds, &|_| {}).unwrap();
     assert!(r.failures().is_empty(), "{:?}", r.failures());
+    // No fault is injected, so no view changes either.
+    assert!(r.view_changes().is_empty(), "{:?}", r.view_changes());
 
     // Paper Fig. 5: MinBFT below PBFT once the link delay exceeds about 2 ms, under every
     // seed.

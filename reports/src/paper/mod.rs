@@ -54,6 +54,14 @@ pub fn reproduce(
             failures.join(" | ")
         ));
     }
+    let view_changes = results.view_changes();
+    if !view_changes.is_empty() {
+        header.push(format!(
+            "Fault-free runs that changed view (their points include the view change's \
+             latency): {}",
+            view_changes.join(", ")
+        ));
+    }
     let sections = sections::all(plan, &results);
     let files = page::write_report(dir, &sections, &header)?;
     Ok((files, failures))

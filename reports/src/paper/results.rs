@@ -83,6 +83,27 @@ impl Results {
         Spread::of(values)
     }
 
+    /// Points whose runs changed view although the experiments inject no fault (a timer
+    /// that fired too early, an overloaded primary), as `scenario (seeds 1, 4; up to view
+    /// v)`: their values include the view changes.
+    pub fn view_changes(&self) -> Vec<String> {
+        self.runs
+            .values()
+            .filter_map(|reports| {
+                let changed: Vec<&RunReport> = reports.iter().filter(|r| r.view_max > 0).collect();
+                let first = changed.first()?;
+                let seeds: Vec<String> = changed.iter().map(|r| r.seed.to_string()).collect();
+                let view = changed.iter().map(|r| r.view_max).max().unwrap_or(0);
+                Some(format!(
+                    "{} (seed{} {}; up to view {view})",
+                    first.scenario,
+                    if seeds.len() == 1 { "" } else { "s" },
+                    seeds.join(", ")
+                ))
+            })
+            .collect()
+    }
+
     /// Runs that did not pass (a safety or liveness expectation failed), with why.
     pub fn failures(&self) -> Vec<String> {
         self.runs
