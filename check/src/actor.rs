@@ -643,6 +643,7 @@ impl Node {
         let n = cfg.replicas;
         let subset = *byzantine && cfg.has_move(ByzMove::Subset);
         let alter = *byzantine && cfg.has_move(ByzMove::AlterViewChange);
+        let lie = *byzantine && cfg.lies_installed_view();
         for output in out.drain() {
             let muted = st.byz.as_ref().is_some_and(|b| b.muted);
             match output {
@@ -666,6 +667,14 @@ impl Node {
                             for to in replicas_except(n, *id).filter(|to| *to != next) {
                                 o.send(to, Msg::Protocol(altered.clone()));
                             }
+                        }
+                    } else if let (true, Message::ViewChange(vc)) = (lie, &msg)
+                        && vc.new_view % View::from(n) != View::from(*id)
+                    {
+                        let sent = crate::lie::lie_installed_view(&mut st.replica, vc)
+                            .unwrap_or_else(|| msg.clone());
+                        for to in replicas_except(n, *id) {
+                            o.send(to, Msg::Protocol(sent.clone()));
                         }
                     } else if subset {
                         o.send(next, Msg::Protocol(msg));

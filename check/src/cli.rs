@@ -4,6 +4,9 @@
 use crate::config::{ByzMove, ByzantineRole, CheckConfig, ConfigError, Mode};
 use clap::{Args, ValueEnum};
 
+/// The `--moves` name of [`CheckConfig::lie_installed_view`].
+pub const LIE_INSTALLED_VIEW: &str = "lie-installed-view";
+
 /// Which replica is Byzantine, on the command line.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 pub enum ByzantineArg {
@@ -42,7 +45,7 @@ pub struct CheckArgs {
     pub byzantine: ByzantineArg,
     /// The Byzantine menu, comma-separated: silent, subset, burn-counter, equivocate,
     /// replay, req-view-change, alter-view-change, alter-new-view, eager-reply, amnesia,
-    /// early-view-change (compromised-usig breaks the fault model on purpose). MinZyzyva
+    /// early-view-change, lie-installed-view (compromised-usig breaks the fault model on purpose). MinZyzyva
     /// offers silent, subset, burn-counter, equivocate, req-view-change, early-view-change.
     #[arg(long, value_delimiter = ',', default_value = "silent")]
     pub moves: Vec<String>,
@@ -114,9 +117,11 @@ impl CheckArgs {
 
     /// The check these arguments describe.
     pub fn to_config(&self) -> Result<CheckConfig, ConfigError> {
+        let lie_installed_view = self.moves.iter().any(|m| m.trim() == LIE_INSTALLED_VIEW);
         let byzantine_moves = self
             .moves
             .iter()
+            .filter(|m| m.trim() != LIE_INSTALLED_VIEW)
             .map(|m| {
                 ByzMove::from_name(m.trim())
                     .ok_or_else(|| ConfigError(format!("unknown Byzantine move {m:?}")))
@@ -135,6 +140,7 @@ impl CheckArgs {
                 ByzantineArg::NextPrimary => ByzantineRole::NextPrimary,
             },
             byzantine_moves,
+            lie_installed_view,
             lossy: self.lossy,
             duplicating: self.duplicating,
             mode: match (self.simulation, self.dfs) {

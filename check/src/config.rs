@@ -152,6 +152,14 @@ pub struct CheckConfig {
     pub byzantine: ByzantineRole,
     /// The Byzantine replica's menu (ignored when `byzantine` is `None`).
     pub byzantine_moves: Vec<ByzMove>,
+    /// MinBFT only (`--moves lie-installed-view`; the MinZyzyva model ignores it): each
+    /// VIEW-CHANGE the Byzantine replica sends for a view it will not lead goes to every
+    /// other replica with `installed_view` raised to the new view minus one (the highest
+    /// claim below the new view) and `adopted` emptied, under a fresh UI of its own USIG
+    /// (the unsent original is in the lie's `O`, so `O` has no hole): it claims to have
+    /// installed a view whose `S` kept nothing, so that the next `S` drops older batches.
+    /// A standing deviation of one message kind, kept apart from the shared menu.
+    pub lie_installed_view: bool,
     /// The network may drop any message.
     pub lossy: bool,
     /// The network may deliver any message more than once.
@@ -191,6 +199,7 @@ impl Default for CheckConfig {
             retransmits: 0,
             byzantine: ByzantineRole::None,
             byzantine_moves: vec![ByzMove::Silent],
+            lie_installed_view: false,
             lossy: false,
             duplicating: false,
             mode: Mode::Bfs,
@@ -237,7 +246,10 @@ impl CheckConfig {
         if matches!(self.mode, Mode::Simulation { .. }) && self.states_max.is_none() {
             return bad("simulation needs a state bound (states_max)");
         }
-        if self.byzantine != ByzantineRole::None && self.byzantine_moves.is_empty() {
+        if self.byzantine != ByzantineRole::None
+            && self.byzantine_moves.is_empty()
+            && !self.lie_installed_view
+        {
             return bad("a Byzantine replica needs at least one move");
         }
         if let Some(r) = self.crash_replica {
@@ -265,6 +277,12 @@ impl CheckConfig {
             ByzantineRole::Backup => Some(self.replicas - 1),
             ByzantineRole::NextPrimary => Some(1),
         }
+    }
+
+    /// True when a Byzantine replica lies about `installed_view` (see
+    /// [`CheckConfig::lie_installed_view`]).
+    pub fn lies_installed_view(&self) -> bool {
+        self.byzantine != ByzantineRole::None && self.lie_installed_view
     }
 
     /// True when `m` is on the Byzantine replica's menu.

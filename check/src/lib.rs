@@ -25,6 +25,7 @@ pub mod config;
 pub mod durable;
 mod early;
 pub mod explore;
+mod lie;
 pub mod minzyzyva;
 pub mod model;
 pub mod msg;

@@ -67,7 +67,8 @@ pub mod names {
     /// request is in `S`). Registered with `view_changes > 0`.
     pub const EXECUTED_DURABLE: &str = "executed requests survive view changes";
     /// `sometimes`: a correct replica rejected an invalid VIEW-CHANGE (registered when the
-    /// Byzantine menu has `alter-view-change`, to show the move is exercised).
+    /// Byzantine menu has `alter-view-change` or `lie-installed-view`, to show the move is
+    /// exercised).
     pub const ALTERED_VIEW_CHANGE_REJECTED: &str = "an altered VIEW-CHANGE is rejected";
     /// `always`: the crashing replica recovers from its stable storage (its write-ahead
     /// log replays without error). Registered with a crashing replica.
@@ -346,7 +347,7 @@ pub fn minbft_model(cfg: &CheckConfig) -> Result<MinbftModel, ConfigError> {
                 recovered_executes,
             );
     }
-    if cfg.has_move(ByzMove::AlterViewChange) {
+    if cfg.has_move(ByzMove::AlterViewChange) || cfg.lies_installed_view() {
         model = model.property(
             Expectation::Sometimes,
             names::ALTERED_VIEW_CHANGE_REJECTED,

@@ -1,0 +1,39 @@
+//! The Byzantine move `lie-installed-view`: a VIEW-CHANGE whose `installed_view` claims a
+//! view its sender never installed and whose `adopted` is empty. Those two fields are not
+//! covered by any earlier UI of the sender, so only evidence in its signed `O` and
+//! `C_latest` can expose the lie (see `minlab_protocols::minbft::vc_check`).
+
+use crate::actor::ModelReplica;
+use minlab_protocols::Message;
+use minlab_protocols::minbft::certify::{view_change_bytes, view_change_digest};
+use minlab_protocols::minbft::{LoggedMessage, ViewChange};
+use minlab_usig::Usig;
+use std::sync::Arc;
+
+/// `vc` rewritten with `installed_view` raised to `vc.new_view - 1` and `adopted`
+/// emptied, under a fresh UI of the sender's own USIG. Its `O` is `vc`'s plus the record
+/// of `vc` itself (which is never sent): the lie's UI follows `vc`'s, so `O` stays
+/// gap-free and only the claim is false. `None` when there is nothing to lie about (the
+/// sender really installed `new_view - 1`) or the USIG fails.
+pub(crate) fn lie_installed_view(
+    replica: &mut ModelReplica,
+    vc: &Arc<ViewChange>,
+) -> Option<Message> {
+    let claim = vc.new_view.checked_sub(1)?;
+    if claim <= vc.installed_view {
+        return None;
+    }
+    let mut lie = (**vc).clone();
+    lie.log.push(LoggedMessage::ViewChangeRecord {
+        new_view: vc.new_view,
+        digest: view_change_digest(vc),
+        ui: vc.ui.clone(),
+    });
+    lie.installed_view = claim;
+    lie.adopted.clear();
+    lie.ui = replica
+        .usig_mut()
+        .create_ui(&view_change_bytes(&lie))
+        .ok()?;
+    Some(Message::ViewChange(Arc::new(lie)))
+}
