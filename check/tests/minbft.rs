@@ -219,3 +219,31 @@ fn altered_view_change_is_rejected_and_safe_to_depth_12() {
     );
     assert_eq!(r.unique_states, 22260);
 }
+
+// Issue 3: `installed_view` is covered by no earlier UI. The Byzantine primary of view 1
+// commits c0#1 (so r0 executes it at (v0, cv1)), then its VIEW-CHANGE for view 2 claims
+// "installed view 1, adopted nothing": were it believed, r2 would install view 2 with an
+// empty `S` (a batch of view 0 survives only if a member that installed view 1 adopted
+// it) and `executed requests survive view changes` would break at depth 11. The sender
+// has no CHECKPOINT of view 1, so correct replicas reject the claim (the move is
+// exercised) and every property holds. The whole space is too large for a test; BFS
+// stops at depth 11, where the attack's counterexample lies.
+#[test]
+fn a_lie_about_the_installed_view_is_rejected_and_safe_to_depth_11() {
+    let r = run(&CheckConfig {
+        view_changes: 2,
+        depth_max: Some(11),
+        lie_installed_view: true,
+        ..byzantine(ByzantineRole::NextPrimary, &[])
+    });
+    assert!(!r.exhaustive && r.safety_holds(), "{r:#?}");
+    assert_eq!(*outcome(&r, names::EXECUTED_DURABLE), Outcome::Holds);
+    let Outcome::Found { path } = outcome(&r, names::ALTERED_VIEW_CHANGE_REJECTED) else {
+        panic!("the lying VIEW-CHANGE never reached a correct replica");
+    };
+    assert!(
+        path.iter().any(|s| s.contains("VIEW-CHANGE r1 to v2")),
+        "{path:#?}"
+    );
+    assert_eq!(r.unique_states, 16691);
+}

@@ -356,6 +356,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 if (view, start) > (self.log.last_executed_view, self.log.last_executed) {
                     self.log.last_executed_view = view;
                     self.log.last_executed = start;
+                    // The CHECKPOINT `install` takes when it is not behind: it certifies
+                    // that this replica installed `view` (see `check_view_change`).
+                    if view == self.view {
+                        self.take_checkpoint(start, out);
+                    } else {
+                        let _ = self.own_checkpoint(view, start, out);
+                    }
                 }
             }
             None => {}

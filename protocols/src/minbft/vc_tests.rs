@@ -5,7 +5,7 @@
 use super::certify::{batch_digest, prepare_bytes, view_change_bytes};
 use super::*;
 use crate::event::{Event, RejectReason};
-use crate::node::NodeId;
+use crate::node::{NodeId, View};
 use crate::outbox::{Outbox, Output, TimerKind};
 use crate::service::{KvOp, KvStore};
 use crate::time::{Duration, Instant};
@@ -616,4 +616,80 @@ fn a_state_transfer_to_the_awaited_view_ends_the_view_change() {
     let out = deliver(&mut rs[2], NodeId::Replica(1), prepare);
     assert!(sent(&out).iter().any(|m| matches!(m, Message::Commit(_))));
     assert_eq!(rs[2].last_executed_by_client(0), 1);
+}
+
+/// A VIEW-CHANGE for view 2 by replica 1 claiming `installed`, whose `O` is a record of
+/// its VIEW-CHANGE for view 1, then (with `checkpoint`) its CHECKPOINT of that
+/// `(view, counter)`.
+fn claim_of(installed: (View, (View, u64)), checkpoint: Option<(View, u64)>) -> ViewChange {
+    let mut usig = SymbolicUsig::new(1, 3);
+    let digest = [7; 32];
+    let ui = usig
+        .create_ui(&super::certify::tagged_view_digest(
+            super::certify::TAG_VIEW_CHANGE,
+            1,
+            &digest,
+        ))
+        .unwrap();
+    let mut log = vec![LoggedMessage::ViewChangeRecord {
+        new_view: 1,
+        digest,
+        ui,
+    }];
+    if let Some((view, counter)) = checkpoint {
+        let state_digest = [3; 32];
+        let ui = usig
+            .create_ui(&super::certify::checkpoint_bytes(
+                view,
+                counter,
+                &state_digest,
+            ))
+            .unwrap();
+        log.push(LoggedMessage::Checkpoint(Arc::new(Checkpoint {
+            sender: 1,
+            view,
+            counter,
+            state_digest,
+            ui,
+        })));
+    }
+    let mut vc = ViewChange {
+        sender: 1,
+        new_view: 2,
+        checkpoint_cert: Vec::new(),
+        log,
+        adopted: Vec::new(),
+        installed_view: installed.0,
+        installed_base: installed.1,
+        ui: placeholder_ui(),
+    };
+    vc.ui = usig.create_ui(&view_change_bytes(&vc)).unwrap();
+    vc
+}
+
+// `installed_view` and `installed_base` are covered by no earlier UI: a faulty member of
+// `V_vc` claiming it installed view 1 with an empty `adopted` would make `S` of view 2
+// drop every batch of view 0 (`compute_s` keeps older batches only if adopted by a
+// member that installed the latest view). A correct replica that installs a view takes
+// a CHECKPOINT of it, so a claim above the sender's own latest CHECKPOINT is rejected.
+#[test]
+fn a_view_change_claiming_a_view_its_sender_never_checkpointed_is_rejected() {
+    let rs = group(1);
+    let check = |vc: ViewChange| rs[0].check_view_change(&vc);
+    let bad = Err(RejectReason::InvalidViewChange);
+    // The lie of the model checker's `lie-installed-view`: "installed 1", no CHECKPOINT.
+    assert_eq!(check(claim_of((1, (0, 0)), None)), bad);
+    // What it truly installed (view 0, nothing before it) is accepted.
+    assert_eq!(check(claim_of((0, (0, 0)), None)), Ok(()));
+    // With its installation CHECKPOINT of view 1 (first counter value 3) in O: accepted,
+    // with `installed_base` anywhere at or below that CHECKPOINT.
+    assert_eq!(check(claim_of((1, (0, 0)), Some((1, 3)))), Ok(()));
+    assert_eq!(check(claim_of((1, (0, 9)), Some((1, 3)))), Ok(()));
+    assert_eq!(check(claim_of((1, (1, 3)), Some((1, 3)))), Ok(()));
+    // A base above the sender's latest CHECKPOINT (it would make S skip batches of view
+    // 1 that replicas executed) and a base without any CHECKPOINT are rejected.
+    assert_eq!(check(claim_of((1, (1, 4)), Some((1, 3)))), bad);
+    assert_eq!(check(claim_of((0, (0, 5)), None)), bad);
+    // A CHECKPOINT of view 0 does not show an installation of view 1.
+    assert_eq!(check(claim_of((1, (0, 0)), Some((0, 3)))), bad);
 }
