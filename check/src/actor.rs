@@ -671,8 +671,12 @@ impl Node {
                     } else if let (true, Message::ViewChange(vc)) = (lie, &msg)
                         && vc.new_view % View::from(n) != View::from(*id)
                     {
-                        let sent = crate::lie::lie_installed_view(&mut st.replica, vc)
-                            .unwrap_or_else(|| msg.clone());
+                        let sent = crate::lie::lie_installed_view(
+                            &mut st.replica,
+                            vc,
+                            cfg.lie_with_checkpoint,
+                        )
+                        .unwrap_or_else(|| msg.clone());
                         for to in replicas_except(n, *id) {
                             o.send(to, Msg::Protocol(sent.clone()));
                         }

@@ -6,6 +6,9 @@ use clap::{Args, ValueEnum};
 
 /// The `--moves` name of [`CheckConfig::lie_installed_view`].
 pub const LIE_INSTALLED_VIEW: &str = "lie-installed-view";
+/// The `--moves` name of [`CheckConfig::lie_installed_view`] with
+/// [`CheckConfig::lie_with_checkpoint`].
+pub const LIE_WITH_CHECKPOINT: &str = "lie-installed-view-with-checkpoint";
 
 /// Which replica is Byzantine, on the command line.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
@@ -45,7 +48,8 @@ pub struct CheckArgs {
     pub byzantine: ByzantineArg,
     /// The Byzantine menu, comma-separated: silent, subset, burn-counter, equivocate,
     /// replay, req-view-change, alter-view-change, alter-new-view, eager-reply, amnesia,
-    /// early-view-change, lie-installed-view (compromised-usig breaks the fault model on purpose). MinZyzyva
+    /// early-view-change, lie-installed-view, lie-installed-view-with-checkpoint
+    /// (compromised-usig breaks the fault model on purpose). MinZyzyva
     /// offers silent, subset, burn-counter, equivocate, req-view-change, early-view-change.
     #[arg(long, value_delimiter = ',', default_value = "silent")]
     pub moves: Vec<String>,
@@ -117,11 +121,13 @@ impl CheckArgs {
 
     /// The check these arguments describe.
     pub fn to_config(&self) -> Result<CheckConfig, ConfigError> {
-        let lie_installed_view = self.moves.iter().any(|m| m.trim() == LIE_INSTALLED_VIEW);
+        let lie_with_checkpoint = self.moves.iter().any(|m| m.trim() == LIE_WITH_CHECKPOINT);
+        let lie_installed_view =
+            lie_with_checkpoint || self.moves.iter().any(|m| m.trim() == LIE_INSTALLED_VIEW);
         let byzantine_moves = self
             .moves
             .iter()
-            .filter(|m| m.trim() != LIE_INSTALLED_VIEW)
+            .filter(|m| ![LIE_INSTALLED_VIEW, LIE_WITH_CHECKPOINT].contains(&m.trim()))
             .map(|m| {
                 ByzMove::from_name(m.trim())
                     .ok_or_else(|| ConfigError(format!("unknown Byzantine move {m:?}")))
@@ -141,6 +147,7 @@ impl CheckArgs {
             },
             byzantine_moves,
             lie_installed_view,
+            lie_with_checkpoint,
             lossy: self.lossy,
             duplicating: self.duplicating,
             mode: match (self.simulation, self.dfs) {

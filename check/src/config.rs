@@ -160,6 +160,10 @@ pub struct CheckConfig {
     /// installed a view whose `S` kept nothing, so that the next `S` drops older batches.
     /// A standing deviation of one message kind, kept apart from the shared menu.
     pub lie_installed_view: bool,
+    /// With `lie_installed_view` (`--moves lie-installed-view-with-checkpoint`): the liar
+    /// first signs a CHECKPOINT of the view it claims (its own UI, on made-up state) and
+    /// puts it in the lie's `O`, the evidence a correct replica would have.
+    pub lie_with_checkpoint: bool,
     /// The network may drop any message.
     pub lossy: bool,
     /// The network may deliver any message more than once.
@@ -200,6 +204,7 @@ impl Default for CheckConfig {
             byzantine: ByzantineRole::None,
             byzantine_moves: vec![ByzMove::Silent],
             lie_installed_view: false,
+            lie_with_checkpoint: false,
             lossy: false,
             duplicating: false,
             mode: Mode::Bfs,

@@ -1,23 +1,26 @@
 //! The Byzantine move `lie-installed-view`: a VIEW-CHANGE whose `installed_view` claims a
 //! view its sender never installed and whose `adopted` is empty. Those two fields are not
 //! covered by any earlier UI of the sender, so only evidence in its signed `O` and
-//! `C_latest` can expose the lie (see `minlab_protocols::minbft::vc_check`).
+//! `C_latest` can expose the lie (see `minlab_protocols::minbft::vc_check`); with
+//! `forge` the liar signs that evidence itself (a CHECKPOINT of the claimed view).
 
 use crate::actor::ModelReplica;
 use minlab_protocols::Message;
-use minlab_protocols::minbft::certify::{view_change_bytes, view_change_digest};
-use minlab_protocols::minbft::{LoggedMessage, ViewChange};
+use minlab_protocols::minbft::certify::{checkpoint_bytes, view_change_bytes, view_change_digest};
+use minlab_protocols::minbft::{Checkpoint, LoggedMessage, ViewChange};
 use minlab_usig::Usig;
 use std::sync::Arc;
 
 /// `vc` rewritten with `installed_view` raised to `vc.new_view - 1` and `adopted`
 /// emptied, under a fresh UI of the sender's own USIG. Its `O` is `vc`'s plus the record
-/// of `vc` itself (which is never sent): the lie's UI follows `vc`'s, so `O` stays
-/// gap-free and only the claim is false. `None` when there is nothing to lie about (the
-/// sender really installed `new_view - 1`) or the USIG fails.
+/// of `vc` itself (which is never sent) and, with `forge`, a CHECKPOINT of
+/// `(claimed view, 1)` on made-up state signed right after it: the lie's UI follows, so
+/// `O` stays gap-free and only the claim is false. `None` when there is nothing to lie
+/// about (the sender really installed `new_view - 1`) or the USIG fails.
 pub(crate) fn lie_installed_view(
     replica: &mut ModelReplica,
     vc: &Arc<ViewChange>,
+    forge: bool,
 ) -> Option<Message> {
     let claim = vc.new_view.checked_sub(1)?;
     if claim <= vc.installed_view {
@@ -29,6 +32,20 @@ pub(crate) fn lie_installed_view(
         digest: view_change_digest(vc),
         ui: vc.ui.clone(),
     });
+    if forge {
+        let state_digest = [0xfa; 32];
+        let ui = replica
+            .usig_mut()
+            .create_ui(&checkpoint_bytes(claim, 1, &state_digest))
+            .ok()?;
+        lie.log.push(LoggedMessage::Checkpoint(Arc::new(Checkpoint {
+            sender: vc.sender,
+            view: claim,
+            counter: 1,
+            state_digest,
+            ui,
+        })));
+    }
     lie.installed_view = claim;
     lie.adopted.clear();
     lie.ui = replica

@@ -247,3 +247,30 @@ fn a_lie_about_the_installed_view_is_rejected_and_safe_to_depth_11() {
     );
     assert_eq!(r.unique_states, 16691);
 }
+
+// The limit of that check: its evidence is the sender's own signature. A liar that first
+// signs a CHECKPOINT of the view it claims (on made-up state) passes it, and the attack
+// goes through: `executed requests survive view changes` breaks (11 steps, the lying
+// VIEW-CHANGE carrying the forged CHECKPOINT in its `O`). Closing this needs evidence
+// the liar cannot mint, such as the installed NEW-VIEW itself (paper §4: NEW-VIEW
+// messages in `O`).
+#[test]
+fn a_lie_backed_by_a_self_signed_checkpoint_still_breaks_executed_durability() {
+    let r = run(&CheckConfig {
+        view_changes: 2,
+        depth_max: Some(13),
+        lie_installed_view: true,
+        lie_with_checkpoint: true,
+        ..byzantine(ByzantineRole::NextPrimary, &[])
+    });
+    let Outcome::Violated { path } = outcome(&r, names::EXECUTED_DURABLE) else {
+        panic!("the forged evidence must get the lie through: {r:#?}");
+    };
+    assert_eq!(path.len(), 11, "{path:#?}");
+    assert!(
+        path.iter()
+            .any(|s| s.contains("VIEW-CHANGE r1 to v2 |O|=4")),
+        "{path:#?}"
+    );
+    assert_eq!(*outcome(&r, names::AGREEMENT), Outcome::Holds);
+}
