@@ -50,8 +50,11 @@
 //! installed the same NEW-VIEW (its UI and the FIFO rule), so they report the same `S_w`.
 //!
 //! **Known limit.** `installed_view`, `installed_base` and `adopted` are not covered by
-//! the sender's earlier UIs, so a faulty replica in `V_vc` could misreport them; the
-//! paper closes this by putting whole NEW-VIEW messages in `O`. A replica whose state is
+//! the sender's earlier UIs. [`Replica::check_view_change`] bounds the first two by the
+//! sender's own latest CHECKPOINT in `O` or `C_latest` (a correct replica checkpoints each
+//! view it installs), which stops a bare claim; but a faulty replica in `V_vc` can sign a
+//! CHECKPOINT of the view it claims and then misreport them (and `adopted`). The paper
+//! closes this by putting whole NEW-VIEW messages in `O`. A replica whose state is
 //! behind `S`'s start stops executing, reports `StateTransferNeeded`, fetches the
 //! checkpoint's state, and executes `S` after it.
 
