@@ -232,6 +232,10 @@ fn check_minzyzyva_explores_and_refuses_what_it_cannot_check() {
             &["--byzantine", "primary", "--moves", "replay"][..],
             "not offered",
         ),
+        (
+            &["--byzantine", "primary", "--moves", "lie-installed-view"][..],
+            "MinBFT only",
+        ),
     ] {
         let mut all = vec!["check", "minzyzyva"];
         all.extend_from_slice(args);

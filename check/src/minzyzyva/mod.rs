@@ -44,6 +44,13 @@ pub fn validate(cfg: &CheckConfig) -> Result<(), ConfigError> {
             "crash recovery is checked for MinBFT only (MinZyzyva has no write-ahead log)".into(),
         ));
     }
+    if cfg.lie_installed_view {
+        return Err(ConfigError(
+            "Byzantine move lie-installed-view is MinBFT only (a MinZyzyva VIEW-CHANGE has \
+             no installed_view)"
+                .into(),
+        ));
+    }
     if let Some(m) = cfg.byzantine_moves.iter().find(|m| !MOVES.contains(m))
         && cfg.byzantine_replica().is_some()
     {
