@@ -77,6 +77,9 @@ pub struct Executed {
     pub op: Vec<u8>,
     /// The view of the PREPARE that ordered it.
     pub view: View,
+    /// The replica's view when it executed it: later than `view` when the request came in
+    /// the `S` of a NEW-VIEW (prepared in `view`, executed on installing this one).
+    pub executed_in: View,
 }
 
 /// What a Byzantine replica remembers to make its moves.
@@ -722,6 +725,7 @@ fn arms(cfg: &CheckConfig, st: &ReplicaState, kind: TimerKind) -> bool {
 
 fn observe_replica(st: &mut ReplicaState, e: Event) {
     let recovered = st.durable.as_ref().is_some_and(|d| d.restarts > 0);
+    let now_in = st.replica.view();
     let g = &mut st.ghost;
     match e {
         Event::RequestExecuted {
@@ -735,6 +739,7 @@ fn observe_replica(st: &mut ReplicaState, e: Event) {
                 seq: request.seq,
                 op: request.op.clone(),
                 view,
+                executed_in: now_in.max(view),
             };
             g.executed_after_recovery |= recovered;
             match g.executed.get(&position) {

@@ -64,7 +64,9 @@ pub mod names {
     pub const COMPLETED_DURABLE: &str = "completed requests are durable";
     /// `always`: a request a correct replica executed in view `v` is at its position at
     /// every correct replica that installed a view above `v` (paper §4: an accepted
-    /// request is in `S`). Registered with `view_changes > 0`.
+    /// request is in `S`). `v` is the view the replica was in when it executed: a request
+    /// prepared earlier and executed from a NEW-VIEW's `S` counts in that new view.
+    /// Registered with `view_changes > 0`.
     pub const EXECUTED_DURABLE: &str = "executed requests survive view changes";
     /// `sometimes`: a correct replica rejected an invalid VIEW-CHANGE (registered when the
     /// Byzantine menu has `alter-view-change` or `lie-installed-view`, to show the move is
@@ -179,7 +181,7 @@ fn completed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
                     .executed
                     .iter()
                     .find(|(_, e)| e.client == c && e.seq == *seq)
-                    .map(|(p, e)| (*p, e.view))
+                    .map(|(p, e)| (*p, e.executed_in))
             }) else {
                 return false;
             };
@@ -191,7 +193,11 @@ fn completed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
                     .next_back()
                     .is_some_and(|last| *last >= pos);
                 let later_view = m.cfg.view_changes > 0 && r.ghost.view_installed > view;
-                !(past || later_view)
+                // A replica that needed a state transfer is exempt, as in
+                // `executed_durable`: what it restored from a checkpoint is not in its
+                // observed executions.
+                r.ghost.transfer_needed
+                    || !(past || later_view)
                     || r.ghost
                         .executed
                         .get(&pos)
@@ -206,7 +212,7 @@ fn executed_durable(m: &MinbftModel, s: &MinbftState) -> bool {
     rs.iter().all(|a| {
         a.ghost.executed.iter().all(|(pos, e)| {
             rs.iter()
-                .filter(|b| b.ghost.view_installed > e.view && !b.ghost.transfer_needed)
+                .filter(|b| b.ghost.view_installed > e.executed_in && !b.ghost.transfer_needed)
                 .all(|b| {
                     b.ghost
                         .executed

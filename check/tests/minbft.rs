@@ -217,7 +217,7 @@ fn altered_view_change_is_rejected_and_safe_to_depth_12() {
             .any(|s| s.starts_with(" ") && s.contains("r0 -> r2: VIEW-CHANGE r0")),
         "{path:#?}"
     );
-    assert_eq!(r.unique_states, 22260);
+    assert_eq!(r.unique_states, 22302);
 }
 
 // Issue 3: `installed_view` is covered by no earlier UI. The Byzantine primary of view 1
@@ -245,7 +245,7 @@ fn a_lie_about_the_installed_view_is_rejected_and_safe_to_depth_11() {
         path.iter().any(|s| s.contains("VIEW-CHANGE r1 to v2")),
         "{path:#?}"
     );
-    assert_eq!(r.unique_states, 16691);
+    assert_eq!(r.unique_states, 16693);
 }
 
 // The limit of that check: its evidence is the sender's own signature. A liar that first

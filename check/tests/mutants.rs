@@ -197,7 +197,7 @@ fn count_gapped_view_changes_is_found() {
         "{path:#?}"
     );
     assert_eq!(path.len(), 10, "{path:#?}");
-    assert_eq!(r.unique_states, 44723);
+    assert_eq!(r.unique_states, 44726);
 }
 
 // The three recovery bugs the issue names are NOT safety bugs in this design, and the

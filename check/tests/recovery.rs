@@ -61,7 +61,7 @@ fn a_lost_counter_value_is_announced_and_skipped() {
     assert!(r.exhaustive && r.all_hold(), "{r:#?}");
     let path = found(&r, names::RECOVERED_EXECUTES);
     assert!(path.iter().any(|s| s.contains("RESTART")), "{path:#?}");
-    assert_eq!(r.unique_states, 13123);
+    assert_eq!(r.unique_states, 15703);
 }
 
 // Without a crashing replica the crash properties are not registered and nothing crashes.

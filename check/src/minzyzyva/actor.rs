@@ -396,6 +396,7 @@ fn executed(request: &Request, view: View) -> Executed {
         seq: request.seq,
         op: request.op.clone(),
         view,
+        executed_in: view,
     }
 }
 
