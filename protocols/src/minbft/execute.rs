@@ -63,6 +63,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// order a request twice) and replies to each client.
     pub(crate) fn execute_batch(&mut self, p: &Prepare, out: &mut Outbox) {
         let counter = p.ui.counter;
+        self.log.executed_batch = self.log.executed_batch.max((p.view, counter));
         for (index, req) in p.batch.iter().enumerate() {
             let Some(rec) = self.table.records.get_mut(req.client as usize) else {
                 continue;

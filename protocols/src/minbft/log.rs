@@ -40,6 +40,12 @@ pub(crate) struct Log {
     pub(crate) last_executed: u64,
     /// View of the last executed PREPARE: batches execute in `(view, counter)` order.
     pub(crate) last_executed_view: crate::node::View,
+    /// `(view, counter)` of the last batch this replica really executed (or that a
+    /// restored checkpoint covers). Unlike `(last_executed_view, last_executed)`, installing
+    /// a NEW-VIEW does not move it to the NEW-VIEW's counter: a batch of an older view that
+    /// a later NEW-VIEW's `S` brings back (its certificate's members never installed the
+    /// view whose `S` left it out) must still execute here.
+    pub(crate) executed_batch: (crate::node::View, u64),
     /// Entries above `last_executed` (PREPAREs in flight).
     pub(crate) unexecuted: u64,
     /// Set when a NEW-VIEW showed this replica's state behind the most recent stable

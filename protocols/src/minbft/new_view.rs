@@ -269,10 +269,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         } else {
             let again = self.forget_executed_in_s(nv);
             for p in &nv.prepares {
-                if again
-                    || (p.view, p.ui.counter)
-                        > (self.log.last_executed_view, self.log.last_executed)
-                {
+                if again || (p.view, p.ui.counter) > self.log.executed_batch {
                     self.execute_batch(p, out);
                     self.log.last_executed_view = p.view;
                 }

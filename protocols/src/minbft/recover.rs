@@ -170,6 +170,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.log = Default::default();
         self.log.last_executed_view = first.view;
         self.log.last_executed = first.counter;
+        self.log.executed_batch = key;
         self.checkpoints = Default::default();
         self.checkpoints.stable = first.counter;
         for c in &image.checkpoint_cert {
@@ -213,7 +214,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             });
         } else {
             for p in &nv.prepares {
-                if (p.view, p.ui.counter) > (self.log.last_executed_view, self.log.last_executed) {
+                if (p.view, p.ui.counter) > self.log.executed_batch {
                     self.execute_batch(p, scratch);
                     self.log.last_executed_view = p.view;
                 }

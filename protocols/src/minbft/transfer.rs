@@ -284,6 +284,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         self.log.last_executed_view = first.view;
         self.log.last_executed = first.counter;
+        self.log.executed_batch = (first.view, first.counter);
         // The log is keyed by counter value alone, but batches execute in `(view, counter)`
         // order: entries and early COMMITs at or below the restored checkpoint are covered
         // by it, whatever their counter value. A replica still in an older view than the
@@ -346,9 +347,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
             Some(Resume { view, start, s, .. }) => {
                 for p in &s {
-                    if (p.view, p.ui.counter)
-                        > (self.log.last_executed_view, self.log.last_executed)
-                    {
+                    if (p.view, p.ui.counter) > self.log.executed_batch {
                         self.execute_batch(p, out);
                         self.log.last_executed_view = p.view;
                     }
