@@ -1,7 +1,8 @@
 //! Measures checking speed in release mode with the same options as `minlab check minbft`,
 //! without building the whole `minlab` program:
 //! `cargo run --release -p minlab-check --example probe -- --clients 2 --view-changes 1
-//! --retransmits 1 --byzantine primary --moves silent`.
+//! --retransmits 1 --byzantine primary --moves silent` (`--minzyzyva` checks MinZyzyva; with
+//! `PROBE_FOUND=1` in the environment the `sometimes` examples are printed too).
 use clap::Parser;
 use minlab_check::cli::CheckArgs;
 use minlab_check::{Outcome, check_minbft};

@@ -8,7 +8,7 @@ use crate::msg::{KvOpKey, Msg, Observation};
 use minlab_protocols::ClientId;
 use minlab_protocols::service::kv::KvStore;
 use stateright::Expectation;
-use stateright::actor::{ActorModel, ActorModelState, Envelope, LossyNetwork, Network};
+use stateright::actor::{Actor, ActorModel, ActorModelState, Envelope, LossyNetwork, Network};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -110,17 +110,10 @@ pub fn correct_replicas<'a>(
     cfg: &'a CheckConfig,
     state: &'a MinbftState,
 ) -> impl Iterator<Item = &'a ReplicaState> + 'a {
-    let byz = cfg.byzantine_replica();
-    state
-        .actor_states
-        .iter()
-        .take(cfg.replicas as usize)
-        .enumerate()
-        .filter(move |(i, _)| byz != Some(*i as u32))
-        .filter_map(|(_, s)| match &**s {
-            NodeState::Replica(r) => Some(&**r),
-            NodeState::Client(_) => None,
-        })
+    correct_of(cfg, state, |s| match s {
+        NodeState::Replica(r) => Some(&**r),
+        NodeState::Client(_) => None,
+    })
 }
 
 /// Client states, by client id.
@@ -128,14 +121,40 @@ pub fn clients<'a>(
     cfg: &'a CheckConfig,
     state: &'a MinbftState,
 ) -> impl Iterator<Item = (ClientId, &'a ClientState)> + 'a {
+    clients_of(cfg, state, |s| match s {
+        NodeState::Client(c) => Some((c.client.id(), &**c)),
+        NodeState::Replica(_) => None,
+    })
+}
+
+/// The states of the correct replicas (actors `0..n` but the Byzantine one) of any of the
+/// models, as `replica` picks them out of an actor's state.
+pub fn correct_of<'a, A: Actor, H, R: 'a>(
+    cfg: &'a CheckConfig,
+    state: &'a ActorModelState<A, H>,
+    replica: fn(&'a A::State) -> Option<&'a R>,
+) -> impl Iterator<Item = &'a R> + 'a {
+    let byz = cfg.byzantine_replica();
+    state
+        .actor_states
+        .iter()
+        .take(cfg.replicas as usize)
+        .enumerate()
+        .filter(move |(i, _)| byz != Some(*i as u32))
+        .filter_map(move |(_, s)| replica(s))
+}
+
+/// The client states (actors `n..`) of any of the models, as `client` picks them out.
+pub fn clients_of<'a, A: Actor, H, C: 'a>(
+    cfg: &'a CheckConfig,
+    state: &'a ActorModelState<A, H>,
+    client: fn(&'a A::State) -> Option<(ClientId, &'a C)>,
+) -> impl Iterator<Item = (ClientId, &'a C)> + 'a {
     state
         .actor_states
         .iter()
         .skip(cfg.replicas as usize)
-        .filter_map(|s| match &**s {
-            NodeState::Client(c) => Some((c.client.id(), &**c)),
-            NodeState::Replica(_) => None,
-        })
+        .filter_map(move |s| client(s))
 }
 
 /// True when two sequences of executions, by position, have the same request wherever

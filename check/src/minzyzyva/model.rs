@@ -5,7 +5,9 @@
 
 use super::actor::{ZClientState, ZNode, ZNodeState, ZReplicaState};
 use crate::config::{CheckConfig, ConfigError};
-use crate::model::{History, agree_by_position, names as common, record_out};
+use crate::model::{
+    History, agree_by_position, clients_of, correct_of, names as common, record_out,
+};
 use minlab_protocols::ClientId;
 use minlab_protocols::minbft::Config;
 use stateright::Expectation;
@@ -47,17 +49,10 @@ pub fn correct_replicas<'a>(
     cfg: &'a CheckConfig,
     state: &'a MinzyzyvaState,
 ) -> impl Iterator<Item = &'a ZReplicaState> + 'a {
-    let byz = cfg.byzantine_replica();
-    state
-        .actor_states
-        .iter()
-        .take(cfg.replicas as usize)
-        .enumerate()
-        .filter(move |(i, _)| byz != Some(*i as u32))
-        .filter_map(|(_, s)| match &**s {
-            ZNodeState::Replica(r) => Some(&**r),
-            ZNodeState::Client(_) => None,
-        })
+    correct_of(cfg, state, |s| match s {
+        ZNodeState::Replica(r) => Some(&**r),
+        ZNodeState::Client(_) => None,
+    })
 }
 
 /// Client states, by client id.
@@ -65,14 +60,10 @@ pub fn clients<'a>(
     cfg: &'a CheckConfig,
     state: &'a MinzyzyvaState,
 ) -> impl Iterator<Item = (ClientId, &'a ZClientState)> + 'a {
-    state
-        .actor_states
-        .iter()
-        .skip(cfg.replicas as usize)
-        .filter_map(|s| match &**s {
-            ZNodeState::Client(c) => Some((c.client.id(), &**c)),
-            ZNodeState::Replica(_) => None,
-        })
+    clients_of(cfg, state, |s| match s {
+        ZNodeState::Client(c) => Some((c.client.id(), &**c)),
+        ZNodeState::Replica(_) => None,
+    })
 }
 
 fn committed_agree(m: &MinzyzyvaModel, s: &MinzyzyvaState) -> bool {
