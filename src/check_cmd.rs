@@ -32,6 +32,11 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
     if zyzyva {
         minlab_check::minzyzyva::validate(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
+    if a.scenario_out.is_some() && cfg.crash_replica.is_some() {
+        anyhow::bail!(
+            "--scenario-out: crash and recovery (--crash) cannot be replayed in the simulator yet"
+        );
+    }
     if let Some(addr) = &a.explore {
         let explorer = if zyzyva {
             minlab_check::explore_minzyzyva(&cfg, addr)
@@ -85,9 +90,55 @@ pub fn exec(args: &Args) -> anyhow::Result<Outcome> {
             }
         }
     }
+    if let Some(path) = &a.scenario_out {
+        write_scenario(&report, path, a.json)?;
+    }
     Ok(if report.all_hold() {
         Outcome::Held
     } else {
         Outcome::Violated
     })
+}
+
+/// `--scenario-out FILE`: writes the first counterexample as a scenario and says so (on
+/// stderr with `--json`, so stdout stays one JSON object).
+fn write_scenario(
+    report: &minlab_check::CheckReport,
+    path: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let say = |m: String| {
+        if json {
+            eprintln!("{m}");
+        } else {
+            println!("{m}");
+        }
+    };
+    let Some(replay) = &report.replay else {
+        say(format!(
+            "no property violated: no scenario written to {}",
+            path.display()
+        ));
+        return Ok(());
+    };
+    let text = replay
+        .toml
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("--scenario-out: {e}"))?;
+    std::fs::write(path, text)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    say(format!(
+        "counterexample to \"{}\" written to {}: replay it with `minlab run {}`",
+        replay.property,
+        path.display(),
+        path.display()
+    ));
+    if minlab_check::replay::simulator_oracle(replay.property).is_none() {
+        say(format!(
+            "note: the simulator has no oracle for \"{}\": the replay reproduces the run, \
+             but its oracles will not flag it",
+            replay.property
+        ));
+    }
+    Ok(())
 }

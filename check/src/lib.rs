@@ -29,10 +29,11 @@ mod lie;
 pub mod minzyzyva;
 pub mod model;
 pub mod msg;
+pub mod replay;
 pub mod report;
 pub mod sealed;
 pub mod walk;
 
 pub use config::{ByzMove, ByzantineRole, CheckConfig, ConfigError, Mode};
 pub use explore::{Explorer, explore, explore_minzyzyva};
-pub use report::{CheckReport, Kind, Outcome, PropertyResult, check_minbft};
+pub use report::{CheckReport, Kind, Outcome, PropertyResult, ReplayScenario, check_minbft};

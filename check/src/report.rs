@@ -70,7 +70,24 @@ pub struct CheckReport {
     pub elapsed: Duration,
     /// Each property, in declaration order.
     pub properties: Vec<PropertyResult>,
+    /// The first violated `always` property's counterexample as a scenario file the
+    /// simulator replays (`minlab run`), when the model can write one.
+    #[serde(skip)]
+    pub replay: Option<ReplayScenario>,
 }
+
+/// A counterexample written as a scenario file (see [`crate::replay`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ReplayScenario {
+    /// The violated property.
+    pub property: &'static str,
+    /// The scenario's TOML text, or why the counterexample cannot be replayed.
+    pub toml: Result<String, String>,
+}
+
+/// Writes a model's counterexample (its actions) for a property as scenario TOML.
+pub type ScenarioWriter<M> =
+    fn(&M, &'static str, &[<M as Model>::Action]) -> Result<String, String>;
 
 impl CheckReport {
     /// No `always` property was violated.
@@ -111,7 +128,24 @@ pub fn check_minbft(
     clock: impl FnMut() -> Duration,
 ) -> Result<CheckReport, ConfigError> {
     let model = minbft_model(cfg)?;
-    Ok(run_model(cfg, model, format_actions, clock))
+    Ok(run_model_with(
+        cfg,
+        model,
+        format_actions,
+        Some(minbft_scenario_toml),
+        clock,
+    ))
+}
+
+/// The MinBFT model's [`ScenarioWriter`].
+fn minbft_scenario_toml(
+    model: &MinbftModel,
+    property: &'static str,
+    actions: &[Action],
+) -> Result<String, String> {
+    crate::replay::minbft_scenario(model, property, actions)
+        .map(|s| s.to_toml())
+        .map_err(|e| e.to_string())
 }
 
 /// A model stateright's checkers can explore on threads and report paths of.
@@ -141,6 +175,20 @@ pub fn run_model<M>(
     cfg: &CheckConfig,
     model: M,
     steps: fn(&M, Vec<M::Action>) -> Vec<String>,
+    clock: impl FnMut() -> Duration,
+) -> CheckReport
+where
+    M: Checkable,
+{
+    run_model_with(cfg, model, steps, None, clock)
+}
+
+/// [`run_model`], writing the first counterexample as a scenario with `scenario`.
+pub fn run_model_with<M>(
+    cfg: &CheckConfig,
+    model: M,
+    steps: fn(&M, Vec<M::Action>) -> Vec<String>,
+    scenario: Option<ScenarioWriter<M>>,
     mut clock: impl FnMut() -> Duration,
 ) -> CheckReport
 where
@@ -154,15 +202,12 @@ where
             cfg.states_max.unwrap_or(1).max(1),
             cfg.depth_max,
         );
-        let discoveries = w
-            .discoveries
-            .into_iter()
-            .map(|(name, actions)| (name, steps(&model, actions)))
-            .collect();
+        let discoveries = w.discoveries.into_iter().collect();
         let r = report(
             cfg,
             &model,
             discoveries,
+            (steps, scenario),
             (w.states, w.unique_states, w.max_depth),
         );
         let elapsed = clock().saturating_sub(start);
@@ -181,31 +226,37 @@ where
     }
     let start = clock();
     let report = if cfg.mode == Mode::Dfs {
-        summarize(cfg, builder.spawn_dfs().join(), steps)
+        summarize(cfg, builder.spawn_dfs().join(), (steps, scenario))
     } else {
-        summarize(cfg, builder.spawn_bfs().join(), steps)
+        summarize(cfg, builder.spawn_bfs().join(), (steps, scenario))
     };
     let elapsed = clock().saturating_sub(start);
     CheckReport { elapsed, ..report }
 }
 
+/// How a report writes a discovery: as readable steps, and as a scenario.
+type Writers<M> = (
+    fn(&M, Vec<<M as Model>::Action>) -> Vec<String>,
+    Option<ScenarioWriter<M>>,
+);
+
 fn summarize<M: Checkable>(
     cfg: &CheckConfig,
     checker: impl Checker<M>,
-    steps: fn(&M, Vec<M::Action>) -> Vec<String>,
+    writers: Writers<M>,
 ) -> CheckReport {
     let model = checker.model();
     let discoveries = checker
         .discoveries()
         .into_iter()
-        .map(|(name, path)| (name, steps(model, path.into_actions())))
+        .map(|(name, path)| (name, path.into_actions()))
         .collect();
     let counts = (
         checker.state_count(),
         checker.unique_state_count(),
         checker.max_depth(),
     );
-    report(cfg, model, discoveries, counts)
+    report(cfg, model, discoveries, writers, counts)
 }
 
 /// The report from each property's discovery (its path as readable steps) and the
@@ -213,14 +264,25 @@ fn summarize<M: Checkable>(
 fn report<M: Model>(
     cfg: &CheckConfig,
     model: &M,
-    mut discoveries: HashMap<&'static str, Vec<String>>,
+    mut discoveries: HashMap<&'static str, Vec<M::Action>>,
+    (steps, scenario): Writers<M>,
     (states, unique_states, max_depth): (usize, usize, usize),
 ) -> CheckReport {
+    let mut replay = None;
     let properties: Vec<PropertyResult> = model
         .properties()
         .into_iter()
         .map(|p| {
-            let path = discoveries.remove(p.name);
+            let actions = discoveries.remove(p.name);
+            if let (Expectation::Always | Expectation::Eventually, Some(a), Some(write), None) =
+                (&p.expectation, &actions, scenario, &replay)
+            {
+                replay = Some(ReplayScenario {
+                    property: p.name,
+                    toml: write(model, p.name, a),
+                });
+            }
+            let path = actions.map(|a| steps(model, a));
             let (kind, outcome) = match (p.expectation, path) {
                 (Expectation::Sometimes, Some(path)) => (Kind::Sometimes, Outcome::Found { path }),
                 (Expectation::Sometimes, None) => (Kind::Sometimes, Outcome::NotFound),
@@ -246,6 +308,7 @@ fn report<M: Model>(
         exhaustive: !matches!(cfg.mode, Mode::Simulation { .. }) && !bounded && !stopped_early,
         elapsed: Duration::ZERO,
         properties,
+        replay,
     }
 }
 

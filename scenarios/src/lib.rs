@@ -25,6 +25,7 @@
 
 pub mod adversary;
 pub mod duration;
+pub mod replay;
 pub mod schema;
 pub mod validate;
 

@@ -54,6 +54,9 @@ pub struct Scenario {
     pub byzantine_clients: Vec<Spanned<ByzantineClientSpec>>,
     /// What the run must show.
     pub expect: ExpectSpec,
+    /// A recorded schedule to replay instead of a random run (see [`crate::replay`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<crate::replay::ReplaySpec>,
 }
 
 fn default_usig() -> UsigKind {

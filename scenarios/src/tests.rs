@@ -225,3 +225,97 @@ fn lost_counter_values_need_a_durable_minbft_crash_restart() {
     let e = err(&format!("{base}{durable}{pause}"));
     assert!(e.contains("lost_counter_values"), "{e}");
 }
+
+const REPLAY: &str = r#"
+name = "r"
+protocol = "minbft"
+f = 1
+usig = "symbolic"
+run = { duration = "1s" }
+workload = { clients = 1, requests_per_client = 1, keys = 1 }
+expect = { safety = "violated" }
+
+[[byzantine]]
+replica = 0
+script = "replayed"
+
+[replay]
+client_ops = [["000000000000000000"]]
+
+[[replay.step]]
+action = "deliver"
+from = "r0"
+to = "r1"
+message = "0a0b"
+
+[[replay.step]]
+action = "timer"
+node = "r2"
+kind = "request-timeout"
+"#;
+
+#[test]
+fn a_replay_schedule_parses_and_round_trips() {
+    use crate::replay::{ReplayStep, TimerName};
+    let s = Scenario::from_toml(REPLAY, "r.toml").unwrap();
+    let r = s.replay.as_ref().unwrap();
+    assert_eq!(r.steps.len(), 2);
+    assert!(matches!(
+        r.steps[1].get_ref(),
+        ReplayStep::Timer {
+            node: NodeRef::Replica(2),
+            kind: TimerName::RequestTimeout,
+            ..
+        }
+    ));
+    let again = Scenario::from_toml(&s.to_toml(), "again.toml").unwrap();
+    let steps = |s: &Scenario| -> Vec<ReplayStep> {
+        s.replay
+            .as_ref()
+            .unwrap()
+            .steps
+            .iter()
+            .map(|x| x.get_ref().clone())
+            .collect()
+    };
+    assert_eq!(steps(&s), steps(&again));
+}
+
+#[test]
+fn a_replay_schedule_that_cannot_run_is_refused_with_the_field() {
+    for (from, to, says) in [
+        ("usig = \"symbolic\"", "usig = \"ed25519\"", "symbolic USIG"),
+        (
+            "message = \"0a0b\"",
+            "message = \"0a0g\"",
+            "replay.step[0]: message: not hex",
+        ),
+        ("to = \"r1\"", "to = \"r3\"", "no node r3"),
+        ("to = \"r1\"", "to = \"r0\"", "delivers to itself"),
+        (
+            "node = \"r2\"",
+            "node = \"r0\"",
+            "replayed Byzantine replica: it has no timers",
+        ),
+        ("node = \"r2\"", "node = \"clients\"", "no node clients"),
+        (
+            "[[\"000000000000000000\"]]",
+            "[]",
+            "0 clients' operations for 1 clients",
+        ),
+        ("kind = \"request-timeout\"", "kind = \"nap\"", "nap"),
+        ("action = \"timer\"", "action = \"crash\"", "crash"),
+    ] {
+        let src = REPLAY.replacen(from, to, 1);
+        assert_ne!(src, REPLAY, "{from}");
+        let e = err(&src);
+        assert!(e.contains(says), "{e}");
+    }
+    // The replayed script exists only in a replay.
+    let i = REPLAY.find("[replay]").unwrap();
+    let e = err(&REPLAY[..i]);
+    assert!(e.contains("unknown script \"replayed\""), "{e}");
+    // A replay runs no random Byzantine script.
+    let e = err(&REPLAY.replacen("script = \"replayed\"", "script = \"silent\"", 1));
+    assert!(e.contains("must use script \"replayed\""), "{e}");
+}

@@ -24,13 +24,18 @@ pub const REPLICA_SCRIPTS: &[&str] = &[
 /// Byzantine client scripts the simulator knows.
 pub const CLIENT_SCRIPTS: &[&str] = &["bad-signature", "reuse-seq", "flood"];
 
-struct Checker<'a> {
-    src: &'a str,
-    origin: &'a str,
+pub(crate) struct Checker<'a> {
+    pub(crate) src: &'a str,
+    pub(crate) origin: &'a str,
 }
 
 impl Checker<'_> {
-    fn err(&self, span: Option<Range<usize>>, field: &str, msg: String) -> ScenarioError {
+    pub(crate) fn err(
+        &self,
+        span: Option<Range<usize>>,
+        field: &str,
+        msg: String,
+    ) -> ScenarioError {
         ScenarioError::Invalid {
             origin: self.origin.to_string(),
             line: span.map(|s| line_of(self.src, s.start)),
@@ -200,7 +205,8 @@ pub fn validate(s: &Scenario, src: &str, origin: &str) -> Result<(), ScenarioErr
             Protocol::Minzyzyva => crate::adversary::minzyzyva_scripts::MINZYZYVA_REPLICA_SCRIPTS,
             Protocol::Pbft => &[],
         };
-        if !known.contains(&br.script.as_str()) {
+        let replayed = s.replay.is_some() && br.script == crate::replay::REPLAYED_SCRIPT;
+        if !known.contains(&br.script.as_str()) && !replayed {
             return Err(c.err(
                 Some(b.span()),
                 &field,
@@ -251,6 +257,9 @@ pub fn validate(s: &Scenario, src: &str, origin: &str) -> Result<(), ScenarioErr
                 s.f
             ),
         ));
+    }
+    if let Some(r) = &s.replay {
+        crate::replay::validate(s, r, &c, replicas)?;
     }
     for (i, b) in s.byzantine_clients.iter().enumerate() {
         if !CLIENT_SCRIPTS.contains(&b.get_ref().script.as_str()) {

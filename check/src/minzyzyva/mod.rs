@@ -19,7 +19,7 @@ pub mod actor;
 pub mod model;
 
 use crate::config::{ByzMove, CheckConfig, ConfigError};
-use crate::report::{CheckReport, describe_with, format_steps, run_model};
+use crate::report::{CheckReport, describe_with, format_steps};
 use minlab_protocols::minzyzyva::Message;
 use minlab_protocols::service::kv::KvOp;
 use model::{MinzyzyvaModel, minzyzyva_model};
@@ -71,7 +71,24 @@ pub fn check_minzyzyva(
     clock: impl FnMut() -> Duration,
 ) -> Result<CheckReport, ConfigError> {
     let model = minzyzyva_model(cfg)?;
-    Ok(run_model(cfg, model, format_actions, clock))
+    Ok(crate::report::run_model_with(
+        cfg,
+        model,
+        format_actions,
+        Some(scenario_toml),
+        clock,
+    ))
+}
+
+/// Writes a counterexample as a scenario the simulator replays (see [`crate::replay`]).
+fn scenario_toml(
+    model: &MinzyzyvaModel,
+    property: &'static str,
+    actions: &[<MinzyzyvaModel as Model>::Action],
+) -> Result<String, String> {
+    crate::replay::minzyzyva_scenario(model, property, actions)
+        .map(|s| s.to_toml())
+        .map_err(|e| e.to_string())
 }
 
 /// Actions of the MinZyzyva model as readable steps.

@@ -29,6 +29,25 @@ pub enum BuildError {
         /// Why.
         reason: String,
     },
+    /// A step of a scripted run (`[replay]`) cannot be applied: the replay diverged
+    /// from the run it recorded, or the schedule is wrong.
+    #[error("scenario {scenario}: the replay diverged at step {step}: {reason}")]
+    Diverged {
+        /// The scenario.
+        scenario: String,
+        /// The step, numbered from 1 (0: before the first step).
+        step: usize,
+        /// What could not be applied.
+        reason: String,
+    },
+    /// The scenario's seeded bug (test-only) cannot run in this build.
+    #[error("scenario {scenario}: {reason}")]
+    Mutant {
+        /// The scenario.
+        scenario: String,
+        /// Why.
+        reason: String,
+    },
     /// The protocol rejected the configuration derived from the scenario.
     #[error("scenario {scenario}: invalid protocol configuration: {reason}")]
     Config {
@@ -70,6 +89,11 @@ pub fn config_of(s: &Scenario) -> Config {
     c.retransmit_timeout = ns(s.params.client_retry);
     c.client_auth = World::client_auth(s);
     c.durable = s.params.durable;
+    #[cfg(feature = "mutants")]
+    if s.replay.is_some() {
+        // An unknown name is refused before the build (`scripted::check_mutant`).
+        c.mutant = super::scripted::replay_mutant(s).ok().flatten();
+    }
     c
 }
 
