@@ -162,7 +162,8 @@ pub struct CheckConfig {
     pub lie_installed_view: bool,
     /// With `lie_installed_view` (`--moves lie-installed-view-with-checkpoint`): the liar
     /// first signs a CHECKPOINT of the view it claims (its own UI, on made-up state) and
-    /// puts it in the lie's `O`, the evidence a correct replica would have.
+    /// puts it in the lie's `O` (the evidence the former own-CHECKPOINT bound accepted;
+    /// correct replicas now ask for the installed NEW-VIEW and reject it).
     pub lie_with_checkpoint: bool,
     /// The network may drop any message.
     pub lossy: bool,

@@ -1,8 +1,9 @@
 //! The Byzantine move `lie-installed-view`: a VIEW-CHANGE whose `installed_view` claims a
 //! view its sender never installed and whose `adopted` is empty. Those two fields are not
-//! covered by any earlier UI of the sender, so only evidence in its signed `O` and
-//! `C_latest` can expose the lie (see `minlab_protocols::minbft::vc_check`); with
-//! `forge` the liar signs that evidence itself (a CHECKPOINT of the claimed view).
+//! covered by any earlier UI of the sender; a claim above its `C_latest` must be shown by
+//! the installed NEW-VIEW (see `minlab_protocols::minbft::evidence`), which the liar does
+//! not have (it keeps whatever evidence its real VIEW-CHANGE carried). With `forge` it
+//! also signs a CHECKPOINT of the claimed view, the evidence an earlier check accepted.
 
 use crate::actor::ModelReplica;
 use minlab_protocols::Message;

@@ -11,7 +11,7 @@
 //! | COMMIT      | `2 ‖ view ‖ prepare counter ‖ batch digest`                  | 49   |
 //! | CHECKPOINT  | `3 ‖ view ‖ prepare counter ‖ state digest`                  | 49   |
 //! | VIEW-CHANGE | `4 ‖ new view ‖ SHA-256 of the postcard-encoded body`        | 41   |
-//! | NEW-VIEW    | `5 ‖ new view ‖ SHA-256 of the postcard-encoded body`        | 41   |
+//! | NEW-VIEW    | `5 ‖ new view ‖ SHA-256 of the body, members by digest`      | 41   |
 //! | RESTART     | `6 ‖ view ‖ last logged counter value`                       | 17   |
 //!
 //! The COMMIT names its PREPARE by counter value and digest; the primary is implied by the
@@ -90,7 +90,7 @@ pub fn tagged_view_digest(tag: u8, view: View, digest: &Digest) -> [u8; 41] {
     b
 }
 
-/// Digest of a VIEW-CHANGE's body (everything but its UI).
+/// Digest of a VIEW-CHANGE's body (everything but its UI; its evidence by digest).
 pub fn view_change_digest(vc: &ViewChange) -> Digest {
     let body = postcard::to_allocvec(&(
         vc.sender,
@@ -100,14 +100,22 @@ pub fn view_change_digest(vc: &ViewChange) -> Digest {
         &vc.adopted,
         vc.installed_view,
         vc.installed_base,
+        vc.installed_evidence.digest(),
     ))
     .unwrap_or_default();
     sha256(&body)
 }
 
-/// Digest of a NEW-VIEW's body (everything but its UI).
+/// Digest of a NEW-VIEW's body (everything but its UI). Its VIEW-CHANGEs enter by body
+/// digest and UI, so the digest is the same when their evidence is stripped (a NEW-VIEW
+/// carried as evidence, see [`super::evidence`]).
 pub fn new_view_digest(nv: &NewView) -> Digest {
-    let body = postcard::to_allocvec(&(nv.sender, nv.new_view, &nv.view_changes, &nv.prepares))
+    let members: Vec<(Digest, &minlab_usig::Ui)> = nv
+        .view_changes
+        .iter()
+        .map(|vc| (view_change_digest(vc), &vc.ui))
+        .collect();
+    let body = postcard::to_allocvec(&(nv.sender, nv.new_view, &members, &nv.prepares))
         .unwrap_or_default();
     sha256(&body)
 }

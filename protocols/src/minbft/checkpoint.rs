@@ -227,7 +227,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
             // The sent log restarts at our own CHECKPOINT in the certificate (kept for
             // retransmission; O is what follows it).
             self.sent = self.sent.split_off(&own.ui.counter);
-            self.adopted = self.adopted.split_off(&(own.view, own.counter + 1));
             self.prune_snapshots((own.view, own.counter));
         }
         self.checkpoints.stable = counter;

@@ -76,13 +76,33 @@ mod tests {
                 cert: Certificate::Ed25519([5; 64]),
             },
         });
-        let vc = Arc::new(ViewChange {
-            sender: 1,
+        // A VIEW-CHANGE inside an evidence NEW-VIEW carries its own evidence as a digest.
+        let stripped = Arc::new(ViewChange {
+            sender: 2,
             new_view: 1,
             checkpoint_cert: vec![checkpoint.clone()],
-            adopted: vec![prepare.clone()],
+            adopted: vec![],
             installed_view: 0,
             installed_base: (0, 0),
+            installed_evidence: crate::minbft::evidence::InstalledEvidence::Stripped([6; 32]),
+            log: vec![LoggedMessage::Checkpoint(checkpoint.clone())],
+            ui: ui(counter, 4),
+        });
+        let evidence = Arc::new(NewView {
+            sender: 1,
+            new_view: 1,
+            view_changes: vec![stripped],
+            prepares: vec![prepare.clone()],
+            ui: ui(8, 8),
+        });
+        let vc = Arc::new(ViewChange {
+            sender: 1,
+            new_view: 2,
+            checkpoint_cert: vec![checkpoint.clone()],
+            adopted: vec![prepare.clone()],
+            installed_view: 1,
+            installed_base: (0, 0),
+            installed_evidence: crate::minbft::evidence::InstalledEvidence::Carried(vec![evidence]),
             log: vec![
                 LoggedMessage::Prepare(prepare.clone()),
                 LoggedMessage::Commit {

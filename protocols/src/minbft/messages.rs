@@ -205,6 +205,10 @@ pub struct ViewChange {
     /// The `(view, counter)` of the checkpoint that installed view's `S` started after:
     /// batches at or below it are covered by a stable checkpoint (state transfer).
     pub installed_base: (View, u64),
+    /// What proves `installed_view`, `installed_base` and `adopted`: the installed
+    /// NEW-VIEW (see [`super::evidence`]); empty when `C_latest` is of `installed_view` or
+    /// later. The UI covers its digest.
+    pub installed_evidence: super::evidence::InstalledEvidence,
     /// Its UI over `(VIEW-CHANGE, new_view, digest of the body)`.
     pub ui: Ui,
 }

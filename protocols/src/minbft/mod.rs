@@ -12,6 +12,7 @@ mod clients;
 pub mod codec;
 pub mod config;
 mod delivery;
+pub mod evidence;
 mod execute;
 mod fifo;
 mod log;

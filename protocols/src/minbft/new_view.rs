@@ -275,11 +275,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 }
             }
         }
-        for p in &nv.prepares {
-            self.adopted.insert((p.view, p.ui.counter), p.clone());
-        }
         self.vc.installed = nv.new_view;
         self.vc.installed_base = base;
+        self.vc.evidence = super::evidence::evidence_of_install(nv);
         self.vc.changing = false;
         self.vc.timeout = self.config.view_change_timeout;
         out.cancel_timer(TimerKind::ViewChange);

@@ -185,11 +185,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             (Arc::new(image.snapshot), Arc::new(image.client_table)),
         );
         self.sent = image.sent.into_iter().collect();
-        self.adopted = image
-            .adopted
-            .into_iter()
-            .map(|p| ((p.view, p.ui.counter), p))
-            .collect();
+        self.vc.evidence = image.evidence;
         (self.vc.installed, self.vc.installed_base) = image.installed;
         self.enter_view(image.view);
         self.repair.last_view_change = image.last_view_change;
@@ -220,12 +216,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 }
             }
         }
-        for p in &nv.prepares {
-            self.adopted.insert((p.view, p.ui.counter), p.clone());
-        }
         self.enter_view(nv.new_view);
         self.vc.installed = nv.new_view;
         self.vc.installed_base = base;
+        self.vc.evidence = super::evidence::evidence_of_install(nv);
         self.vc.changing = false;
         self.vc.received.retain(|_, vc| vc.new_view > nv.new_view);
         self.log.entries.clear();

@@ -61,10 +61,6 @@ pub struct Replica<U, S> {
     /// Every UI message this replica created since its stable checkpoint, by its counter
     /// value: the `O` of its next VIEW-CHANGE. Bound: truncated at each stable checkpoint.
     pub(crate) sent: BTreeMap<u64, LoggedMessage>,
-    /// The batches of installed NEW-VIEWs' `S` above the stable checkpoint, by
-    /// `(view, counter)`: reported in VIEW-CHANGEs. Bound: truncated at each stable
-    /// checkpoint.
-    pub(crate) adopted: BTreeMap<(View, u64), Arc<super::messages::Prepare>>,
     /// Retransmission state.
     pub(crate) repair: super::repair::RepairState,
     /// State-transfer state.
@@ -123,7 +119,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 config.view_change_timeout,
             ),
             sent: BTreeMap::new(),
-            adopted: BTreeMap::new(),
             repair: super::repair::RepairState::new(config.replica_count),
             transfer: super::transfer::TransferState::default(),
             revoked: 0,

@@ -329,7 +329,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         self.keep_snapshot(first.view, first.counter);
         self.checkpoints.stable_cert = cert;
-        self.adopted = self.adopted.split_off(&(first.view, first.counter + 1));
         self.prune_snapshots(key);
         if self
             .checkpoints
@@ -355,8 +354,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 if (view, start) > (self.log.last_executed_view, self.log.last_executed) {
                     self.log.last_executed_view = view;
                     self.log.last_executed = start;
-                    // The CHECKPOINT `install` takes when it is not behind: it certifies
-                    // that this replica installed `view` (see `check_view_change`).
+                    // The CHECKPOINT `install` takes when it is not behind: with f others
+                    // it makes the view's start stable, after which a claim of `view`
+                    // needs no evidence (see `super::evidence`).
                     if view == self.view {
                         self.take_checkpoint(start, out);
                     } else {

@@ -74,6 +74,18 @@ pub fn compute_s(vcs: &[Arc<ViewChange>]) -> Vec<Arc<Prepare>> {
 }
 
 impl<U: Usig, S: Service> Replica<U, S> {
+    /// Paper §4, the validity checks on `⟨VIEW-CHANGE, s_i, v', C_latest, O, UI_i⟩`
+    /// ([`Self::check_view_change_body`]), and its claim about the last view its sender
+    /// installed: harmless, or proven by the NEW-VIEWs of its evidence (see
+    /// [`super::evidence`]); else `InvalidViewChange`.
+    pub fn check_view_change(&self, vc: &ViewChange) -> Result<(), RejectReason> {
+        self.check_view_change_body(vc)?;
+        if !self.check_claim(vc) {
+            return Err(RejectReason::InvalidViewChange);
+        }
+        Ok(())
+    }
+
     /// Paper §4, the validity checks on `⟨VIEW-CHANGE, s_i, v', C_latest, O, UI_i⟩`:
     /// 1. `C_latest` holds `f + 1` valid matching CHECKPOINTs from different replicas
     ///    (or is empty: the initial state);
@@ -84,17 +96,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
     ///
     /// Every UI in `O` is verified (so a faulty sender cannot hide a vote behind a forged
     /// entry), and so is the primary's UI of every PREPARE it carries. The VIEW-CHANGE's
-    /// own UI is verified too.
-    pub fn check_view_change(&self, vc: &ViewChange) -> Result<(), RejectReason> {
+    /// own UI is verified too. What `installed_view`, `installed_base` and `adopted` claim
+    /// is not checked here beyond its form.
+    pub fn check_view_change_body(&self, vc: &ViewChange) -> Result<(), RejectReason> {
         let bad = Err(RejectReason::InvalidViewChange);
         let n = self.config.replica_count;
         let s = vc.sender;
         if s >= n {
             return Err(RejectReason::UnknownReplica);
         }
-        // The latest state `s` itself certified: its own CHECKPOINT with the highest
-        // `(view, counter)` in `C_latest` or `O` (both signed by `s`; see below).
-        let mut own_top: (View, u64) = (0, 0);
         // 1. The checkpoint certificate.
         let mut start = 1;
         if let Some(first) = vc.checkpoint_cert.first() {
@@ -114,7 +124,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 }
                 if c.sender == s {
                     start = c.ui.counter + 1;
-                    own_top = own_top.max((c.view, c.counter));
                 }
             }
             if vc.checkpoint_cert.len() < self.config.quorum() as usize || start == 1 {
@@ -211,9 +220,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
             if !ok {
                 return bad;
             }
-            if let LoggedMessage::Checkpoint(c) = m {
-                own_top = own_top.max((c.view, c.counter));
-            }
             expected = match m {
                 LoggedMessage::Restart(r) => r.ui.counter + 1,
                 _ => expected + 1,
@@ -235,17 +241,6 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
         }
         if vc.installed_view >= vc.new_view || vc.installed_base.0 >= vc.new_view {
-            return bad;
-        }
-        // `installed_view` and `installed_base` are covered by no earlier UI of `s`; bound
-        // them by what `s` certified. A correct replica that installs view `w` takes a
-        // CHECKPOINT of `(w, first counter value of w)` (after a state transfer, once it
-        // executed `w`'s `S`), and `installed_base` lies at or below it (`S` starts after
-        // a certificate of `V_vc`, or at the transferred checkpoint). That CHECKPOINT, or a
-        // later one of its own, is in `O` or in `C_latest`: `O` drops only what precedes
-        // `s`'s CHECKPOINT in `C_latest`. A claim above `s`'s latest CHECKPOINT is a lie
-        // (it would let `S` drop batches of older views that replicas executed).
-        if vc.installed_view > own_top.0 || vc.installed_base > own_top {
             return bad;
         }
         if self

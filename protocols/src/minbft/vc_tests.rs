@@ -107,6 +107,7 @@ fn view_change_of(usig: &mut SymbolicUsig, log: Vec<LoggedMessage>) -> ViewChang
         adopted: Vec::new(),
         installed_view: 0,
         installed_base: (0, 0),
+        installed_evidence: Default::default(),
         ui: minlab_usig::Ui {
             counter: 0,
             cert: minlab_usig::Certificate::Symbolic(0),
@@ -149,6 +150,7 @@ fn a_view_change_with_a_hole_in_o_or_a_wrong_counter_is_rejected() {
         adopted: Vec::new(),
         installed_view: 0,
         installed_base: (0, 0),
+        installed_evidence: Default::default(),
         ui: minlab_usig::Ui {
             counter: 0,
             cert: minlab_usig::Certificate::Symbolic(0),
@@ -176,6 +178,7 @@ fn a_view_change_with_a_hole_in_o_or_a_wrong_counter_is_rejected() {
         adopted: Vec::new(),
         installed_view: 0,
         installed_base: (0, 0),
+        installed_evidence: Default::default(),
         ui: p1b.ui.clone(),
     };
     vc.ui = other.create_ui(&view_change_bytes(&vc)).unwrap();
@@ -431,6 +434,7 @@ fn a_new_view_with_a_different_s_at_the_right_counter_is_rejected() {
         adopted: Vec::new(),
         installed_view: 0,
         installed_base: (0, 0),
+        installed_evidence: Default::default(),
         ui: vc2.ui.clone(),
     };
     vc1.ui = r1.usig_mut().create_ui(&view_change_bytes(&vc1)).unwrap();
@@ -661,35 +665,98 @@ fn claim_of(installed: (View, (View, u64)), checkpoint: Option<(View, u64)>) -> 
         adopted: Vec::new(),
         installed_view: installed.0,
         installed_base: installed.1,
+        installed_evidence: Default::default(),
         ui: placeholder_ui(),
     };
     vc.ui = usig.create_ui(&view_change_bytes(&vc)).unwrap();
     vc
 }
 
-// `installed_view` and `installed_base` are covered by no earlier UI: a faulty member of
-// `V_vc` claiming it installed view 1 with an empty `adopted` would make `S` of view 2
-// drop every batch of view 0 (`compute_s` keeps older batches only if adopted by a
-// member that installed the latest view). A correct replica that installs a view takes
-// a CHECKPOINT of it, so a claim above the sender's own latest CHECKPOINT is rejected.
+// `installed_view`, `installed_base` and `adopted` are covered by no earlier UI: a faulty
+// member of `V_vc` claiming it installed view 1 with an empty `adopted` would make `S` of
+// view 2 drop every batch of view 0 (`compute_s` keeps older batches only if adopted by a
+// member that installed the latest view). A claim above the sender's `C_latest` must be
+// shown by the installed NEW-VIEW (`super::evidence`); a CHECKPOINT the liar signed itself
+// no longer passes for one (it did under the former own-CHECKPOINT bound).
 #[test]
-fn a_view_change_claiming_a_view_its_sender_never_checkpointed_is_rejected() {
+fn a_view_change_claiming_an_installation_it_cannot_show_is_rejected() {
     let rs = group(1);
     let check = |vc: ViewChange| rs[0].check_view_change(&vc);
     let bad = Err(RejectReason::InvalidViewChange);
-    // The lie of the model checker's `lie-installed-view`: "installed 1", no CHECKPOINT.
+    // The lie of the model checker's `lie-installed-view`: "installed 1", no evidence.
     assert_eq!(check(claim_of((1, (0, 0)), None)), bad);
-    // What it truly installed (view 0, nothing before it) is accepted.
+    // `lie-installed-view-with-checkpoint`: its own CHECKPOINT of view 1 in O, on made-up
+    // state. Accepted before; rejected now, at any base.
+    assert_eq!(check(claim_of((1, (0, 0)), Some((1, 3)))), bad);
+    assert_eq!(check(claim_of((1, (1, 3)), Some((1, 3)))), bad);
+    // What it truly installed (view 0, nothing before it) needs no evidence.
     assert_eq!(check(claim_of((0, (0, 0)), None)), Ok(()));
-    // With its installation CHECKPOINT of view 1 (first counter value 3) in O: accepted,
-    // with `installed_base` anywhere at or below that CHECKPOINT.
-    assert_eq!(check(claim_of((1, (0, 0)), Some((1, 3)))), Ok(()));
-    assert_eq!(check(claim_of((1, (0, 9)), Some((1, 3)))), Ok(()));
-    assert_eq!(check(claim_of((1, (1, 3)), Some((1, 3)))), Ok(()));
-    // A base above the sender's latest CHECKPOINT (it would make S skip batches of view
-    // 1 that replicas executed) and a base without any CHECKPOINT are rejected.
-    assert_eq!(check(claim_of((1, (1, 4)), Some((1, 3)))), bad);
+    // A base above its C_latest is a claim too.
     assert_eq!(check(claim_of((0, (0, 5)), None)), bad);
-    // A CHECKPOINT of view 0 does not show an installation of view 1.
-    assert_eq!(check(claim_of((1, (0, 0)), Some((0, 3)))), bad);
+}
+
+// The same lies against a real installation: replica 1 (primary of view 1) installed view
+// 1 with the batch replica 0 ordered in view 0 in `S`, no checkpoint of view 1 became
+// stable, and its VIEW-CHANGE for view 2 carries view 1's NEW-VIEW. Replica 2, which never
+// saw that NEW-VIEW, accepts it; it rejects the same VIEW-CHANGE with `adopted` emptied,
+// and one whose evidence is a NEW-VIEW of view 1 replica 1 signed again with an empty `S`.
+#[test]
+fn a_claim_is_shown_by_the_installed_new_view_and_a_forged_one_is_rejected() {
+    let mut rs = group(1);
+    let mut out = Outbox::new();
+    rs[0].on_message(
+        Instant::ZERO,
+        NodeId::Client(0),
+        Message::Request(request(0, 1)),
+        &mut out,
+    );
+    pump(&mut rs, &[0, 1, 2], Instant::ZERO, 0, out);
+    assert!(rs.iter().all(|r| r.last_executed_by_client(0) == 1));
+    let outs = all_ask_for_view_1(&mut rs, &[0, 1, 2]);
+    pump_dropping(&mut rs, outs, |_, to, m| {
+        matches!(m, Message::Checkpoint(_)) || (to == 2 && matches!(m, Message::NewView(_)))
+    });
+    assert!(!rs[1].is_changing_view() && rs[2].is_changing_view());
+    let mut out = Outbox::new();
+    rs[1].start_view_change(Instant::ZERO, 2, &mut out);
+    let honest = sent(&out)
+        .into_iter()
+        .find_map(|m| match m {
+            Message::ViewChange(v) => Some(v),
+            _ => None,
+        })
+        .expect("a VIEW-CHANGE for view 2");
+    assert_eq!(honest.installed_view, 1);
+    assert_eq!(honest.adopted.len(), 1, "view 1's S: the batch of view 0");
+    let evidence = honest.installed_evidence.new_views().to_vec();
+    assert_eq!(evidence.len(), 1);
+    assert_eq!(rs[2].check_view_change(&honest), Ok(()));
+    // A lie re-signed by replica 1 (the model checker's move, with the evidence kept).
+    let mut usig = rs[1].usig().clone();
+    let resign = |mut lie: ViewChange, usig: &mut SymbolicUsig| {
+        lie.log.push(LoggedMessage::ViewChangeRecord {
+            new_view: 2,
+            digest: super::certify::view_change_digest(&honest),
+            ui: honest.ui.clone(),
+        });
+        lie.ui = usig.create_ui(&view_change_bytes(&lie)).unwrap();
+        lie
+    };
+    let mut emptied = (*honest).clone();
+    emptied.adopted.clear();
+    let emptied = resign(emptied, &mut usig);
+    let bad = Err(RejectReason::InvalidViewChange);
+    assert_eq!(rs[2].check_view_change(&emptied), bad);
+    // Its own NEW-VIEW of view 1 once more, with an empty S: S does not recompute, and
+    // its UI does not follow its VIEW-CHANGE for view 1.
+    let mut minted = (*evidence[0]).clone();
+    minted.prepares.clear();
+    minted.ui = usig
+        .create_ui(&super::certify::new_view_bytes(&minted))
+        .unwrap();
+    let mut lie = (*honest).clone();
+    lie.adopted.clear();
+    lie.installed_evidence = super::evidence::InstalledEvidence::Carried(vec![Arc::new(minted)]);
+    let lie = resign(lie, &mut usig);
+    assert_eq!(rs[2].check_view_change(&lie), bad);
 }

@@ -49,15 +49,22 @@
 //! takes batches of views `w` and above from the `O` sets. Replicas that installed `w`
 //! installed the same NEW-VIEW (its UI and the FIFO rule), so they report the same `S_w`.
 //!
-//! **Known limit.** `installed_view`, `installed_base` and `adopted` are not covered by
-//! the sender's earlier UIs. [`Replica::check_view_change`] bounds the first two by the
-//! sender's own latest CHECKPOINT in `O` or `C_latest` (a correct replica checkpoints each
-//! view it installs), which stops a bare claim; but a faulty replica in `V_vc` can sign a
-//! CHECKPOINT of the view it claims and then misreport them (and `adopted`). The paper
-//! closes this by putting whole NEW-VIEW messages in `O`. A replica whose state is
-//! behind `S`'s start stops executing, reports `StateTransferNeeded`, fetches the
-//! checkpoint's state, and executes `S` after it.
+//! **What backs the claim.** `installed_view`, `installed_base` and `adopted` are not
+//! covered by the sender's earlier UIs, so a faulty member of `V_vc` could claim an
+//! installation that never happened and make `S` drop batches that replicas executed
+//! (issue 3). [`Replica::check_view_change`] therefore accepts a claim above the sender's
+//! `C_latest` only with the installed NEW-VIEW as evidence (signed by that view's primary,
+//! its `V_vc` valid, `S` and the base recomputed, `adopted` equal to that `S`), as the
+//! paper does by carrying NEW-VIEW messages in `O`; see [`super::evidence`] for the rules
+//! and their limit. A claim of a view whose checkpoint is in `C_latest` is harmless and
+//! needs none.
+//!
+//! **Behind.** A replica whose state is behind `S`'s start stops executing, reports
+//! `StateTransferNeeded`, fetches the checkpoint's state, and executes `S` after it. Its
+//! VIEW-CHANGEs meanwhile carry the NEW-VIEW it installed, so they are valid before the
+//! state transfer ends.
 
+use super::evidence::InstalledEvidence;
 use super::messages::{LoggedMessage, Message, MessageKind, ReqViewChange, ViewChange};
 use super::replica::Replica;
 use crate::event::{Event, RejectReason};
@@ -95,6 +102,10 @@ pub(crate) struct ViewChangeState {
     pub(crate) installed: View,
     /// Where that view's `S` started (see [`ViewChange::installed_base`]).
     pub(crate) installed_base: (View, u64),
+    /// That view's NEW-VIEW (stripped) and the NEW-VIEWs proving its members' claims: the
+    /// evidence of our VIEW-CHANGEs while `C_latest` is of an older view (see
+    /// [`super::evidence`]). Bound: [`super::evidence::EVIDENCE_NEW_VIEWS_MAX`].
+    pub(crate) evidence: Vec<Arc<super::messages::NewView>>,
 }
 
 /// `T_exec` bookkeeping: per client, the request seen and not executed, with when it was
@@ -176,6 +187,7 @@ impl ViewChangeState {
             exec_timer_armed: false,
             installed: 0,
             installed_base: (0, 0),
+            evidence: Vec::new(),
         }
     }
 }
@@ -321,6 +333,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// changing to (again, when it created another UI message since its last one).
     pub(crate) fn send_view_change(&mut self, now: Instant, target: View, out: &mut Outbox) {
         let me = self.id as usize;
+        let (adopted, installed_evidence) = self.installed_claim();
         let mut vc = ViewChange {
             sender: self.id,
             new_view: target,
@@ -330,9 +343,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 .range(self.o_start()..)
                 .map(|(_, m)| m.clone())
                 .collect(),
-            adopted: self.adopted.values().cloned().collect(),
+            adopted,
             installed_view: self.vc.installed,
             installed_base: self.vc.installed_base,
+            installed_evidence,
             ui: minlab_usig::Ui {
                 counter: 0,
                 cert: minlab_usig::Certificate::Symbolic(0),
@@ -371,6 +385,26 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.metrics.count_sent(MessageKind::ViewChange);
         out.broadcast(Message::ViewChange(vc));
         self.maybe_new_view(now, out);
+    }
+
+    /// `adopted` and the evidence of our next VIEW-CHANGE: none while our stable
+    /// certificate is of the installed view or later (the claim is harmless), else that
+    /// view's `S` above the certificate, shown by its NEW-VIEW.
+    fn installed_claim(&self) -> (Vec<Arc<super::messages::Prepare>>, InstalledEvidence) {
+        let cert = super::vc_check::cert_key(&self.checkpoints.stable_cert);
+        if self.vc.installed <= cert.0 {
+            return (Vec::new(), InstalledEvidence::default());
+        }
+        let adopted = self
+            .vc
+            .evidence
+            .first()
+            .filter(|nv| nv.new_view == self.vc.installed)
+            .map_or_else(Vec::new, |nv| super::evidence::adopted_from(nv, cert));
+        (
+            adopted,
+            InstalledEvidence::Carried(self.vc.evidence.clone()),
+        )
     }
 
     /// The first counter value of `O`: just after our own CHECKPOINT in the stable

@@ -12,7 +12,7 @@
 //! | `Sent`          | a PREPARE, COMMIT (with its PREPARE), CHECKPOINT or RESTART is created | `O` of later VIEW-CHANGEs, retransmission |
 //! | `ViewChange`    | a VIEW-CHANGE is created                       | the view it left; resend   |
 //! | `NewView`       | a NEW-VIEW is created                          | resend                     |
-//! | `Installed`     | a NEW-VIEW is installed                        | `adopted`, `installed_view` of later VIEW-CHANGEs |
+//! | `Installed`     | a NEW-VIEW is installed                        | the claim and evidence of later VIEW-CHANGEs |
 //! | `Base`          | a checkpoint with our own CHECKPOINT becomes stable | a restart point: earlier records are garbage |
 //!
 //! Without the log a restarted replica would send VIEW-CHANGEs that omit its earlier votes
@@ -25,7 +25,7 @@
 //! Counter values consumed by the USIG in a step whose records never became durable were
 //! never sent: see [`super::restart`] for how peers learn that they never will be.
 
-use super::messages::{Checkpoint, LoggedMessage, NewView, Prepare, ViewChange};
+use super::messages::{Checkpoint, LoggedMessage, NewView, ViewChange};
 use super::replica::Replica;
 use crate::node::View;
 use crate::outbox::Outbox;
@@ -64,8 +64,8 @@ pub struct Image {
     pub view: View,
     /// The last view whose NEW-VIEW it installed, and where that view's `S` started.
     pub installed: (View, (View, u64)),
-    /// The batches of installed NEW-VIEWs above the checkpoint.
-    pub adopted: Vec<Arc<Prepare>>,
+    /// The evidence of its installed view (see [`super::evidence`]).
+    pub evidence: Vec<Arc<NewView>>,
     /// The last VIEW-CHANGE and NEW-VIEW it sent, for retransmission.
     pub last_view_change: Option<Arc<ViewChange>>,
     /// See `last_view_change`.
@@ -106,7 +106,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             sent: self.sent.iter().map(|(&c, m)| (c, m.clone())).collect(),
             view: self.view,
             installed: (self.vc.installed, self.vc.installed_base),
-            adopted: self.adopted.values().cloned().collect(),
+            evidence: self.vc.evidence.clone(),
             last_view_change: self.repair.last_view_change.clone(),
             last_new_view: self.repair.last_new_view.clone(),
         };
