@@ -31,6 +31,8 @@ pub mod view_change;
 pub mod wal;
 
 #[cfg(test)]
+mod evidence_tests;
+#[cfg(test)]
 mod recover_tests;
 #[cfg(test)]
 mod repair_tests;
