@@ -110,12 +110,20 @@ pub struct ProtocolParams {
     /// `T_vc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub view_change_timeout: Option<String>,
-    /// The repair interval.
+    /// The repair interval (the shortest wait before asking for lost messages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repair_interval: Option<String>,
-    /// The client's retransmission timeout.
+    /// The longest wait before asking for lost messages (the wait follows observed
+    /// delays in between; equal to `repair_interval` for a fixed wait).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_interval_max: Option<String>,
+    /// The client's retransmission timeout (the shortest wait before resending).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retransmit_timeout: Option<String>,
+    /// The client's longest wait before resending (the wait follows its observed
+    /// latencies in between; equal to `retransmit_timeout` for a fixed wait).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retransmit_timeout_max: Option<String>,
     /// Replicas keep a write-ahead log (`data/replica-I/wal.log`, one `fdatasync` per
     /// step) and restart from it (see `minlab_protocols::minbft::wal`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -354,10 +362,20 @@ impl ClusterConfig {
             c.view_change_timeout,
         )?;
         c.repair_interval = duration("repair_interval", &p.repair_interval, c.repair_interval)?;
+        c.repair_interval_max = duration(
+            "repair_interval_max",
+            &p.repair_interval_max,
+            c.repair_interval_max,
+        )?;
         c.retransmit_timeout = duration(
             "retransmit_timeout",
             &p.retransmit_timeout,
             c.retransmit_timeout,
+        )?;
+        c.retransmit_timeout_max = duration(
+            "retransmit_timeout_max",
+            &p.retransmit_timeout_max,
+            c.retransmit_timeout_max,
         )?;
         Ok(c)
     }

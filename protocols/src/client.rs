@@ -1,6 +1,7 @@
 //! The MinBFT client (paper §4, Clients), Sans-IO like the replica: it sends each request
 //! to all replicas, waits for `f + 1` matching replies, and retransmits on a timer.
 
+use crate::delay::RetransmitTimer;
 use crate::error::ProtocolError;
 use crate::event::{Event, RejectReason};
 use crate::metrics::Metrics;
@@ -25,6 +26,9 @@ pub struct Client {
     outstanding: Option<Outstanding>,
     /// Replies for the outstanding request, at most one per replica (bound: `n`).
     replies: Vec<(ReplicaId, Vec<u8>)>,
+    /// The retransmission wait, following the latencies observed (between
+    /// `retransmit_timeout` and `retransmit_timeout_max`).
+    timer: RetransmitTimer,
     metrics: Metrics,
 }
 
@@ -38,6 +42,7 @@ impl Client {
     /// Client `id` of the group `config`, holding `keys`.
     pub fn new(id: ClientId, config: Arc<Config>, keys: Arc<ClientKeyring>) -> Self {
         let replies = Vec::with_capacity(config.replica_count as usize);
+        let timer = RetransmitTimer::new(config.retransmit_timeout, config.retransmit_timeout_max);
         Client {
             id,
             config,
@@ -45,6 +50,7 @@ impl Client {
             next_seq: 1,
             outstanding: None,
             replies,
+            timer,
             metrics: Metrics::default(),
         }
     }
@@ -101,7 +107,7 @@ impl Client {
         });
         self.metrics.count_sent(MessageKind::Request);
         out.broadcast(Message::Request(request));
-        out.set_timer(TimerKind::Retransmit, now + self.config.retransmit_timeout);
+        out.set_timer(TimerKind::Retransmit, now + self.timer.start());
         Ok(seq)
     }
 
@@ -145,6 +151,7 @@ impl Client {
         }
         let seq = o.request.seq;
         let latency = now - o.sent_at;
+        self.timer.completed(latency);
         self.outstanding = None;
         self.replies.clear();
         out.cancel_timer(TimerKind::Retransmit);
@@ -163,7 +170,7 @@ impl Client {
                 let seq = o.request.seq;
                 self.metrics.count_sent(MessageKind::Request);
                 out.broadcast(Message::Request(o.request.clone()));
-                out.set_timer(TimerKind::Retransmit, now + self.config.retransmit_timeout);
+                out.set_timer(TimerKind::Retransmit, now + self.timer.fired(true));
                 out.event(Event::Retransmitted {
                     client: self.id,
                     seq,

@@ -28,6 +28,7 @@
 
 pub mod bench;
 pub mod client;
+pub mod delay;
 pub mod error;
 pub mod event;
 pub mod machine;

@@ -35,12 +35,20 @@ pub struct Config {
     /// How long a replica waits without progress, with messages missing, before asking
     /// their senders to resend them; also the rate limit for answering such requests.
     pub repair_interval: Duration,
+    /// The longest a replica waits before asking: the wait follows the delays it observes
+    /// (from arming the timer to the next progress, see [`crate::delay`]) between
+    /// `repair_interval` and this. At or below `repair_interval`, the wait is fixed.
+    pub repair_interval_max: Duration,
     /// Most UI messages resent in answer to one FILL-HOLE.
     pub repair_batch_max: usize,
     /// How clients authenticate requests.
     pub client_auth: ClientAuth,
     /// How long a client waits for `f + 1` matching replies before resending.
     pub retransmit_timeout: Duration,
+    /// The longest a client waits before resending: the wait follows the latencies of
+    /// its requests that completed without a resend (see [`crate::delay`]) between
+    /// `retransmit_timeout` and this. At or below `retransmit_timeout`, it is fixed.
+    pub retransmit_timeout_max: Duration,
     /// Whether replicas keep a write-ahead log (see [`super::wal`]): every UI message is
     /// emitted as an [`crate::outbox::Output::Persist`] record before it is sent, so a
     /// restarted replica recovers what it promised ([`super::Replica::recover`]).
@@ -66,9 +74,11 @@ impl Config {
             request_timeout: Duration::from_millis(500),
             view_change_timeout: Duration::from_secs(1),
             repair_interval: Duration::from_millis(50),
+            repair_interval_max: Duration::from_millis(500),
             repair_batch_max: 64,
             client_auth: ClientAuth::None,
             retransmit_timeout: Duration::from_millis(100),
+            retransmit_timeout_max: Duration::from_secs(1),
             durable: false,
             #[cfg(feature = "mutants")]
             mutant: None,

@@ -16,6 +16,10 @@
 //!   VIEW-CHANGE and NEW-VIEW in full when the range reaches one (their `O` covers every
 //!   earlier counter value, so the receiver jumps over them). Resent messages verify as
 //!   before; duplicates are dropped before any verification.
+//! - **Waiting.** The timer's length follows the network: it is a smoothed estimate of
+//!   how long progress takes once something is pending ([`crate::delay`]), between
+//!   `repair_interval` and `repair_interval_max`. A fixed 50 ms would ask on every request
+//!   when a COMMIT round trip takes 100 ms (a 50 ms WAN link), flooding FILL-HOLEs.
 //! - **Bounds.** One answer per asking replica per `repair_interval`, at most
 //!   `repair_batch_max` messages each, so a faulty replica cannot make others do unbounded
 //!   work; a correct replica asks at most once per sender per `repair_interval`. What was
@@ -24,6 +28,7 @@
 
 use super::messages::{FillHole, LoggedMessage, Message, MessageKind, NewView, ViewChange};
 use super::replica::Replica;
+use crate::delay::DelayEstimate;
 use crate::event::RejectReason;
 use crate::node::{NodeId, ReplicaId};
 use crate::outbox::{Outbox, TimerKind};
@@ -39,6 +44,11 @@ pub(crate) struct RepairState {
     pub(crate) armed: bool,
     /// Progress marker when it was armed.
     pub(crate) marker: u64,
+    /// When it was armed, until the first progress after it is sampled into `delay`
+    /// (always `None` when the wait is fixed).
+    pub(crate) armed_at: Option<Instant>,
+    /// How long progress takes once something is pending: sets the timer's length.
+    pub(crate) delay: DelayEstimate,
     /// When each replica's last FILL-HOLE was answered.
     pub(crate) answered_at: Vec<Option<Instant>>,
     /// When each replica's last STATE-REQUEST was answered.
@@ -53,6 +63,8 @@ impl RepairState {
         RepairState {
             armed: false,
             marker: 0,
+            armed_at: None,
+            delay: DelayEstimate::default(),
             answered_at: vec![None; replica_count as usize],
             state_answered_at: vec![None; replica_count as usize],
             last_view_change: None,
@@ -81,14 +93,28 @@ impl<U: Usig, S: Service> Replica<U, S> {
             || (0..self.config.replica_count).any(|s| self.fifo.buffered(s) > 0)
     }
 
-    /// Arms the `Repair` timer if something is pending and it is not armed yet.
+    /// Arms the `Repair` timer if something is pending and it is not armed yet (first
+    /// sampling how long the progress since the last arming took).
     pub(crate) fn arm_repair(&mut self, now: Instant, out: &mut Outbox) {
+        if let Some(t) = self.repair.armed_at
+            && self.progress_marker() != self.repair.marker
+        {
+            self.repair.delay.sample(now.saturating_since(t));
+            self.repair.armed_at = None;
+        }
         if self.repair.armed || !self.pending_work() {
             return;
         }
         self.repair.armed = true;
         self.repair.marker = self.progress_marker();
-        out.set_timer(TimerKind::Repair, now + self.config.repair_interval);
+        let (floor, ceiling) = (self.config.repair_interval, self.config.repair_interval_max);
+        if ceiling > floor {
+            self.repair.armed_at = Some(now);
+        }
+        out.set_timer(
+            TimerKind::Repair,
+            now + self.repair.delay.timeout(floor, ceiling),
+        );
     }
 
     /// The `Repair` timer fired: without progress since it was armed, ask every other

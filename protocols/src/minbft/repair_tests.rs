@@ -13,7 +13,11 @@ use std::sync::Arc;
 type R = Replica<SymbolicUsig, KvStore>;
 
 fn group() -> Vec<R> {
-    let c = Arc::new(Config::new(1, 1));
+    group_of(Config::new(1, 1))
+}
+
+fn group_of(c: Config) -> Vec<R> {
+    let c = Arc::new(c);
     (0..3)
         .map(|id| {
             let dir = ClientDirectory::from_seed(c.client_auth, id, 1, 5);
@@ -299,4 +303,70 @@ fn a_lagging_backup_recounts_checkpoint_evidence_when_votes_arrive_later() {
     rs[2].on_message(t, NodeId::Replica(signer), reply, &mut Outbox::new());
     assert_eq!(rs[2].last_executed(), 4);
     assert!((0..4).all(|c| rs[2].last_executed_by_client(c) == 1));
+}
+
+/// The primary's repair waits for four requests whose COMMIT comes back 100 ms after the
+/// PREPARE (a 50 ms link); checks that no FILL-HOLE is sent once the wait exceeds it.
+fn repair_waits_over_a_100ms_round_trip(config: Config) -> Vec<Duration> {
+    let mut rs = group_of(config);
+    let rtt = Duration::from_millis(100);
+    let mut waits = Vec::new();
+    let mut now = Instant::ZERO;
+    for seq in 1..=4 {
+        let req = Arc::new(Request {
+            client: 0,
+            seq,
+            op: KvOp::Get { key: 1 }.encode(),
+            auth: RequestAuth::None,
+        });
+        let mut out = Outbox::new();
+        rs[0].on_message(now, NodeId::Client(0), Message::Request(req), &mut out);
+        let sent = now;
+        waits.push(repair_deadline(&out).expect("armed on the PREPARE") - sent);
+        let prepare = msgs(&out).remove(0).1;
+        let mut out = Outbox::new();
+        rs[1].on_message(now, NodeId::Replica(0), prepare, &mut out);
+        let commit = msgs(&out)
+            .into_iter()
+            .find(|(_, m)| matches!(m, Message::Commit(_)))
+            .unwrap()
+            .1;
+        now = sent + rtt;
+        let mut out = Outbox::new();
+        rs[0].on_message(now, NodeId::Replica(1), commit, &mut out);
+        assert_eq!(rs[0].last_executed(), seq);
+        // The timer armed for this request fires after the COMMIT: progress, no FILL-HOLE.
+        let fire = sent + waits[waits.len() - 1];
+        now = now.max(fire);
+        let mut out = Outbox::new();
+        rs[0].on_timer(now, TimerKind::Repair, &mut out);
+        assert!(msgs(&out).is_empty(), "no FILL-HOLE after progress");
+    }
+    waits
+}
+
+#[test]
+fn the_repair_wait_follows_the_commit_round_trip() {
+    // With the fixed 50 ms wait the primary asked for the COMMITs on every request of a
+    // 50 ms link; it now learns to wait longer than the round trip.
+    let waits = repair_waits_over_a_100ms_round_trip(Config::new(1, 1));
+    assert_eq!(
+        waits[0],
+        Duration::from_millis(50),
+        "the floor before any sample"
+    );
+    assert!(
+        waits[1..].iter().all(|w| *w > Duration::from_millis(100)),
+        "{waits:?}"
+    );
+    // A fixed wait (as the model checker runs it) stays at 50 ms.
+    let fixed = Config {
+        repair_interval_max: Duration::from_millis(50),
+        ..Config::new(1, 1)
+    };
+    let waits = repair_waits_over_a_100ms_round_trip(fixed);
+    assert!(
+        waits.iter().all(|w| *w == Duration::from_millis(50)),
+        "{waits:?}"
+    );
 }

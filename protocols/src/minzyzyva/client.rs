@@ -12,6 +12,7 @@ use super::certify::{
     result_digest,
 };
 use super::messages::{CertifiedResponse, Commit, LocalCommit, Message, Response};
+use crate::delay::RetransmitTimer;
 use crate::error::ProtocolError;
 use crate::event::{Event, RejectReason};
 use crate::metrics::Metrics;
@@ -37,6 +38,12 @@ pub struct Client<V> {
     /// The highest view seen in a valid response: its primary gets the next request.
     view_hint: View,
     outstanding: Option<Outstanding>,
+    /// How long to wait for `2f + 1` matching responses: follows the latencies of
+    /// requests that completed before the timer fired; backs off only when the timer
+    /// finds fewer than `f + 1` matching responses and resends the request (a commit
+    /// certificate is the normal path with a silent replica, not a sign of a slow
+    /// network).
+    timer: RetransmitTimer,
     metrics: Metrics,
 }
 
@@ -71,6 +78,7 @@ impl<V: Usig> Client<V> {
             ));
         }
         config.validate()?;
+        let timer = RetransmitTimer::new(config.retransmit_timeout, config.retransmit_timeout_max);
         Ok(Client {
             id,
             config,
@@ -79,6 +87,7 @@ impl<V: Usig> Client<V> {
             next_seq: 1,
             view_hint: 0,
             outstanding: None,
+            timer,
             metrics: Metrics::default(),
         })
     }
@@ -152,7 +161,7 @@ impl<V: Usig> Client<V> {
         let primary = self.config.primary_of(self.view_hint);
         self.metrics.count_sent(MessageKind::Request);
         out.send(NodeId::Replica(primary), Message::Request(request));
-        out.set_timer(TimerKind::Retransmit, now + self.config.retransmit_timeout);
+        out.set_timer(TimerKind::Retransmit, now + self.timer.start());
         Ok(seq)
     }
 
@@ -354,6 +363,7 @@ impl<V: Usig> Client<V> {
                 })
                 .map(|r| r.result.clone())
                 .unwrap_or_default();
+            self.timer.answered();
             self.complete(now, result, out);
         }
     }
@@ -363,11 +373,13 @@ impl<V: Usig> Client<V> {
             return;
         };
         out.cancel_timer(TimerKind::Retransmit);
+        let latency = now - o.sent_at;
+        self.timer.completed(latency);
         out.event(Event::Completed {
             client: self.id,
             seq: o.request.seq,
             result,
-            latency: now - o.sent_at,
+            latency,
         });
     }
 
@@ -395,6 +407,9 @@ impl<V: Usig> Client<V> {
         let Some(o) = &self.outstanding else {
             return;
         };
+        // A first commit certificate is the normal path when a replica is silent; anything
+        // else is a resend that went unanswered.
+        let back_off = o.commit.is_some() || group.len() <= self.config.f() as usize;
         if let Some((commit, _)) = &o.commit {
             let commit = commit.clone();
             let request = o.request.clone();
@@ -435,7 +450,7 @@ impl<V: Usig> Client<V> {
                 out.broadcast(Message::Request(request));
             }
         }
-        out.set_timer(TimerKind::Retransmit, now + self.config.retransmit_timeout);
+        out.set_timer(TimerKind::Retransmit, now + self.timer.fired(back_off));
         out.event(Event::Retransmitted {
             client: self.id,
             seq,

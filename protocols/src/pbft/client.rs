@@ -3,6 +3,7 @@
 
 use super::config::Config;
 use super::messages::Message;
+use crate::delay::RetransmitTimer;
 use crate::error::ProtocolError;
 use crate::event::{Event, RejectReason};
 use crate::metrics::Metrics;
@@ -23,12 +24,15 @@ pub struct Client {
     outstanding: Option<(Arc<Request>, Instant)>,
     /// Valid replies for the outstanding request, at most one per replica (bound: `n`).
     replies: Vec<(ReplicaId, Vec<u8>)>,
+    /// The retransmission wait, following the latencies observed.
+    timer: RetransmitTimer,
     metrics: Metrics,
 }
 
 impl Client {
     /// Client `id` of the group `config`, holding `keys`.
     pub fn new(id: ClientId, config: Arc<Config>, keys: Arc<ClientKeyring>) -> Self {
+        let timer = RetransmitTimer::new(config.retransmit_timeout, config.retransmit_timeout_max);
         Client {
             id,
             config,
@@ -36,6 +40,7 @@ impl Client {
             next_seq: 1,
             outstanding: None,
             replies: Vec::new(),
+            timer,
             metrics: Metrics::default(),
         }
     }
@@ -87,7 +92,7 @@ impl Client {
             NodeId::Replica(self.config.primary_of(0)),
             Message::Request(request),
         );
-        out.set_timer(TimerKind::Retransmit, now + self.config.retransmit_timeout);
+        out.set_timer(TimerKind::Retransmit, now + self.timer.start());
         Ok(seq)
     }
 
@@ -135,6 +140,7 @@ impl Client {
             return;
         }
         let (seq, latency) = (request.seq, now - *sent_at);
+        self.timer.completed(latency);
         self.outstanding = None;
         self.replies.clear();
         out.cancel_timer(TimerKind::Retransmit);
@@ -153,7 +159,7 @@ impl Client {
                 let seq = request.seq;
                 self.metrics.count_sent(MessageKind::Request);
                 out.broadcast(Message::Request(request.clone()));
-                out.set_timer(TimerKind::Retransmit, now + self.config.retransmit_timeout);
+                out.set_timer(TimerKind::Retransmit, now + self.timer.fired(true));
                 out.event(Event::Retransmitted {
                     client: self.id,
                     seq,

@@ -33,6 +33,10 @@ pub struct Config {
     pub client_auth: ClientAuth,
     /// How long a client waits for `f + 1` matching replies before resending to all.
     pub retransmit_timeout: Duration,
+    /// The longest a client waits before resending: the wait follows its observed
+    /// latencies in between (see [`crate::delay`]); at or below `retransmit_timeout`,
+    /// fixed.
+    pub retransmit_timeout_max: Duration,
 }
 
 impl Config {
@@ -50,6 +54,7 @@ impl Config {
             request_timeout: Duration::from_millis(500),
             client_auth: ClientAuth::MacAuthenticator,
             retransmit_timeout: Duration::from_millis(100),
+            retransmit_timeout_max: Duration::from_secs(1),
         }
     }
 
