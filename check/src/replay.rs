@@ -275,6 +275,8 @@ where
         source: command_of(cfg, name),
         property: property.to_string(),
         mutant: mutant_name(cfg),
+        repair_interval_max: Some(ms(config.repair_interval_max)),
+        client_retry_max: Some(ms(config.retransmit_timeout_max)),
         duplicating: cfg.duplicating,
         client_ops: (0..cfg.clients)
             .map(|c| {

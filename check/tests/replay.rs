@@ -278,6 +278,11 @@ fn a_minzyzyva_path_replays() {
         .expect("writable")
         .to_toml();
     assert!(text.contains("protocol = \"minzyzyva\""), "{text}");
+    let s = Scenario::from_toml(&text, "replay.toml").expect("valid");
+    assert_eq!(
+        minlab_sim::run::world::config_of(&s),
+        minlab_check::minzyzyva::model::group_config(&CheckConfig::default())
+    );
     for what in ["REQUEST c0#1", "ORDER-REQ v0 r0 cv1", "RESPONSE v0 r1 c0#1"] {
         assert!(text.contains(what), "{what}: {text}");
     }

@@ -28,6 +28,14 @@ pub struct ReplaySpec {
     /// minlab built without the feature `mutants` refuses the scenario.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutant: Option<String>,
+    /// The replicas' longest repair wait (`Config::repair_interval_max`); absent: the
+    /// protocol's default. The model checker pins it to `params` so waits stay fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_interval_max: Option<crate::Dur>,
+    /// The clients' longest retransmission wait (`Config::retransmit_timeout_max`);
+    /// absent: the protocol's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_retry_max: Option<crate::Dur>,
     /// The network may deliver a message more than once: a delivered message stays in
     /// flight.
     #[serde(default)]

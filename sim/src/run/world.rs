@@ -89,6 +89,14 @@ pub fn config_of(s: &Scenario) -> Config {
     c.retransmit_timeout = ns(s.params.client_retry);
     c.client_auth = World::client_auth(s);
     c.durable = s.params.durable;
+    if let Some(r) = &s.replay {
+        if let Some(d) = r.repair_interval_max {
+            c.repair_interval_max = ns(d);
+        }
+        if let Some(d) = r.client_retry_max {
+            c.retransmit_timeout_max = ns(d);
+        }
+    }
     #[cfg(feature = "mutants")]
     if s.replay.is_some() {
         // An unknown name is refused before the build (`scripted::check_mutant`).
