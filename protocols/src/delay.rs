@@ -80,6 +80,8 @@ pub struct RetransmitTimer {
     estimate: DelayEstimate,
     /// Whether the current request was resent (its latency is then no sample).
     resent: bool,
+    /// Whether latencies are samples (else only the back-off moves the wait).
+    learns: bool,
 }
 
 impl RetransmitTimer {
@@ -90,6 +92,18 @@ impl RetransmitTimer {
             ceiling,
             estimate: DelayEstimate::default(),
             resent: false,
+            learns: true,
+        }
+    }
+
+    /// A timer whose wait is `floor` doubled per back-off, never learning from latencies:
+    /// for a timer that also decides when to stop waiting for more replies (MinZyzyva's
+    /// `2f + 1` responses), where a latency stretched by one slow replica is no reason to
+    /// wait longer next time.
+    pub fn backoff_only(floor: Duration, ceiling: Duration) -> Self {
+        RetransmitTimer {
+            learns: false,
+            ..RetransmitTimer::new(floor, ceiling)
         }
     }
 
@@ -130,7 +144,7 @@ impl RetransmitTimer {
 
     /// The request completed after `latency`.
     pub fn completed(&mut self, latency: Duration) {
-        if !self.resent && self.adaptive() {
+        if !self.resent && self.learns && self.adaptive() {
             self.estimate.sample(latency);
         }
     }
@@ -228,6 +242,22 @@ mod tests {
         fixed.fired(true);
         fixed.completed(Duration(150 * MS));
         assert_eq!(fixed, RetransmitTimer::new(floor, floor));
+    }
+
+    #[test]
+    fn a_backoff_only_timer_ignores_latencies() {
+        let (floor, ceiling) = (Duration(100 * MS), Duration(1000 * MS));
+        let mut t = RetransmitTimer::backoff_only(floor, ceiling);
+        t.start();
+        t.completed(Duration(300 * MS));
+        assert_eq!(t.start(), floor);
+        assert_eq!(t.fired(true), Duration(200 * MS));
+        // A clean completion is no sample either: the back-off stays until answered.
+        assert_eq!(t.start(), Duration(200 * MS));
+        t.completed(Duration(150 * MS));
+        assert_eq!(t.start(), Duration(200 * MS));
+        t.answered();
+        assert_eq!(t.start(), floor);
     }
 
     #[test]

@@ -38,11 +38,12 @@ pub struct Client<V> {
     /// The highest view seen in a valid response: its primary gets the next request.
     view_hint: View,
     outstanding: Option<Outstanding>,
-    /// How long to wait for `2f + 1` matching responses: follows the latencies of
-    /// requests that completed before the timer fired; backs off only when the timer
-    /// finds fewer than `f + 1` matching responses and resends the request (a commit
-    /// certificate is the normal path with a silent replica, not a sign of a slow
-    /// network).
+    /// How long to wait for `2f + 1` matching responses: `retransmit_timeout`, doubled
+    /// while resends go unanswered (the timer found fewer than `f + 1` matching responses,
+    /// or a commit certificate was not acknowledged), back to it when `f + 1`
+    /// LOCAL-COMMITs acknowledge one. It does not learn from latencies: a gracious
+    /// execution that one lagging replica stretched is no reason to delay the commit
+    /// certificate next time (it did, in `minzyzyva-holey-primary`).
     timer: RetransmitTimer,
     metrics: Metrics,
 }
@@ -78,7 +79,8 @@ impl<V: Usig> Client<V> {
             ));
         }
         config.validate()?;
-        let timer = RetransmitTimer::new(config.retransmit_timeout, config.retransmit_timeout_max);
+        let timer =
+            RetransmitTimer::backoff_only(config.retransmit_timeout, config.retransmit_timeout_max);
         Ok(Client {
             id,
             config,
