@@ -216,6 +216,21 @@ fn check_explores_the_tiny_model_and_rejects_bad_options() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("teleport"), "{}", text(&o));
+    // `--bfs` names the default search; it excludes the other two.
+    let o = minlab(&["check", "minbft", "--bfs", "--json"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let bfs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(bfs["unique_states"], v["unique_states"]);
+    for other in [
+        &["--dfs"][..],
+        &["--simulation", "1", "--states-max", "10"][..],
+    ] {
+        let mut all = vec!["check", "minbft", "--bfs"];
+        all.extend_from_slice(other);
+        let o = minlab(&all, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("cannot be used with"), "{}", text(&o));
+    }
 }
 
 #[test]

@@ -59,6 +59,9 @@ pub struct CheckArgs {
     /// The network may deliver messages more than once.
     #[arg(long)]
     pub duplicating: bool,
+    /// Breadth-first (the default; shortest counterexamples).
+    #[arg(long, conflicts_with_all = ["simulation", "dfs"])]
+    pub bfs: bool,
     /// Depth-first instead of breadth-first.
     #[arg(long, conflicts_with = "simulation")]
     pub dfs: bool,
