@@ -38,7 +38,7 @@ Build with --release: debug builds are 10-50x slower.";
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// Print one JSON object {"<backend>": {"create_ns": N, "verify_ns": N, ...}, ...}
+    /// Print one JSON object `{"<backend>": {"create_ns": N, "verify_ns": N, ...}, ...}`
     /// (medians; `*_mean` fields hold means) instead of the table.
     #[arg(long)]
     json: bool,

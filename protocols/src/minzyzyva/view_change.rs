@@ -2,7 +2,7 @@
 //! (REQ-VIEW-CHANGE), moving to the next view on `f + 1` such requests, VIEW-CHANGE with
 //! `C_latest`, `O` and the sender's history, and `T_vc` with exponential backoff. The
 //! validity checks and `S` are in [`super::vc_check`], NEW-VIEW and the rollback it
-//! causes in [`super::new_view`].
+//! causes in `minzyzyva/new_view.rs`.
 //!
 //! **`O`: what a replica created.** Every UI a MinZyzyva replica creates is logged in its
 //! sent log by counter value: ORDER-REQs (as primary), the `UI_s` of each RESPONSE (with

@@ -2,8 +2,8 @@
 //! inside the wrapped correct replica. `holey-primary`: a primary that withholds some
 //! ORDER-REQs from chosen backups, leaving holes in its counter sequence there, and ignores
 //! FILL-HOLE — the attack FILL-HOLE and its relay by other replicas are for.
-//! `wrong-responses` ([`wrong_responses`]): a replica whose speculative RESPONSEs lie under
-//! valid UIs. `duplicate-order` ([`duplicate_order`]): a primary that orders requests a
+//! `wrong-responses` (`wrong_responses.rs`): a replica whose speculative RESPONSEs lie under
+//! valid UIs. `duplicate-order` (`duplicate_order.rs`): a primary that orders requests a
 //! second time under a second `UI_p`.
 
 mod duplicate_order;

@@ -90,8 +90,8 @@
 //!
 //! There is no `UsigKind::Tpm` / `AnyUsig::Tpm`: `AnyUsig` is `Clone` and runs over a
 //! software [`crate::Counter`] inside the simulator and the model checker, while a
-//! [`TpmUsig`] owns a connection to one physical TPM and cannot be cloned or simulated.
-//! The network adapter picks [`TpmUsig`] directly (it implements [`crate::Usig`]); a
+//! `TpmUsig` owns a connection to one physical TPM and cannot be cloned or simulated.
+//! The network adapter picks `TpmUsig` directly (it implements [`crate::Usig`]); a
 //! simulated "TPM cost profile" belongs in the simulator, not here.
 
 pub mod attest;
