@@ -43,6 +43,17 @@ fn msgs(out: &Outbox) -> Vec<(Option<NodeId>, Message)> {
         .collect()
 }
 
+/// Hands `prepare` from the primary (replica 0) to `backup` and returns its COMMIT.
+fn commit_of(backup: &mut R, now: Instant, prepare: Message) -> Message {
+    let mut out = Outbox::new();
+    backup.on_message(now, NodeId::Replica(0), prepare, &mut out);
+    msgs(&out)
+        .into_iter()
+        .find(|(_, m)| matches!(m, Message::Commit(_)))
+        .expect("a COMMIT")
+        .1
+}
+
 #[test]
 fn a_lost_prepare_is_fetched_and_fill_holes_are_rate_limited() {
     let mut rs = group();
@@ -57,13 +68,7 @@ fn a_lost_prepare_is_fetched_and_fill_holes_are_rate_limited() {
     rs[0].on_message(t0, NodeId::Client(0), Message::Request(req), &mut out);
     let prepare = msgs(&out).remove(0).1;
     // Backup 1 gets the PREPARE and commits; the PREPARE to backup 2 is lost.
-    let mut out = Outbox::new();
-    rs[1].on_message(t0, NodeId::Replica(0), prepare, &mut out);
-    let commit = msgs(&out)
-        .into_iter()
-        .find(|(_, m)| matches!(m, Message::Commit(_)))
-        .unwrap()
-        .1;
+    let commit = commit_of(&mut rs[1], t0, prepare);
     let mut out = Outbox::new();
     rs[2].on_message(t0, NodeId::Replica(1), commit, &mut out);
     assert_eq!(rs[2].last_executed(), 0, "an early vote, no PREPARE");
@@ -324,13 +329,7 @@ fn repair_waits_over_a_100ms_round_trip(config: Config) -> Vec<Duration> {
         let sent = now;
         waits.push(repair_deadline(&out).expect("armed on the PREPARE") - sent);
         let prepare = msgs(&out).remove(0).1;
-        let mut out = Outbox::new();
-        rs[1].on_message(now, NodeId::Replica(0), prepare, &mut out);
-        let commit = msgs(&out)
-            .into_iter()
-            .find(|(_, m)| matches!(m, Message::Commit(_)))
-            .unwrap()
-            .1;
+        let commit = commit_of(&mut rs[1], now, prepare);
         now = sent + rtt;
         let mut out = Outbox::new();
         rs[0].on_message(now, NodeId::Replica(1), commit, &mut out);
