@@ -49,6 +49,17 @@ fn round_trips_and_resolves_paths() {
         (p.batch_size_max, p.batch_timeout),
         (8, Duration::from_micros(200))
     );
+    // The adaptive waits' ceilings: defaults, or what the file says (equal to the floor
+    // for a fixed wait).
+    assert_eq!(p.repair_interval_max, Duration::from_millis(500));
+    let mut fixed = sample();
+    fixed.protocol.repair_interval_max = Some("50ms".into());
+    fixed.protocol.retransmit_timeout_max = Some("100ms".into());
+    let p = fixed.protocol_config().unwrap();
+    assert_eq!(
+        (p.repair_interval_max, p.retransmit_timeout_max),
+        (p.repair_interval, p.retransmit_timeout)
+    );
     assert_eq!(
         back.keys_path(2).unwrap(),
         dir.path().join("keys/replica-2.toml")
@@ -97,6 +108,12 @@ fn bad_files_are_clear_errors() {
     let mut c = sample();
     c.protocol.batch_timeout = Some("soon".into());
     check(&c, "protocol.batch_timeout");
+    let mut c = sample();
+    c.protocol.repair_interval_max = Some("-1ms".into());
+    check(&c, "protocol.repair_interval_max");
+    let mut c = sample();
+    c.protocol.retransmit_timeout_max = Some("often".into());
+    check(&c, "protocol.retransmit_timeout_max");
     let mut c = sample();
     c.usig = UsigKind::Symbolic.into();
     check(&c, "simulation only");
