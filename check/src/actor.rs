@@ -184,12 +184,8 @@ pub enum Node {
 
 /// The group configuration of a check: `f = (replicas - 1) / 2`, the given clients.
 pub fn group_config(cfg: &CheckConfig) -> Config {
-    let mut config = Config::new((cfg.replicas - 1) / 2, cfg.clients);
+    let mut config = Config::new((cfg.replicas - 1) / 2, cfg.clients).with_fixed_waits();
     config.durable = cfg.crash_replica.is_some();
-    // Timers fire at any moment in the model, whatever their length, so a repair wait
-    // that follows observed delays would add nothing but clock values to the state.
-    config.repair_interval_max = config.repair_interval;
-    config.retransmit_timeout_max = config.retransmit_timeout;
     #[cfg(feature = "mutants")]
     {
         config.mutant = cfg.mutant;

@@ -46,7 +46,7 @@ impl DelayEstimate {
     }
 
     /// Ends the back-off without a sample.
-    pub fn end_back_off(&mut self) {
+    fn end_back_off(&mut self) {
         self.backoff = 0;
     }
 

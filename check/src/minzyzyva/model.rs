@@ -147,10 +147,8 @@ fn rollback_happens(m: &MinzyzyvaModel, s: &MinzyzyvaState) -> bool {
 /// The group configuration of a MinZyzyva check: `f = (replicas - 1) / 2`, the given
 /// clients, no client authentication (the symbolic USIG still certifies every UI).
 pub fn group_config(cfg: &CheckConfig) -> Config {
-    let mut config = Config::new((cfg.replicas - 1) / 2, cfg.clients);
-    // Timers fire at any moment in the model: a wait that follows observed latencies
-    // would add nothing but state.
-    config.retransmit_timeout_max = config.retransmit_timeout;
+    #[allow(unused_mut)]
+    let mut config = Config::new((cfg.replicas - 1) / 2, cfg.clients).with_fixed_waits();
     #[cfg(feature = "mutants")]
     {
         config.mutant = cfg.mutant;

@@ -85,6 +85,16 @@ impl Config {
         }
     }
 
+    /// The same group with every adaptive wait fixed at its minimum (`repair_interval`,
+    /// `retransmit_timeout`): for drivers whose timers fire at any moment whatever their
+    /// length (the model checker), where waits that follow observed delays would add
+    /// nothing but clock values to the state.
+    pub fn with_fixed_waits(mut self) -> Self {
+        self.repair_interval_max = self.repair_interval;
+        self.retransmit_timeout_max = self.retransmit_timeout;
+        self
+    }
+
     /// `f`, the number of faulty replicas tolerated.
     pub fn f(&self) -> u32 {
         (self.replica_count - 1) / 2

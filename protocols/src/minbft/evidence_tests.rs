@@ -4,10 +4,10 @@
 //! `vc_tests`).
 
 use super::certify::view_change_bytes;
-use super::vc_tests::{R, all_ask_for_view_1, group, pump, pump_dropping, request, sent};
+use super::vc_tests::{R, all_ask_for_view_1, group, order_first_request, pump_dropping, sent};
 use super::*;
 use crate::event::RejectReason;
-use crate::node::{NodeId, View};
+use crate::node::View;
 use crate::outbox::Outbox;
 use crate::service::KvStore;
 use crate::time::Instant;
@@ -22,14 +22,7 @@ use std::sync::Arc;
 #[test]
 fn a_claim_is_shown_by_the_installed_new_view_and_a_forged_one_is_rejected() {
     let mut rs = group(1);
-    let mut out = Outbox::new();
-    rs[0].on_message(
-        Instant::ZERO,
-        NodeId::Client(0),
-        Message::Request(request(0, 1)),
-        &mut out,
-    );
-    pump(&mut rs, &[0, 1, 2], Instant::ZERO, 0, out);
+    order_first_request(&mut rs, &[0, 1, 2]);
     assert!(rs.iter().all(|r| r.last_executed_by_client(0) == 1));
     let outs = all_ask_for_view_1(&mut rs, &[0, 1, 2]);
     pump_dropping(&mut rs, outs, |_, to, m| {
@@ -87,14 +80,7 @@ fn a_claim_is_shown_by_the_installed_new_view_and_a_forged_one_is_rejected() {
 #[test]
 fn nested_claims_are_proven_by_a_flat_list_of_new_views() {
     let mut rs = group(1);
-    let mut out = Outbox::new();
-    rs[0].on_message(
-        Instant::ZERO,
-        NodeId::Client(0),
-        Message::Request(request(0, 1)),
-        &mut out,
-    );
-    pump(&mut rs, &[0, 1, 2], Instant::ZERO, 0, out);
+    order_first_request(&mut rs, &[0, 1, 2]);
     let no_checkpoints = |_: u32, _: u32, m: &Message| matches!(m, Message::Checkpoint(_));
     let outs = all_ask_for_view_1(&mut rs, &[0, 1, 2]);
     pump_dropping(&mut rs, outs, no_checkpoints);
@@ -185,14 +171,7 @@ fn a_replica_installed_while_behind_sends_a_valid_view_change_before_its_state_t
         .collect();
     // Replicas 0 and 1 execute a request and make its checkpoint stable; replica 2 hears
     // nothing of it.
-    let mut out = Outbox::new();
-    rs[0].on_message(
-        Instant::ZERO,
-        NodeId::Client(0),
-        Message::Request(request(0, 1)),
-        &mut out,
-    );
-    pump(&mut rs, &[0, 1], Instant::ZERO, 0, out);
+    order_first_request(&mut rs, &[0, 1]);
     assert_eq!(rs[2].last_executed_by_client(0), 0);
     let outs = all_ask_for_view_1(&mut rs, &[0, 1, 2]);
     pump_dropping(&mut rs, outs, |_, to, m| {

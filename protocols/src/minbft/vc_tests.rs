@@ -68,6 +68,19 @@ pub(super) fn sent(out: &Outbox) -> Vec<Message> {
         .collect()
 }
 
+/// Client 0's first request reaches replica 0 (the primary of view 0) at time zero, and
+/// everything it causes is delivered among `live`.
+pub(super) fn order_first_request(rs: &mut [R], live: &[u32]) {
+    let mut out = Outbox::new();
+    rs[0].on_message(
+        Instant::ZERO,
+        NodeId::Client(0),
+        Message::Request(request(0, 1)),
+        &mut out,
+    );
+    pump(rs, live, Instant::ZERO, 0, out);
+}
+
 /// Delivers every replica message in `out` (from `from`) to the live replicas, and what
 /// they send in turn, until quiet.
 pub(super) fn pump(rs: &mut [R], live: &[u32], now: Instant, from: u32, out: Outbox) {
@@ -339,14 +352,7 @@ fn a_new_view_with_a_wrong_s_is_rejected_and_the_replica_moves_on() {
     // Paper §4: backups recompute S; a NEW-VIEW whose S differs is rejected.
     let mut rs = group(1);
     // Replica 0 orders one request; everyone executes it.
-    let mut out = Outbox::new();
-    rs[0].on_message(
-        Instant::ZERO,
-        NodeId::Client(0),
-        Message::Request(request(0, 1)),
-        &mut out,
-    );
-    pump(&mut rs, &[0, 1, 2], Instant::ZERO, 0, out);
+    order_first_request(&mut rs, &[0, 1, 2]);
     assert!(rs.iter().all(|r| r.last_executed_by_client(0) == 1));
     // Replicas 1 and 2 move to view 1 (replica 1 is its primary).
     let rvc = |s| {

@@ -46,7 +46,7 @@ pub fn reproduce(
             .map(|p| p.name())
             .collect::<Vec<_>>()
             .join(", "),
-        setup::pending_note().unwrap_or_default()
+        setup::pending_note(&ProtocolKind::ALL).unwrap_or_default()
     )];
     if !failures.is_empty() {
         header.push(format!(

@@ -60,9 +60,10 @@ impl ProtocolKind {
     }
 }
 
-/// The note every figure carries about protocols not simulated yet (None when all run).
-pub fn pending_note() -> Option<String> {
-    let pending: Vec<&str> = ProtocolKind::ALL
+/// The note about the protocols of `among` that the simulator does not run yet (None when
+/// all run).
+pub fn pending_note(among: &[ProtocolKind]) -> Option<String> {
+    let pending: Vec<&str> = among
         .iter()
         .filter(|p| !ENABLED.contains(p))
         .map(|p| p.name())

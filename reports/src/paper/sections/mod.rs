@@ -14,7 +14,6 @@ pub use throughput::{
 
 use super::plan::{Experiment, Plan};
 use super::results::Results;
-use super::setup::ENABLED;
 use super::spread::Spread;
 use crate::chart::{Chart, RangedPoint, Shape};
 use crate::table::Table;
@@ -85,24 +84,8 @@ fn seeds_note(r: &Results, c: &Chart) -> String {
     )
 }
 
-/// The note about protocols `e` compares that the simulator does not run yet, if any.
-pub fn pending_note(e: Experiment) -> Option<String> {
-    let pending: Vec<&str> = e
-        .compares()
-        .iter()
-        .filter(|p| !ENABLED.contains(p))
-        .map(|p| p.name())
-        .collect();
-    (!pending.is_empty()).then(|| {
-        format!(
-            "{}: pending (not run by the simulator yet); no series is drawn",
-            pending.join(", ")
-        )
-    })
-}
-
 fn with_pending(mut c: Chart, e: Experiment) -> Chart {
-    if let Some(n) = pending_note(e) {
+    if let Some(n) = crate::paper::setup::pending_note(e.compares()) {
         c.notes.push(n);
     }
     c
