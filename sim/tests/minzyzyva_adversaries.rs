@@ -87,7 +87,9 @@ fn a_lying_backup_forces_every_request_onto_the_commit_path() {
 /// UI, FIFO order) and execute none of them; the exactly-once oracle holds.
 #[test]
 fn a_primary_ordering_requests_twice_gets_no_request_executed_twice() {
-    let s = small("minzyzyva-duplicate-order", 10);
+    let mut s = small("minzyzyva-duplicate-order", 10);
+    // One request per ORDER-REQ, so that ORDER-REQs count requests.
+    s.params.batch_size_max = 1;
     let honest = run(&without_byzantine(s.clone()), 1, RunOptions::default()).unwrap();
     held(&honest);
     let h = &honest.per_replica[1];
@@ -121,7 +123,9 @@ fn a_primary_ordering_requests_twice_gets_no_request_executed_twice() {
 /// no request executes twice or is lost.
 #[test]
 fn duplicates_survive_a_view_change_without_a_second_execution() {
-    let s = catalog("minzyzyva-duplicate-order-view-change");
+    let mut s = catalog("minzyzyva-duplicate-order-view-change");
+    // One request per ORDER-REQ, so that ORDER-REQs count requests.
+    s.params.batch_size_max = 1;
     let crash_ns = s.faults[0].get_ref().at.ns();
     let trace = Shared::default();
     let r = run(

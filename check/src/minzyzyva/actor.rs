@@ -10,7 +10,7 @@ use crate::early::early_view_change;
 use crate::msg::{KvOpKey, Observation, Timer};
 use crate::sealed::Sealed;
 use minlab_protocols::minbft::{ClientDirectory, ClientKeyring, Config, ReqViewChange, Request};
-use minlab_protocols::minzyzyva::certify::{order_bytes, request_digest};
+use minlab_protocols::minzyzyva::certify::{order_bytes, order_digest};
 use minlab_protocols::minzyzyva::{Client, Message, OrderReq, Replica};
 use minlab_protocols::service::kv::KvStore;
 use minlab_protocols::{Event, Instant, Outbox, Output, TimerKind, View};
@@ -496,14 +496,15 @@ fn make_move(id: u32, cfg: &CheckConfig, st: &mut ZReplicaState, mv: ByzMove, o:
             let Some(request) = st.byz.as_ref().and_then(|b| b.seen.last().cloned()) else {
                 return;
             };
-            let bytes = order_bytes(view, &request_digest(&request));
+            let batch = vec![request];
+            let bytes = order_bytes(view, &order_digest(&batch));
             if let Ok(ui) = st.replica.usig_mut().create_ui(&bytes) {
                 to_others(
                     o,
                     Message::OrderReq(Arc::new(OrderReq {
                         view,
                         primary: id,
-                        request,
+                        batch,
                         ui,
                     })),
                 );

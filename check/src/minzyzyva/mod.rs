@@ -109,8 +109,15 @@ pub fn describe_message(m: &Message) -> String {
             None => format!("REQUEST c{}#{}", r.client, r.seq),
         },
         Message::OrderReq(o) => format!(
-            "ORDER-REQ v{} r{} cv{} [c{}#{}]",
-            o.view, o.primary, o.ui.counter, o.request.client, o.request.seq
+            "ORDER-REQ v{} r{} cv{} [{}]",
+            o.view,
+            o.primary,
+            o.ui.counter,
+            o.batch
+                .iter()
+                .map(|r| format!("c{}#{}", r.client, r.seq))
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
         Message::Response(r) => format!(
             "RESPONSE v{} r{} c{}#{} = {:?} (UI_p cv{})",

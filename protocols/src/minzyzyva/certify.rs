@@ -3,15 +3,18 @@
 //!
 //! | message        | certified bytes                                                        |
 //! |----------------|------------------------------------------------------------------------|
-//! | ORDER-REQ      | `16 ‖ view ‖ request digest`                                           |
-//! | RESPONSE       | `17 ‖ view ‖ UI_p counter ‖ request digest ‖ result digest ‖ history`  |
+//! | ORDER-REQ      | `16 ‖ view ‖ order root`                                               |
+//! | RESPONSE       | `17 ‖ view ‖ UI_p counter ‖ order root ‖ outcome root ‖ history`      |
 //! | CHECKPOINT     | `18 ‖ view ‖ slot ‖ last view ‖ last counter ‖ state digest`           |
 //! | VIEW-CHANGE    | `19 ‖ new view ‖ SHA-256 of the body`                                  |
 //! | NEW-VIEW       | `20 ‖ new view ‖ SHA-256 of the body`                                  |
 //!
-//! A client can check `UI_p` itself: it knows its request, hence the request digest.
+//! The order root is over the batch's request digests, the outcome root over its result
+//! digests ([`super::batch`]); a RESPONSE's Merkle paths lead a client from its request
+//! and result to them, so a client can check `UI_p` and `UI_s` itself.
 
-use super::messages::{Checkpoint, NewView, ViewChange};
+use super::batch::{BatchTree, TAG_ORDER_ROOT, TAG_OUTCOME_ROOT, root_from_path};
+use super::messages::{Checkpoint, InBatch, NewView, ViewChange};
 use crate::minbft::certify::{batch_digest, sha256, tagged_view_digest};
 use crate::minbft::messages::{Digest, Request};
 use crate::node::View;
@@ -35,29 +38,69 @@ pub fn request_digest(request: &Arc<Request>) -> Digest {
     batch_digest(std::slice::from_ref(request))
 }
 
+/// The Merkle tree over a batch's request digests (its digest is the order root).
+pub fn order_tree(batch: &[Arc<Request>]) -> BatchTree {
+    BatchTree::new(TAG_ORDER_ROOT, batch.iter().map(request_digest).collect())
+}
+
+/// The order root of a batch: what `UI_p` certifies, besides the view.
+pub fn order_digest(batch: &[Arc<Request>]) -> Digest {
+    order_tree(batch).digest()
+}
+
+/// The Merkle tree over a batch's result digests, one per request in batch order (the
+/// zero digest for a request not executed because it already was): its digest is the
+/// outcome root a backup's `UI_s` certifies.
+pub fn outcome_tree(result_digests: Vec<Digest>) -> BatchTree {
+    BatchTree::new(TAG_OUTCOME_ROOT, result_digests)
+}
+
+/// The order root that a request and its place in the batch lead to (`None` if the
+/// place does not fit).
+pub fn order_root_of(request_digest: &Digest, place: &InBatch) -> Option<Digest> {
+    root_from_path(
+        TAG_ORDER_ROOT,
+        place.len,
+        place.index,
+        request_digest,
+        &place.order_path,
+    )
+}
+
+/// The outcome root that a result digest and its place in the batch lead to.
+pub fn outcome_root_of(result_digest: &Digest, place: &InBatch) -> Option<Digest> {
+    root_from_path(
+        TAG_OUTCOME_ROOT,
+        place.len,
+        place.index,
+        result_digest,
+        &place.outcome_path,
+    )
+}
+
 /// The bytes `UI_p` certifies.
-pub fn order_bytes(view: View, request_digest: &Digest) -> [u8; 41] {
+pub fn order_bytes(view: View, order_root: &Digest) -> [u8; 41] {
     let mut b = [0u8; 41];
     b[0] = TAG_ORDER_REQ;
     b[1..9].copy_from_slice(&view.to_be_bytes());
-    b[9..41].copy_from_slice(request_digest);
+    b[9..41].copy_from_slice(order_root);
     b
 }
 
-/// The bytes a backup's `UI_s` certifies.
+/// The bytes a backup's `UI_s` certifies: its answer to a whole ORDER-REQ.
 pub fn response_bytes(
     view: View,
     order_counter: u64,
-    request_digest: &Digest,
-    result_digest: &Digest,
+    order_root: &Digest,
+    outcome_root: &Digest,
     history: &Digest,
 ) -> [u8; 113] {
     let mut b = [0u8; 113];
     b[0] = TAG_RESPONSE;
     b[1..9].copy_from_slice(&view.to_be_bytes());
     b[9..17].copy_from_slice(&order_counter.to_be_bytes());
-    b[17..49].copy_from_slice(request_digest);
-    b[49..81].copy_from_slice(result_digest);
+    b[17..49].copy_from_slice(order_root);
+    b[49..81].copy_from_slice(outcome_root);
     b[81..113].copy_from_slice(history);
     b
 }
@@ -130,20 +173,15 @@ pub fn new_view_bytes(new_view: View, digest: &Digest) -> [u8; 41] {
     tagged_view_digest(TAG_NEW_VIEW, new_view, digest)
 }
 
-/// The history digest after appending the ORDER-REQ `(view, counter, request digest)` to
+/// The history digest after appending the ORDER-REQ `(view, counter, order root)` to
 /// a history whose digest is `previous` (Zyzyva's `h_n = H(h_{n-1}, d)`, with the order's
 /// identity included so that one request ordered twice gives two different histories).
-pub fn extend_history(
-    previous: &Digest,
-    view: View,
-    counter: u64,
-    request_digest: &Digest,
-) -> Digest {
+pub fn extend_history(previous: &Digest, view: View, counter: u64, order_root: &Digest) -> Digest {
     let mut h = Sha256::new();
     h.update(previous);
     h.update(view.to_be_bytes());
     h.update(counter.to_be_bytes());
-    h.update(request_digest);
+    h.update(order_root);
     h.finalize().into()
 }
 

@@ -8,8 +8,8 @@
 //! [`minlab_usig::SymbolicUsig`]. [`Client::new`] refuses an HMAC USIG.
 
 use super::certify::{
-    local_commit_auth_bytes, order_bytes, request_digest, response_auth_bytes, response_bytes,
-    result_digest,
+    local_commit_auth_bytes, order_bytes, order_root_of, outcome_root_of, request_digest,
+    response_auth_bytes, response_bytes, result_digest,
 };
 use super::messages::{CertifiedResponse, Commit, LocalCommit, Message, Response};
 use crate::delay::RetransmitTimer;
@@ -55,8 +55,9 @@ struct Outstanding {
     sent_at: Instant,
     /// Valid responses, the latest view's per replica. Bound: `n`.
     responses: BTreeMap<ReplicaId, Arc<Response>>,
-    /// `UI_p`s already verified for this request. Bound: one per view seen.
-    verified_orders: Vec<(View, Ui)>,
+    /// `UI_p`s already verified for this request, with the order root they certify.
+    /// Bound: one per view seen.
+    verified_orders: Vec<(View, Ui, [u8; 32])>,
     /// The commit certificate sent, if any, and who acknowledged it (bitmask).
     commit: Option<(Arc<Commit>, u64)>,
 }
@@ -219,10 +220,21 @@ impl<V: Usig> Client<V> {
             return;
         }
         let primary = self.config.primary_of(r.view);
-        // UI_p: generated for this request by the primary of the response's view.
-        if !o.verified_orders.contains(&(r.view, r.order_ui.clone())) {
+        let rd = result_digest(&r.result);
+        // The request's and the result's place in the batch: the roots the UIs certify.
+        let in_batch = &r.in_batch;
+        let roots = (in_batch.len as usize <= self.config.batch_size_max)
+            .then(|| order_root_of(&o.digest, in_batch).zip(outcome_root_of(&rd, in_batch)))
+            .flatten();
+        let Some((order_root, outcome_root)) = roots else {
+            return self.reject(from, kind, RejectReason::MalformedBatch, out);
+        };
+        // UI_p: generated for this request's batch by the primary of the response's view.
+        let order_key = (r.view, r.order_ui.clone(), order_root);
+        let order_verified = o.verified_orders.contains(&order_key);
+        if !order_verified {
             self.metrics.usig_verifies += 1;
-            let bytes = order_bytes(r.view, &o.digest);
+            let bytes = order_bytes(r.view, &order_root);
             if self
                 .verifier
                 .verify_ui(primary, &r.order_ui, &bytes)
@@ -231,7 +243,6 @@ impl<V: Usig> Client<V> {
                 return self.reject(from, kind, RejectReason::BadUi, out);
             }
         }
-        let rd = result_digest(&r.result);
         let valid = match (&r.ui, r.replica == primary) {
             (None, true) => {
                 // The primary's result is bound by the MAC only (see `Response::ui`).
@@ -248,7 +259,13 @@ impl<V: Usig> Client<V> {
             }
             (Some(ui), false) => {
                 self.metrics.usig_verifies += 1;
-                let bytes = response_bytes(r.view, r.order_ui.counter, &o.digest, &rd, &r.history);
+                let bytes = response_bytes(
+                    r.view,
+                    r.order_ui.counter,
+                    &order_root,
+                    &outcome_root,
+                    &r.history,
+                );
                 self.verifier.verify_ui(r.replica, ui, &bytes).is_ok()
             }
             _ => false,
@@ -257,8 +274,8 @@ impl<V: Usig> Client<V> {
             return self.reject(from, kind, RejectReason::BadUi, out);
         }
         let o = self.outstanding.as_mut().expect("checked above");
-        if !o.verified_orders.contains(&(r.view, r.order_ui.clone())) {
-            o.verified_orders.push((r.view, r.order_ui.clone()));
+        if !order_verified {
+            o.verified_orders.push(order_key);
         }
         self.view_hint = self.view_hint.max(r.view);
         o.responses.insert(r.replica, r.clone());
@@ -273,7 +290,8 @@ impl<V: Usig> Client<V> {
         }
     }
 
-    /// The responses matching `r` (same view, `UI_p`, result and history).
+    /// The responses matching `r` (same view, `UI_p`, place in the batch, result and
+    /// history).
     fn matching(&self, r: &Response) -> Vec<Arc<Response>> {
         let Some(o) = &self.outstanding else {
             return Vec::new();
@@ -283,6 +301,7 @@ impl<V: Usig> Client<V> {
             .filter(|x| {
                 x.view == r.view
                     && x.order_ui == r.order_ui
+                    && x.in_batch == r.in_batch
                     && x.result == r.result
                     && x.history == r.history
             })
@@ -430,6 +449,7 @@ impl<V: Usig> Client<V> {
                     request: o.request.clone(),
                     view: r.view,
                     order_ui: r.order_ui.clone(),
+                    in_batch: r.in_batch.clone(),
                     result_digest: result_digest(&r.result),
                     history: r.history,
                     responses: group

@@ -4,7 +4,10 @@
 //! also what stable checkpoints do, and it is the only place that reports
 //! [`Event::RequestExecuted`]: the final, agreed executions.
 
-use super::certify::{local_commit_auth_bytes, order_bytes, request_digest, response_bytes};
+use super::certify::{
+    local_commit_auth_bytes, order_bytes, order_root_of, outcome_root_of, request_digest,
+    response_bytes,
+};
 use super::messages::{Commit, LocalCommit, Message};
 use super::replica::{Replica, ZOutbox};
 use crate::event::{Event, RejectReason};
@@ -96,12 +99,16 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if c.responses.len() < self.config.quorum() as usize || c.responses.len() > n as usize {
             return Err(bad);
         }
+        if c.in_batch.len as usize > self.config.batch_size_max {
+            return Err(bad);
+        }
         let primary = self.config.primary_of(c.view);
-        let rdigest = request_digest(&c.request);
+        let order_root = order_root_of(&request_digest(&c.request), &c.in_batch).ok_or(bad)?;
+        let outcome_root = outcome_root_of(&c.result_digest, &c.in_batch).ok_or(bad)?;
         self.metrics.usig_verifies += 1;
         if self
             .usig
-            .verify_ui(primary, &c.order_ui, &order_bytes(c.view, &rdigest))
+            .verify_ui(primary, &c.order_ui, &order_bytes(c.view, &order_root))
             .is_err()
         {
             return Err(RejectReason::BadUi);
@@ -109,8 +116,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let bytes = response_bytes(
             c.view,
             c.order_ui.counter,
-            &rdigest,
-            &c.result_digest,
+            &order_root,
+            &outcome_root,
             &c.history,
         );
         let mut seen: u64 = 0;
@@ -138,17 +145,21 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// [`Event::RequestExecuted`], in order.
     pub(crate) fn commit_prefix(&mut self, slot: u64, out: &mut ZOutbox) {
         for e in self.history.commit_to(slot) {
-            let Some(position) = e.position else { continue };
-            out.event(Event::RequestExecuted {
-                position,
-                request: e.order.request.clone(),
-                view: e.order.view,
-                counter: e.order.ui.counter,
-                index: 0,
-                client: e.client(),
-                client_seq: e.order.request.seq,
-                result_digest: e.result_fnv,
-            });
+            for (index, (req, outcome)) in e.requests().enumerate() {
+                let Some(position) = outcome.position else {
+                    continue;
+                };
+                out.event(Event::RequestExecuted {
+                    position,
+                    request: req.clone(),
+                    view: e.order.view,
+                    counter: e.order.ui.counter,
+                    index: index as u32,
+                    client: req.client,
+                    client_seq: req.seq,
+                    result_digest: outcome.result_fnv,
+                });
+            }
         }
     }
 }

@@ -8,8 +8,8 @@
 //! rebuilds exactly the state the replica had after slot `k`).
 
 use super::messages::{OrderReq, Response};
-use crate::minbft::messages::Digest;
-use crate::node::{ClientId, View};
+use crate::minbft::messages::{Digest, Request};
+use crate::node::View;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -58,26 +58,33 @@ pub(crate) struct Snapshot {
     pub(crate) state: ReplicatedState,
 }
 
-/// One ORDER-REQ of the history.
+/// What one request of an ORDER-REQ's batch came to at this replica.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub(crate) struct Entry {
-    /// The ORDER-REQ.
-    pub(crate) order: Arc<OrderReq>,
+pub(crate) struct Outcome {
     /// Its position in the execution order; `None` when the request had already been
-    /// executed (a faulty primary ordered it twice: paper §5, not executed again).
+    /// executed (ordered twice: paper §5, not executed again).
     pub(crate) position: Option<u64>,
     /// FNV-1a of the result (for events).
     pub(crate) result_fnv: u64,
-    /// The history digest after it.
-    pub(crate) history: Digest,
     /// The response sent for it (restored into the client record on replay).
     pub(crate) response: Option<Arc<Response>>,
 }
 
+/// One ORDER-REQ of the history: a slot.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Entry {
+    /// The ORDER-REQ.
+    pub(crate) order: Arc<OrderReq>,
+    /// One per request of its batch, in batch order.
+    pub(crate) outcomes: Vec<Outcome>,
+    /// The history digest after it.
+    pub(crate) history: Digest,
+}
+
 impl Entry {
-    /// The requesting client.
-    pub(crate) fn client(&self) -> ClientId {
-        self.order.request.client
+    /// Each request of the batch with what it came to.
+    pub(crate) fn requests(&self) -> impl DoubleEndedIterator<Item = (&Arc<Request>, &Outcome)> {
+        self.order.batch.iter().zip(&self.outcomes)
     }
 }
 

@@ -2,7 +2,7 @@
 //! [`crate::machine`].
 
 use super::certify::{
-    checkpoint_bytes, new_view_bytes, new_view_digest, order_bytes, request_digest,
+    checkpoint_bytes, new_view_bytes, new_view_digest, order_bytes, order_digest,
     view_change_bytes, view_change_digest,
 };
 use super::client::Client;
@@ -40,7 +40,7 @@ impl ProtocolMessage for Message {
             Message::OrderReq(o) => Some(UiClaim {
                 signer: o.primary,
                 ui: &o.ui,
-                bytes: order_bytes(o.view, &request_digest(&o.request)).to_vec(),
+                bytes: order_bytes(o.view, &order_digest(&o.batch)).to_vec(),
             }),
             Message::Checkpoint(c) => Some(UiClaim {
                 signer: c.sender,

@@ -11,25 +11,42 @@ use minlab_usig::Ui;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// `⟨ORDER-REQ, v, s_p, m, UI_p⟩`: the primary of view `v` gives request `m` the
-/// sequence number in `ui` (paper §5, gracious execution step 2).
+/// `⟨ORDER-REQ, v, s_p, m, UI_p⟩`: the primary of view `v` gives the batch of requests `m`
+/// the sequence number in `ui` (paper §5, gracious execution step 2; batched as the
+/// paper's prototype did, §7).
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct OrderReq {
     /// The view.
     pub view: View,
     /// The primary of `view`, who sends this.
     pub primary: ReplicaId,
-    /// The ordered request.
-    pub request: Arc<Request>,
-    /// `UI_p`: the primary's UI over `(ORDER-REQ, view, digest(request))`.
+    /// The ordered requests, executed in this order: `1 ..= batch_size_max` of them.
+    pub batch: Vec<Arc<Request>>,
+    /// `UI_p`: the primary's UI over `(ORDER-REQ, view, order root)`, the root over the
+    /// batch's request digests (see [`super::certify::order_digest`]).
     pub ui: Ui,
+}
+
+/// Where a request sits in its ORDER-REQ's batch, and the Merkle paths that tie it to
+/// what the two UIs certify (see [`super::batch`]): empty paths for a batch of one.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct InBatch {
+    /// Number of requests in the batch.
+    pub len: u32,
+    /// This request's index in it.
+    pub index: u32,
+    /// From the request's digest to the order root that `UI_p` certifies.
+    pub order_path: Vec<Digest>,
+    /// From the result's digest to the outcome root that a backup's `UI_s` certifies.
+    pub outcome_path: Vec<Digest>,
 }
 
 /// `⟨RESPONSE, v, s, c, seq, res, UI_p, UI_s, h⟩`: replica `s`'s speculative result for
 /// the request ordered with `UI_p` (paper §5, step 3).
 ///
-/// `history` is the digest of the sender's history up to and including this request (as
-/// in Zyzyva): two responses match only if the histories that produced them are the same.
+/// `history` is the digest of the sender's history up to and including this request's
+/// ORDER-REQ (as in Zyzyva): two responses match only if the histories that produced them
+/// are the same.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Response {
     /// The view of the ORDER-REQ.
@@ -42,11 +59,14 @@ pub struct Response {
     pub seq: u64,
     /// The result of the operation.
     pub result: Vec<u8>,
-    /// Digest of the responder's history up to this request.
+    /// Digest of the responder's history up to this request's ORDER-REQ.
     pub history: Digest,
     /// `UI_p`, copied from the ORDER-REQ.
     pub order_ui: Ui,
-    /// `UI_s`: the responder's UI over the response (see [`super::certify::response_bytes`]).
+    /// The request's place in the batch.
+    pub in_batch: InBatch,
+    /// `UI_s`: the responder's UI over its answer to the whole batch (see
+    /// [`super::certify::response_bytes`]).
     /// `None` for the primary of `view`, whose `UI_p` already binds it to this order (its
     /// counter must stay gap-free for the backups' FIFO check, so it creates no second UI).
     pub ui: Option<Ui>,
@@ -73,12 +93,14 @@ pub struct CertifiedResponse {
 pub struct Commit {
     /// The client.
     pub client: ClientId,
-    /// The request (its digest is what `UI_p` certifies).
+    /// The request (its digest and `in_batch.order_path` lead to what `UI_p` certifies).
     pub request: Arc<Request>,
     /// View of the ORDER-REQ.
     pub view: View,
     /// `UI_p`.
     pub order_ui: Ui,
+    /// The request's place in the batch, as the matching responses gave it.
+    pub in_batch: InBatch,
     /// SHA-256 of the agreed result.
     pub result_digest: Digest,
     /// The agreed history digest.
@@ -154,12 +176,14 @@ pub struct Checkpoint {
 pub enum Sent {
     /// An ORDER-REQ it sent as primary: its UI is the `UI_p`.
     Order(Arc<OrderReq>),
-    /// A RESPONSE it sent as a backup: the ORDER-REQ answered and what its `UI_s` covers.
+    /// The RESPONSEs it sent as a backup for one ORDER-REQ: the ORDER-REQ answered and
+    /// what its `UI_s` covers.
     Response {
-        /// The ORDER-REQ (its request digest and `UI_p` are part of what `ui` covers).
+        /// The ORDER-REQ (its order root and `UI_p` are part of what `ui` covers).
         order: Arc<OrderReq>,
-        /// SHA-256 of the result.
-        result_digest: Digest,
+        /// The outcome root: over the result digests of the batch (see
+        /// [`super::certify::outcome_digest`]).
+        outcome: Digest,
         /// The history digest after the request.
         history: Digest,
         /// `UI_s`.

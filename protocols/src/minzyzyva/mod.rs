@@ -1,9 +1,10 @@
 //! MinZyzyva (paper §5): speculative BFT with `2f + 1` replicas and the USIG.
 //!
-//! The client sends its REQUEST to the primary, which gives it a unique identifier `UI_p`
-//! and forwards it in an ORDER-REQ; every replica checks `UI_p` and FIFO order on the
-//! primary's counter, executes the request speculatively, and answers the client directly
-//! with a RESPONSE carrying `UI_p` and its own `UI_s`. Three communication steps: the
+//! The client sends its REQUEST to the primary, which gives it (in a batch of up to
+//! `batch_size_max` requests, see [`batch`]) a unique identifier `UI_p` and forwards it in
+//! an ORDER-REQ; every replica checks `UI_p` and FIFO order on the primary's counter,
+//! executes the batch speculatively, and answers each client directly with a RESPONSE
+//! carrying `UI_p`, its own `UI_s` (one per batch) and the request's Merkle paths. Three communication steps: the
 //! client completes on `2f + 1` matching responses (gracious execution). Otherwise its
 //! timer leads to a COMMIT with a commit certificate (`f + 1` matching responses),
 //! acknowledged by LOCAL-COMMITs, or to resending the request to every replica, which
@@ -56,6 +57,7 @@
 //! assert!(out.as_slice().iter().any(|o| matches!(o, Output::Send { msg: Message::Response(_), .. })));
 //! ```
 
+pub mod batch;
 pub mod certify;
 mod checkpoint;
 pub mod client;
@@ -80,7 +82,7 @@ mod tests;
 pub use client::Client;
 pub use codec::{decode, encode, encode_into};
 pub use messages::{
-    CertifiedResponse, Checkpoint, Commit, FillHole, LocalCommit, Message, NewView, OrderReq,
-    Response, Sent, ViewChange,
+    CertifiedResponse, Checkpoint, Commit, FillHole, InBatch, LocalCommit, Message, NewView,
+    OrderReq, Response, Sent, ViewChange,
 };
 pub use replica::Replica;

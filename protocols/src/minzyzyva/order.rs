@@ -1,14 +1,20 @@
-//! Gracious execution (paper §5, steps 1-3): the primary gives each request a `UI_p` and
-//! sends it in an ORDER-REQ; every replica checks `UI_p` and FIFO order, executes the
-//! request speculatively and sends its RESPONSE straight to the client. Also the
-//! non-gracious part of request handling: cached responses, and backups forwarding a
-//! resent request to the primary under a timer.
+//! Gracious execution (paper §5, steps 1-3): the primary gives each batch of requests a
+//! `UI_p` and sends it in an ORDER-REQ; every replica checks `UI_p` and FIFO order,
+//! executes the batch speculatively and sends each client its RESPONSE straight away, all
+//! of a batch under one `UI_s`. Also the non-gracious part of request handling: cached
+//! responses, and backups forwarding a resent request to the primary under a timer.
+//!
+//! **Batching** follows MinBFT's primary (and the paper's prototypes, §7): requests queue
+//! at the primary; a full batch (`batch_size_max`) is ordered at once, a partial one when
+//! the batch timer (`batch_timeout`) fires. With `batch_size_max = 1` every request is
+//! ordered as it arrives, as in the paper's description of MinZyzyva.
 
 use super::certify::{
-    extend_history, order_bytes, request_digest, response_auth_bytes, response_bytes, result_digest,
+    extend_history, order_bytes, order_tree, outcome_tree, response_auth_bytes, response_bytes,
+    result_digest,
 };
-use super::history::Entry;
-use super::messages::{Message, OrderReq, Response, Sent};
+use super::history::{Entry, Outcome};
+use super::messages::{InBatch, Message, OrderReq, Response, Sent};
 use super::replica::{PrimaryMsg, Replica, ZOutbox};
 use crate::event::{Event, RejectReason};
 use crate::minbft::certify::fnv1a;
@@ -69,33 +75,81 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return self.reject(from, kind, RejectReason::BadClientAuth, out);
         }
         if self.is_primary() {
-            self.order(req, out);
+            self.queue(req);
+            self.maybe_order(now, false, out);
         } else {
             self.forward_and_watch(now, req, out);
         }
     }
 
-    /// Primary: assigns `UI_p`, multicasts the ORDER-REQ and executes it itself.
-    fn order(&mut self, req: Arc<Request>, out: &mut ZOutbox) {
-        if self.history.head() - self.checkpoints.stable >= self.config.log_window {
-            // The history above the stable checkpoint is full: the client will resend.
-            self.metrics.stale += 1;
+    /// Primary: queues a request for the next batch; a newer request of the same client
+    /// replaces a queued older one (closed-loop clients have one outstanding), the same
+    /// or an older one is dropped. Bound: one queued request per client.
+    fn queue(&mut self, req: Arc<Request>) {
+        match self.pending.iter_mut().find(|r| r.client == req.client) {
+            Some(queued) if queued.seq < req.seq => *queued = req,
+            Some(_) => self.metrics.stale += 1,
+            None => self.pending.push_back(req),
+        }
+    }
+
+    /// Primary: orders queued requests, a full batch at a time, or whatever is queued
+    /// when `flush` (the batch timer fired). While the history above the stable
+    /// checkpoint is full, requests stay queued and the batch timer polls.
+    pub(crate) fn maybe_order(&mut self, now: Instant, flush: bool, out: &mut ZOutbox) {
+        if !self.is_primary() || self.vc.changing {
             return;
         }
-        let digest = request_digest(&req);
+        let max = self.config.batch_size_max;
+        loop {
+            if self.pending.is_empty() {
+                if self.batch_timer_armed {
+                    self.batch_timer_armed = false;
+                    out.cancel_timer(TimerKind::Batch);
+                }
+                return;
+            }
+            let window_full =
+                self.history.head() - self.checkpoints.stable >= self.config.log_window;
+            if window_full || (self.pending.len() < max && !flush) {
+                if !self.batch_timer_armed {
+                    self.batch_timer_armed = true;
+                    out.set_timer(TimerKind::Batch, now + self.config.batch_timeout);
+                }
+                return;
+            }
+            let take = self.pending.len().min(max);
+            let batch: Vec<Arc<Request>> = self.pending.drain(..take).collect();
+            if !self.order(batch, out) {
+                return;
+            }
+        }
+    }
+
+    /// The batch timer: a partial batch is ordered.
+    pub(crate) fn on_batch_timer(&mut self, now: Instant, out: &mut ZOutbox) {
+        self.batch_timer_armed = false;
+        self.maybe_order(now, true, out);
+    }
+
+    /// Primary: assigns `UI_p` to `batch`, multicasts the ORDER-REQ and executes it
+    /// itself. False if the USIG failed (the batch is dropped; its clients resend).
+    fn order(&mut self, batch: Vec<Arc<Request>>, out: &mut ZOutbox) -> bool {
+        let root = order_tree(&batch).digest();
         self.metrics.usig_creates += 1;
-        let ui = match self.usig.create_ui(&order_bytes(self.view, &digest)) {
+        let ui = match self.usig.create_ui(&order_bytes(self.view, &root)) {
             Ok(ui) => ui,
             Err(error) => {
-                return out.event(Event::UsigFailed {
+                out.event(Event::UsigFailed {
                     error: Box::new(error),
                 });
+                return false;
             }
         };
         let order = Arc::new(OrderReq {
             view: self.view,
             primary: self.id,
-            request: req,
+            batch,
             ui,
         });
         self.accepted = order.ui.counter;
@@ -105,6 +159,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.metrics.count_sent(MessageKind::OrderReq);
         out.broadcast(Message::OrderReq(order.clone()));
         self.execute_order(&order, out);
+        true
     }
 
     /// Backup: forwards a request its client resent to it, and gives the primary
@@ -144,9 +199,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// logged.
     fn resend_order_of(&mut self, to: NodeId, req: &Request, out: &mut ZOutbox) {
         let found = self.history.entries.iter().rev().find(|e| {
-            e.order.request.client == req.client
-                && e.order.request.seq == req.seq
-                && e.order.view == self.view
+            e.order.view == self.view
+                && e.order
+                    .batch
+                    .iter()
+                    .any(|r| r.client == req.client && r.seq == req.seq)
         });
         if let Some(e) = found {
             let o = e.order.clone();
@@ -176,6 +233,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if o.primary != self.primary {
             return self.reject(from, kind, RejectReason::NotPrimary, out);
         }
+        if let Err(reason) = self.check_batch(o.batch.as_slice()) {
+            return self.reject(from, kind, reason, out);
+        }
         if self.vc.changing {
             // The new primary's ORDER-REQ overtook its NEW-VIEW: held until it arrives.
             return self.hold_early(from, o.ui.counter, PrimaryMsg::Order(o), out);
@@ -184,7 +244,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return self.reject(from, kind, reason, out);
         }
         self.metrics.usig_verifies += 1;
-        let bytes = order_bytes(o.view, &request_digest(&o.request));
+        let bytes = order_bytes(o.view, &order_tree(&o.batch).digest());
         if self.usig.verify_ui(o.primary, &o.ui, &bytes).is_err() {
             return self.reject(from, kind, RejectReason::BadUi, out);
         }
@@ -215,7 +275,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 .verify_ui(
                     o.primary,
                     &o.ui,
-                    &order_bytes(o.view, &request_digest(&o.request)),
+                    &order_bytes(o.view, &order_tree(&o.batch).digest()),
                 )
                 .is_ok(),
             PrimaryMsg::Checkpoint(c) => self
@@ -227,6 +287,18 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return self.reject(from, kind, RejectReason::BadUi, out);
         }
         self.vc.early.insert(counter, m);
+    }
+
+    /// The shape of an ORDER-REQ's batch, checked before its UI: `1 ..= batch_size_max`
+    /// requests of known clients.
+    pub(crate) fn check_batch(&self, batch: &[Arc<Request>]) -> Result<(), RejectReason> {
+        if batch.is_empty() || batch.len() > self.config.batch_size_max {
+            Err(RejectReason::MalformedBatch)
+        } else if batch.iter().any(|r| !self.clients.knows(r.client)) {
+            Err(RejectReason::UnknownClient)
+        } else {
+            Ok(())
+        }
     }
 
     /// Where a counter value of the primary stands, before a UI verification is spent.
@@ -290,11 +362,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
             PrimaryMsg::Order(o) => {
                 // Paper §4, condition 2, which MinZyzyva inherits: the primary cannot forge
                 // requests.
-                if !self
-                    .clients
-                    .verify_request_counted(&o.request, &mut self.metrics)
-                {
-                    return Err(RejectReason::BadClientAuth);
+                for r in &o.batch {
+                    if !self.clients.verify_request_counted(r, &mut self.metrics) {
+                        return Err(RejectReason::BadClientAuth);
+                    }
                 }
                 self.execute_order(o, out);
                 Ok(())
@@ -306,49 +377,68 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
     }
 
-    /// Speculative execution of one ORDER-REQ (paper §5, step 3), exactly once per
-    /// request (`V_req`): a request ordered twice takes a history slot but is not executed
-    /// again and gets no second response.
+    /// Speculative execution of one ORDER-REQ (paper §5, step 3), each request exactly
+    /// once (`V_req`): a request ordered twice takes its place in the batch but is not
+    /// executed again and gets no second response. A backup answers the batch with one
+    /// `UI_s` over its outcome root; every client gets its own RESPONSE with the Merkle
+    /// paths to both roots.
     pub(crate) fn execute_order(&mut self, o: &Arc<OrderReq>, out: &mut ZOutbox) {
-        let req = &o.request;
-        let rdigest = request_digest(req);
-        self.state.history = extend_history(&self.state.history, o.view, o.ui.counter, &rdigest);
+        let orders = order_tree(&o.batch);
+        let order_root = orders.digest();
+        self.state.history = extend_history(&self.state.history, o.view, o.ui.counter, &order_root);
         self.state.slots += 1;
         let history = self.state.history;
-        if let Some(&(seq, _)) = self.watched.get(&req.client)
-            && seq <= req.seq
-        {
-            self.watched.remove(&req.client);
+        let watched_before = self.watched.len();
+        // Execute: results (None for a request executed before) in batch order.
+        let mut results: Vec<Option<(u64, Vec<u8>)>> = Vec::with_capacity(o.batch.len());
+        for req in &o.batch {
+            if let Some(&(seq, _)) = self.watched.get(&req.client)
+                && seq <= req.seq
+            {
+                self.watched.remove(&req.client);
+            }
+            let rec = &mut self.state.records[req.client as usize];
+            if req.seq <= rec.last_seq {
+                results.push(None);
+                continue;
+            }
+            let result = self.service.execute(&req.op);
+            let position = self.state.executed_count;
+            self.state.executed_count += 1;
+            self.metrics.requests_executed += 1;
+            let rec = &mut self.state.records[req.client as usize];
+            rec.last_seq = req.seq;
+            rec.last_result = result.clone();
+            results.push(Some((position, result)));
+        }
+        if self.watched.len() != watched_before {
             self.arm_request_timer(out);
         }
-        let rec = &mut self.state.records[req.client as usize];
-        if req.seq <= rec.last_seq {
-            self.history.push(Entry {
-                order: o.clone(),
-                position: None,
-                result_fnv: 0,
-                history,
-                response: None,
-            });
-            self.after_slot(out);
-            return;
+        let executed = results.iter().any(Option::is_some);
+        if executed {
+            self.metrics.batches_executed += 1;
         }
-        let result = self.service.execute(&req.op);
-        let position = self.state.executed_count;
-        self.state.executed_count += 1;
-        self.metrics.requests_executed += 1;
-        self.metrics.batches_executed += 1;
-        let rd = result_digest(&result);
-        let ui = if self.is_primary() && o.primary == self.id {
+        let digests: Vec<_> = results
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .map_or([0; 32], |(_, result)| result_digest(result))
+            })
+            .collect();
+        let outcomes = outcome_tree(digests.clone());
+        let outcome_root = outcomes.digest();
+        // The primary's UI_p binds it to the order; a backup answers with one UI_s.
+        let own_order = self.is_primary() && o.primary == self.id;
+        let ui = if own_order || !executed {
             None
         } else {
             self.metrics.usig_creates += 1;
-            let bytes = response_bytes(o.view, o.ui.counter, &rdigest, &rd, &history);
+            let bytes = response_bytes(o.view, o.ui.counter, &order_root, &outcome_root, &history);
             match self.usig.create_ui(&bytes) {
                 Ok(ui) => {
                     self.log_sent(Sent::Response {
                         order: o.clone(),
-                        result_digest: rd,
+                        outcome: outcome_root,
                         history,
                         ui: ui.clone(),
                     });
@@ -362,51 +452,69 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 }
             }
         };
-        // Only the primary's result needs a MAC: a backup's is bound by its `UI_s`.
-        let auth = if ui.is_none() {
-            self.clients.reply_auth(
-                req.client,
-                req.seq,
-                &response_auth_bytes(o.view, o.ui.counter, &rd, &history),
-            )
-        } else {
-            None
-        };
-        self.metrics.mac_ops += u64::from(auth.is_some());
-        let fnv = fnv1a(&result);
-        let resp = Arc::new(Response {
-            view: o.view,
-            replica: self.id,
-            client: req.client,
-            seq: req.seq,
-            result: result.clone(),
-            history,
-            order_ui: o.ui.clone(),
-            ui,
-            auth,
-        });
-        let rec = &mut self.state.records[req.client as usize];
-        rec.last_seq = req.seq;
-        rec.last_result = result;
-        rec.last_response = Some(resp.clone());
-        out.event(Event::SpeculativelyExecuted {
-            position,
-            request: o.request.clone(),
-            view: o.view,
-            counter: o.ui.counter,
-            client: req.client,
-            client_seq: req.seq,
-            result_digest: fnv,
-        });
+        let mut entry_outcomes = Vec::with_capacity(o.batch.len());
+        for (index, (req, executed)) in o.batch.iter().zip(results).enumerate() {
+            let Some((position, result)) = executed else {
+                entry_outcomes.push(Outcome {
+                    position: None,
+                    result_fnv: 0,
+                    response: None,
+                });
+                continue;
+            };
+            let rd = digests[index];
+            // Only the primary's result needs a MAC: a backup's is bound by its `UI_s`.
+            let auth = if ui.is_none() {
+                self.clients.reply_auth(
+                    req.client,
+                    req.seq,
+                    &response_auth_bytes(o.view, o.ui.counter, &rd, &history),
+                )
+            } else {
+                None
+            };
+            self.metrics.mac_ops += u64::from(auth.is_some());
+            let fnv = fnv1a(&result);
+            let resp = Arc::new(Response {
+                view: o.view,
+                replica: self.id,
+                client: req.client,
+                seq: req.seq,
+                result,
+                history,
+                order_ui: o.ui.clone(),
+                in_batch: InBatch {
+                    len: orders.len(),
+                    index: index as u32,
+                    order_path: orders.path(index as u32),
+                    outcome_path: outcomes.path(index as u32),
+                },
+                ui: ui.clone(),
+                auth,
+            });
+            self.state.records[req.client as usize].last_response = Some(resp.clone());
+            out.event(Event::SpeculativelyExecuted {
+                position,
+                request: req.clone(),
+                view: o.view,
+                counter: o.ui.counter,
+                client: req.client,
+                client_seq: req.seq,
+                result_digest: fnv,
+            });
+            entry_outcomes.push(Outcome {
+                position: Some(position),
+                result_fnv: fnv,
+                response: Some(resp.clone()),
+            });
+            self.metrics.count_sent(MessageKind::Response);
+            out.send(NodeId::Client(req.client), Message::Response(resp));
+        }
         self.history.push(Entry {
             order: o.clone(),
-            position: Some(position),
-            result_fnv: fnv,
+            outcomes: entry_outcomes,
             history,
-            response: Some(resp.clone()),
         });
-        self.metrics.count_sent(MessageKind::Response);
-        out.send(NodeId::Client(req.client), Message::Response(resp));
         self.after_slot(out);
     }
 

@@ -8,13 +8,13 @@ use crate::event::{Event, RejectReason};
 use crate::metrics::Metrics;
 use crate::minbft::auth::ClientDirectory;
 use crate::minbft::config::Config;
-use crate::minbft::messages::MessageKind;
+use crate::minbft::messages::{MessageKind, Request};
 use crate::node::{ClientId, NodeId, ReplicaId, View};
 use crate::outbox::{Outbox, TimerKind};
 use crate::service::Service;
 use crate::time::Instant;
 use minlab_usig::Usig;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// The outbox of a MinZyzyva node.
@@ -47,8 +47,9 @@ impl PrimaryMsg {
 /// after one interval everyone, and a view change is requested); `checkpoint_period` is
 /// `cp` in ORDER-REQs; `log_window` bounds the speculative history above the stable
 /// checkpoint; `fifo_window` bounds what is parked ahead of the FIFO position;
-/// `batch_size_max`, `batch_timeout` and `outstanding_batches_max` are not used (one
-/// request per ORDER-REQ, as in the paper).
+/// `batch_size_max` and `batch_timeout` bound and time the primary's batches (as in
+/// MinBFT); `outstanding_batches_max` is not used (a speculative primary waits for no
+/// agreement).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Replica<U, S> {
     pub(crate) id: ReplicaId,
@@ -82,6 +83,10 @@ pub struct Replica<U, S> {
     /// changes between two stable checkpoints.
     pub(crate) sent: BTreeMap<u64, Sent>,
     pub(crate) vc: super::view_change::ViewChangeState,
+    /// Primary: verified requests waiting for the next batch. Bound: one per client.
+    pub(crate) pending: VecDeque<Arc<Request>>,
+    /// Whether the batch timer is armed.
+    pub(crate) batch_timer_armed: bool,
     pub(crate) metrics: Metrics,
 }
 
@@ -129,6 +134,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 config.replica_count,
                 config.view_change_timeout,
             ),
+            pending: VecDeque::new(),
+            batch_timer_armed: false,
             metrics: Metrics::default(),
             config,
             clients,
@@ -161,7 +168,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             TimerKind::RequestTimeout => self.on_request_timeout(now, out),
             TimerKind::Repair => self.on_repair_timer(now, out),
             TimerKind::ViewChange => self.on_view_change_timeout(now, out),
-            TimerKind::Retransmit | TimerKind::Batch => out.event(Event::TimerIgnored { kind }),
+            TimerKind::Batch => self.on_batch_timer(now, out),
+            TimerKind::Retransmit => out.event(Event::TimerIgnored { kind }),
         }
     }
 
@@ -274,6 +282,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// `V_req[c]`: the last request number executed for client `c` (speculatively).
     pub fn last_executed_by_client(&self, c: ClientId) -> u64 {
         self.state.records.get(c as usize).map_or(0, |r| r.last_seq)
+    }
+
+    /// The RESPONSE this replica last sent client `c` (what it resends on retransmission).
+    #[cfg(test)]
+    pub(crate) fn last_response(&self, c: ClientId) -> Option<Arc<super::messages::Response>> {
+        self.state.records.get(c as usize)?.last_response.clone()
     }
 
     /// True when this replica asked to leave its current view (REQ-VIEW-CHANGE sent).

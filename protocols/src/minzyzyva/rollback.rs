@@ -7,7 +7,7 @@
 //! A NEW-VIEW decides what to roll back (see [`super::new_view`]): the speculative
 //! executions its history `C + S` does not include.
 
-use super::certify::{extend_history, request_digest};
+use super::certify::{extend_history, order_digest};
 use super::history::Entry;
 use super::replica::{Replica, ZOutbox};
 use crate::error::ProtocolError;
@@ -44,38 +44,41 @@ impl<U: Usig, S: Service> Replica<U, S> {
             votes.1.remove(&self.id);
         }
         for e in removed.iter().rev() {
-            if let Some(position) = e.position {
-                out.event(Event::RolledBack {
-                    position,
-                    client: e.client(),
-                    client_seq: e.order.request.seq,
-                });
+            for (req, outcome) in e.requests().rev() {
+                if let Some(position) = outcome.position {
+                    out.event(Event::RolledBack {
+                        position,
+                        client: req.client,
+                        client_seq: req.seq,
+                    });
+                }
             }
         }
         Ok(removed.len())
     }
 
-    /// Re-executes one history entry without any output (its response was sent when it
-    /// first executed).
+    /// Re-executes one history entry without any output (its responses were sent when
+    /// it first executed).
     fn replay(&mut self, e: &Entry) {
         let o = &e.order;
-        let req = &o.request;
         self.state.history = extend_history(
             &self.state.history,
             o.view,
             o.ui.counter,
-            &request_digest(req),
+            &order_digest(&o.batch),
         );
         self.state.slots += 1;
         debug_assert_eq!(self.state.history, e.history, "replay diverged");
-        if e.position.is_none() {
-            return;
+        for (req, outcome) in e.requests() {
+            if outcome.position.is_none() {
+                continue;
+            }
+            let result = self.service.execute(&req.op);
+            self.state.executed_count += 1;
+            let rec = &mut self.state.records[req.client as usize];
+            rec.last_seq = req.seq;
+            rec.last_result = result;
+            rec.last_response = outcome.response.clone();
         }
-        let result = self.service.execute(&req.op);
-        self.state.executed_count += 1;
-        let rec = &mut self.state.records[req.client as usize];
-        rec.last_seq = req.seq;
-        rec.last_result = result;
-        rec.last_response = e.response.clone();
     }
 }

@@ -1,7 +1,7 @@
 //! MinZyzyva tests: the gracious path's three steps, the non-gracious path, FILL-HOLE,
 //! checkpoints and garbage collection, rollback, hostile input, random schedules, codec.
 
-use super::certify::{checkpoint_bytes, order_bytes, request_digest, response_bytes};
+use super::certify::{checkpoint_bytes, order_bytes, order_digest, outcome_tree, response_bytes};
 use super::cluster::{Cluster, Faults};
 use super::messages::*;
 use super::replica::ZOutbox;
@@ -59,6 +59,61 @@ fn gracious_execution_takes_three_steps_and_completes_on_all_responses() {
 }
 
 #[test]
+fn a_batch_is_ordered_under_one_ui_p_and_answered_under_one_ui_s_per_backup() {
+    // Four clients, batches of up to four: each ORDER-REQ carries every queued request;
+    // the primary creates one UI_p per batch and each backup one UI_s, and every client
+    // checks its request's and result's Merkle paths and completes on 2f + 1 responses.
+    let mut cfg = config(1, 4);
+    cfg.batch_size_max = 4;
+    let mut c = Cluster::new(cfg, 5, Faults::default(), 8);
+    c.run(10_000);
+    assert_eq!(c.completions.len(), 8);
+    c.check_completions().unwrap();
+    assert_eq!(sent(&c, MessageKind::Commit), 0, "all gracious");
+    let orders = c.replicas[0].metrics().sent_of(MessageKind::OrderReq);
+    assert_eq!(orders, 2, "two full batches of four");
+    assert_eq!(c.replicas[0].metrics().usig_creates, orders);
+    for b in 1..3 {
+        assert_eq!(
+            c.replicas[b].metrics().usig_creates,
+            orders,
+            "one UI_s per batch"
+        );
+        assert_eq!(c.replicas[b].metrics().batches_executed, orders);
+        assert_eq!(c.replicas[b].metrics().requests_executed, 8);
+    }
+    assert!(c.speculative.iter().all(|s| s.len() == 8));
+    // Responses of one batch share the UI_s and differ in their place in the batch.
+    let responses: Vec<Arc<Response>> = c
+        .replicas
+        .iter()
+        .skip(1)
+        .take(1)
+        .flat_map(|r| (0..4).filter_map(|cl| r.last_response(cl)))
+        .collect();
+    assert_eq!(responses.len(), 4);
+    let indices: std::collections::BTreeSet<u32> =
+        responses.iter().map(|r| r.in_batch.index).collect();
+    assert_eq!(indices.len(), 4);
+    assert!(responses.iter().all(|r| r.in_batch.len == 4));
+    assert!(responses.iter().all(|r| r.ui == responses[0].ui));
+}
+
+#[test]
+fn a_partial_batch_waits_for_the_batch_timer() {
+    // One client, batches of up to eight: its request is ordered when `batch_timeout`
+    // fires, not at once.
+    let mut cfg = config(1, 1);
+    cfg.batch_size_max = 8;
+    cfg.batch_timeout = Duration::from_millis(3);
+    let mut c = Cluster::new(cfg, 5, Faults::default(), 1);
+    c.run(1_000);
+    assert_eq!(c.completions, vec![(0, 1)]);
+    assert_eq!(c.now, Instant::ZERO + Duration::from_millis(3));
+    assert_eq!(sent(&c, MessageKind::Commit), 0);
+}
+
+#[test]
 fn fault_free_runs_commit_by_checkpoints_and_collect_garbage() {
     for f in 1..=2 {
         let mut c = Cluster::new(config(f, 3), 7, Faults::default(), 30);
@@ -80,9 +135,18 @@ fn fault_free_runs_commit_by_checkpoints_and_collect_garbage() {
 
 #[test]
 fn a_silent_backup_makes_clients_complete_through_commit_and_local_commit() {
+    for batch in [1, 2] {
+        a_silent_backup_with_batches_of(batch);
+    }
+}
+
+fn a_silent_backup_with_batches_of(batch: usize) {
     // Paper §5, non-gracious execution: f + 1 ..= 2f matching responses, COMMIT with the
-    // certificate, completion on f + 1 LOCAL-COMMITs.
-    let mut c = Cluster::new(config(1, 2), 3, Faults::default(), 10);
+    // certificate (with batches, its request's place in the batch), completion on f + 1
+    // LOCAL-COMMITs.
+    let mut cfg = config(1, 2);
+    cfg.batch_size_max = batch;
+    let mut c = Cluster::new(cfg, 3, Faults::default(), 10);
     c.crashed.insert(2);
     c.run(100_000);
     assert_eq!(c.completions.len(), 10);
@@ -199,7 +263,7 @@ fn a_speculative_execution_the_new_view_leaves_out_is_rolled_back() {
     // reaches nobody; its VIEW-CHANGE does not reach the new primary either.
     let mut c = Cluster::new(config(1, 1), 11, Faults::default(), 3);
     c.filter = Some(Box::new(|from, to, m| match m {
-        Message::OrderReq(o) => from == NodeId::Replica(0) && o.view == 0 && o.request.seq == 2,
+        Message::OrderReq(o) => from == NodeId::Replica(0) && o.view == 0 && o.batch[0].seq == 2,
         Message::ViewChange(_) => from == NodeId::Replica(0) && to == NodeId::Replica(1),
         _ => false,
     }));
@@ -242,8 +306,8 @@ fn a_byzantine_primary_showing_backups_different_orders_is_replaced() {
     let mut c = Cluster::new(config(1, 2), 13, Faults::default(), 4);
     c.filter = Some(Box::new(|_from, to, m| match m {
         Message::OrderReq(o) if o.view == 0 => {
-            (o.request.client == 0 && to == NodeId::Replica(2))
-                || (o.request.client == 1 && to == NodeId::Replica(1))
+            (o.batch[0].client == 0 && to == NodeId::Replica(2))
+                || (o.batch[0].client == 1 && to == NodeId::Replica(1))
         }
         Message::FillHole(_) => true,
         _ => false,
@@ -432,12 +496,15 @@ impl Fixture {
         let request = self.request(seq);
         let ui = self
             .primary_usig
-            .create_ui(&order_bytes(0, &request_digest(&request)))
+            .create_ui(&order_bytes(
+                0,
+                &order_digest(std::slice::from_ref(&request)),
+            ))
             .unwrap();
         Arc::new(OrderReq {
             view: 0,
             primary: 0,
-            request,
+            batch: vec![request],
             ui,
         })
     }
@@ -474,7 +541,7 @@ fn hostile_order_reqs_are_rejected_without_state_change() {
     assert_eq!(r, Some(RejectReason::FromSelf));
     // Bad UI: another request under the same certificate.
     let mut o = (*good).clone();
-    o.request = fx.request(9);
+    o.batch = vec![fx.request(9)];
     let (r, _) = fx.deliver(p0, Message::OrderReq(Arc::new(o)));
     assert_eq!(r, Some(RejectReason::BadUi));
     // A certificate of the wrong kind.
@@ -503,14 +570,17 @@ fn hostile_order_reqs_are_rejected_without_state_change() {
     let mut fx2 = fixture();
     let ui = fx2
         .primary_usig
-        .create_ui(&order_bytes(0, &request_digest(&forged)))
+        .create_ui(&order_bytes(
+            0,
+            &order_digest(std::slice::from_ref(&forged)),
+        ))
         .unwrap();
     let (r, _) = fx2.deliver(
         p0,
         Message::OrderReq(Arc::new(OrderReq {
             view: 0,
             primary: 0,
-            request: forged,
+            batch: vec![forged],
             ui,
         })),
     );
@@ -701,9 +771,10 @@ fn bad_commit_certificates_are_rejected() {
         .unwrap();
     let good = Commit {
         client: 0,
-        request: o.request.clone(),
+        request: o.batch[0].clone(),
         view: 0,
         order_ui: o.ui.clone(),
+        in_batch: resp.in_batch.clone(),
         result_digest: super::certify::result_digest(&resp.result),
         history: resp.history,
         responses: vec![
@@ -887,11 +958,12 @@ fn clients_reject_bad_responses_and_refuse_hmac_verifiers() {
     };
     let mut p = SymbolicUsig::new(0, 3);
     let mut b = SymbolicUsig::new(1, 3);
-    let d = request_digest(&req);
+    let d = order_digest(std::slice::from_ref(&req));
     let order_ui = p.create_ui(&order_bytes(0, &d)).unwrap();
     let rd = super::certify::result_digest(b"res");
+    let outcome = outcome_tree(vec![rd]).digest();
     let ui_s = b
-        .create_ui(&response_bytes(0, 1, &d, &rd, &[5; 32]))
+        .create_ui(&response_bytes(0, 1, &d, &outcome, &[5; 32]))
         .unwrap();
     let good = Response {
         view: 0,
@@ -901,6 +973,12 @@ fn clients_reject_bad_responses_and_refuse_hmac_verifiers() {
         result: b"res".to_vec(),
         history: [5; 32],
         order_ui: order_ui.clone(),
+        in_batch: InBatch {
+            len: 1,
+            index: 0,
+            order_path: vec![],
+            outcome_path: vec![],
+        },
         ui: Some(ui_s),
         auth: None,
     };
@@ -1001,6 +1079,7 @@ proptest! {
     fn random_schedules_keep_committed_prefixes_agreeing((f, seed, faults, crash) in schedule_faults()) {
         let mut cfg = config(f, 3);
         cfg.retransmit_timeout = Duration::from_millis(20);
+        cfg.batch_size_max = 1 + (seed % 3) as usize;
         let mut c = Cluster::new(cfg, seed, faults, 20);
         if crash {
             c.crashed.insert(1);
@@ -1048,6 +1127,16 @@ proptest! {
     }
 }
 
+/// A place in a batch of three, with paths.
+fn sample_place() -> InBatch {
+    InBatch {
+        len: 3,
+        index: 2,
+        order_path: vec![[7; 32]],
+        outcome_path: vec![[8; 32]],
+    }
+}
+
 fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
     let ui = Ui {
         counter,
@@ -1062,7 +1151,7 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
     let order = Arc::new(OrderReq {
         view: seq,
         primary: 0,
-        request: request.clone(),
+        batch: vec![request.clone(), request.clone()],
         ui: ui.clone(),
     });
     let cp = Arc::new(Checkpoint {
@@ -1081,7 +1170,7 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
             Sent::Order(order.clone()),
             Sent::Response {
                 order: order.clone(),
-                result_digest: [1; 32],
+                outcome: [1; 32],
                 history: [2; 32],
                 ui: ui.clone(),
             },
@@ -1112,6 +1201,7 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
             result: op,
             history: [3; 32],
             order_ui: ui.clone(),
+            in_batch: sample_place(),
             ui: Some(ui.clone()),
             auth: Some([4; 16]),
         })),
@@ -1120,6 +1210,7 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
             request,
             view: 0,
             order_ui: ui.clone(),
+            in_batch: sample_place(),
             result_digest: [5; 32],
             history: [6; 32],
             responses: vec![

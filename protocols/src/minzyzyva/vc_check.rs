@@ -3,8 +3,8 @@
 //! primary and the backups that recompute it.
 
 use super::certify::{
-    checkpoint_bytes, new_view_bytes, order_bytes, request_digest, response_bytes,
-    view_change_bytes, view_change_digest,
+    checkpoint_bytes, new_view_bytes, order_bytes, order_digest, response_bytes, view_change_bytes,
+    view_change_digest,
 };
 use super::messages::{Checkpoint, OrderReq, Sent, ViewChange};
 use super::replica::Replica;
@@ -97,7 +97,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
         new_view: View,
         done: &mut Verified<'a>,
     ) -> bool {
-        if o.view >= new_view || o.primary != self.config.primary_of(o.view) {
+        if o.view >= new_view
+            || o.primary != self.config.primary_of(o.view)
+            || self.check_batch(&o.batch).is_err()
+        {
             return false;
         }
         if done.0.get(&key_of(o)).is_some_and(|v| ***v == **o) {
@@ -108,7 +111,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             .verify_ui(
                 o.primary,
                 &o.ui,
-                &order_bytes(o.view, &request_digest(&o.request)),
+                &order_bytes(o.view, &order_digest(&o.batch)),
             )
             .is_ok();
         if ok {
@@ -180,7 +183,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 }
                 Sent::Response {
                     order,
-                    result_digest,
+                    outcome,
                     history,
                     ui,
                 } => {
@@ -193,8 +196,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
                                 &response_bytes(
                                     order.view,
                                     order.ui.counter,
-                                    &request_digest(&order.request),
-                                    result_digest,
+                                    &order_digest(&order.batch),
+                                    outcome,
                                     history,
                                 ),
                             )

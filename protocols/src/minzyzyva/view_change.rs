@@ -244,6 +244,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.watched.clear();
             out.cancel_timer(TimerKind::RequestTimeout);
         }
+        // Requests queued for a batch of the old view: their clients resend.
+        self.pending.clear();
+        if self.batch_timer_armed {
+            self.batch_timer_armed = false;
+            out.cancel_timer(TimerKind::Batch);
+        }
     }
 
     /// `T_vc` expired without a valid NEW-VIEW: double it and go for the next view

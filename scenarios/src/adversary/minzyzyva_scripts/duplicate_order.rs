@@ -36,7 +36,7 @@
 
 use crate::adversary::Adversary;
 use minlab_protocols::minbft::messages::Request;
-use minlab_protocols::minzyzyva::certify::{order_bytes, request_digest};
+use minlab_protocols::minzyzyva::certify::{order_bytes, order_digest};
 use minlab_protocols::minzyzyva::{Message, OrderReq, Replica};
 use minlab_protocols::service::Service;
 use minlab_protocols::{Instant, NodeId, Outbox, Output, TimerKind};
@@ -105,25 +105,25 @@ impl<U: Usig, S: Service> DuplicateOrder<U, S> {
         }
     }
 
-    /// Orders `original`'s request again under a fresh `UI_p`, if this replica is still
+    /// Orders `original`'s batch again under a fresh `UI_p`, if this replica is still
     /// the primary of the original's view.
     fn duplicate(&mut self, original: &OrderReq, out: &mut Outbox<Message>) {
         if !self.inner.is_primary() || self.inner.view() != original.view {
             return;
         }
-        self.order(original.view, original.request.clone(), out);
+        self.order(original.view, original.batch.clone(), out);
     }
 
-    /// Orders `request` under a fresh `UI_p` of view `view` and multicasts it.
-    fn order(&mut self, view: u64, request: Arc<Request>, out: &mut Outbox<Message>) {
-        let bytes = order_bytes(view, &request_digest(&request));
+    /// Orders `batch` under a fresh `UI_p` of view `view` and multicasts it.
+    fn order(&mut self, view: u64, batch: Vec<Arc<Request>>, out: &mut Outbox<Message>) {
+        let bytes = order_bytes(view, &order_digest(&batch));
         let Ok(ui) = self.inner.usig_mut().create_ui(&bytes) else {
             return;
         };
         let dup = Arc::new(OrderReq {
             view,
             primary: self.inner.id(),
-            request,
+            batch,
             ui,
         });
         self.duplicates.insert(dup.ui.counter, dup.clone());
@@ -175,7 +175,7 @@ impl<U: Usig, S: Service> DuplicateOrder<U, S> {
         let mut altered = (**req).clone();
         altered.op.push(0xEE);
         let view = self.inner.view();
-        self.order(view, Arc::new(altered), out);
+        self.order(view, vec![Arc::new(altered)], out);
     }
 
     /// Answers a FILL-HOLE for duplicates' counter values, which the wrapped replica

@@ -4,7 +4,9 @@
 use super::build_minzyzyva_replica;
 use crate::adversary::Adversary;
 use minlab_protocols::minbft::{ClientAuth, ClientDirectory, ClientKeyring, Config};
-use minlab_protocols::minzyzyva::certify::{request_digest, response_bytes, result_digest};
+use minlab_protocols::minzyzyva::certify::{
+    order_digest, outcome_root_of, response_bytes, result_digest,
+};
 use minlab_protocols::minzyzyva::{Client, FillHole, Message, OrderReq, Replica, Response};
 use minlab_protocols::service::KvStore;
 use minlab_protocols::{Event, Instant, NodeId, Outbox, Output, TimerKind};
@@ -156,8 +158,8 @@ fn wrong_responses_lie_under_valid_uis_and_the_client_commits_the_truth() {
         let bytes = response_bytes(
             wrong.view,
             wrong.order_ui.counter,
-            &request_digest(&order.request),
-            &result_digest(&wrong.result),
+            &order_digest(&order.batch),
+            &outcome_root_of(&result_digest(&wrong.result), &wrong.in_batch).unwrap(),
             &wrong.history,
         );
         let verifier = SymbolicUsig::new(u32::MAX, 3);
@@ -234,7 +236,7 @@ fn duplicate_order_orders_twice_and_a_correct_backup_executes_once() {
     primary.on_message(now, NodeId::Client(0), request, &mut out);
     let orders = broadcast_orders(&messages(&mut out));
     assert_eq!(orders.len(), 2, "the request and its duplicate");
-    assert_eq!(orders[0].request, orders[1].request);
+    assert_eq!(orders[0].batch, orders[1].batch);
     assert_eq!(orders[1].ui.counter, orders[0].ui.counter + 1);
     let mut answers = 0;
     for o in &orders {
@@ -302,7 +304,7 @@ fn duplicate_order_with_lag_orders_again_after_later_requests() {
         primary.on_message(now, NodeId::Client(id), request, &mut out);
         orders.extend(broadcast_orders(&messages(&mut out)));
     }
-    let clients: Vec<u32> = orders.iter().map(|o| o.request.client).collect();
+    let clients: Vec<u32> = orders.iter().map(|o| o.batch[0].client).collect();
     assert_eq!(
         clients,
         [0, 1, 0],
@@ -385,13 +387,16 @@ fn duplicate_order_altered_is_refused_by_authenticated_backups() {
         let Message::Request(real) = request else {
             unreachable!()
         };
-        assert_eq!(orders[1].request, real, "{auth:?}: the real request second");
         assert_eq!(
-            (orders[0].request.client, orders[0].request.seq),
+            orders[1].batch[0], real,
+            "{auth:?}: the real request second"
+        );
+        assert_eq!(
+            (orders[0].batch[0].client, orders[0].batch[0].seq),
             (real.client, real.seq),
             "{auth:?}"
         );
-        assert_ne!(orders[0].request.op, real.op, "{auth:?}");
+        assert_ne!(orders[0].batch[0].op, real.op, "{auth:?}");
         // The primary itself executed the real request and answers it.
         let from_primary = responses(&outputs);
         assert_eq!(from_primary.len(), 1);

@@ -14,7 +14,9 @@
 
 use crate::adversary::Adversary;
 use minlab_protocols::minbft::messages::Digest;
-use minlab_protocols::minzyzyva::certify::{request_digest, response_bytes, result_digest};
+use minlab_protocols::minzyzyva::certify::{
+    order_digest, outcome_root_of, response_bytes, result_digest,
+};
 use minlab_protocols::minzyzyva::{Message, OrderReq, Replica, Response};
 use minlab_protocols::service::Service;
 use minlab_protocols::{ClientId, Instant, NodeId, Outbox, Output, TimerKind, View};
@@ -46,15 +48,15 @@ impl Lie {
     }
 }
 
-/// Most request digests remembered, by the ORDER-REQ that carried them.
+/// Most order roots remembered, by the ORDER-REQ that carried them.
 const ORDERS_KEPT: usize = 4096;
 
 /// The `wrong-responses` script (see the module docs).
 pub(super) struct WrongResponses<U, S> {
     inner: Replica<U, S>,
     lie: Lie,
-    /// Request digests of the ORDER-REQs seen, by `(view, UI_p counter)`: what a lying
-    /// `UI_s` must cover. Bound: [`ORDERS_KEPT`], oldest dropped first.
+    /// Order roots of the ORDER-REQs seen, by `(view, UI_p counter)`: what a lying `UI_s`
+    /// must cover. Bound: [`ORDERS_KEPT`], oldest dropped first.
     orders: BTreeMap<(View, u64), Digest>,
     /// The latest lie told to each client, by the honest response it replaced: resent
     /// as it is when the replica resends its cached response. Bound: one per client.
@@ -76,7 +78,7 @@ impl<U: Usig, S: Service> WrongResponses<U, S> {
 
     fn remember(&mut self, o: &OrderReq) {
         self.orders
-            .insert((o.view, o.ui.counter), request_digest(&o.request));
+            .insert((o.view, o.ui.counter), order_digest(&o.batch));
         while self.orders.len() > ORDERS_KEPT {
             self.orders.pop_first();
         }
@@ -97,12 +99,14 @@ impl<U: Usig, S: Service> WrongResponses<U, S> {
             Lie::History => wrong.history = wrong.history.map(|b| !b),
         }
         if r.ui.is_some() {
-            let rdigest = self.orders.get(&(r.view, r.order_ui.counter))?;
+            let order_root = self.orders.get(&(r.view, r.order_ui.counter))?;
+            // The lie's outcome root: its result digest up the honest response's path.
+            let outcome_root = outcome_root_of(&result_digest(&wrong.result), &r.in_batch)?;
             let bytes = response_bytes(
                 r.view,
                 r.order_ui.counter,
-                rdigest,
-                &result_digest(&wrong.result),
+                order_root,
+                &outcome_root,
                 &wrong.history,
             );
             wrong.ui = Some(self.inner.usig_mut().create_ui(&bytes).ok()?);
