@@ -5,7 +5,7 @@ use crate::Outcome;
 use crate::client_cmd::{print_report, report_line};
 use crate::net_common::{WanArgs, allocate_clients, init_tracing, next_client_path, runtime};
 use anyhow::{Context, Result, bail};
-use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry, UsigBackend};
+use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry, TpmIdentityEntry, UsigBackend};
 use minlab_net::status::hex;
 use minlab_net::{ClusterConfig, LoadOptions, ProtocolKind, ServiceKind, run_load};
 use minlab_protocols::minbft::ClientAuth;
@@ -22,6 +22,7 @@ Examples:
   minlab cluster down --config cl/cluster.toml        SIGTERM, then SIGKILL after 5 s
   minlab cluster bench --usig ed25519 --clients 1,64 --duration 5s --json
   minlab cluster bench --protocol minzyzyva --clients 1,64   (USIG ed25519: clients verify UIs)
+  minlab cluster bench --protocol minzyzyva --usig tpm --clients 1   (clients verify TPM UIs)
   minlab cluster bench --usig tpm --clients 1,16     a private swtpm per replica
   minlab cluster init --usig tpm --out cl/ --tcti device:/dev/tpmrm0 --tcti ... (one per
     replica; each TPM is provisioned and every key file gets every replica's TPM identity)
@@ -54,14 +55,15 @@ pub struct Args {
 /// What a new cluster looks like.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Shape {
-    /// Protocol: minbft or minzyzyva (speculative; needs --usig ed25519, its default).
+    /// Protocol: minbft or minzyzyva (speculative; needs --usig ed25519, its default, or
+    /// tpm: its clients verify UIs).
     #[arg(long, default_value = "minbft")]
     protocol: ProtocolKind,
     /// Number of replicas n = 2f + 1.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(3..=63))]
     replicas: u32,
     /// USIG backend: hmac-sha1, hmac-sha256, ed25519 or tpm (build with --features tpm)
-    /// [default: hmac-sha1 for minbft, ed25519 for minzyzyva, the only one it runs].
+    /// [default: hmac-sha1 for minbft, ed25519 for minzyzyva, which runs ed25519 or tpm].
     #[arg(long)]
     usig: Option<UsigBackend>,
     /// With --usig tpm: replica I's TPM is the I-th --tcti (give one per replica; `cluster
@@ -256,9 +258,13 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
             addr: format!("127.0.0.1:{}", u32::from(shape.base_port) + id).parse()?,
             keys: rel,
             tcti: tctis.get(id as usize).cloned(),
-            // MinZyzyva's clients verify UIs: the file carries every USIG's public key.
-            usig_public_key: zyzyva
+            // MinZyzyva's clients verify UIs: the file carries every USIG's public key,
+            // or every TPM's identity.
+            usig_public_key: (zyzyva && usig != UsigBackend::Tpm)
                 .then(|| keys.ed25519_public(id).map(|k| hex(k)))
+                .flatten(),
+            usig_tpm_identity: (zyzyva && usig == UsigBackend::Tpm)
+                .then(|| keys.tpm_identity(id).map(TpmIdentityEntry::new))
                 .flatten(),
         });
     }

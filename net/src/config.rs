@@ -21,14 +21,21 @@
 //! addr = "127.0.0.1:7100"
 //! keys = "keys/replica-0.toml"    # relative to this file's directory
 //! tcti = "device:/dev/tpmrm0"     # usig = "tpm" only: how this replica reaches its TPM
-//! usig_public_key = "<64 hex>"    # name = "minzyzyva" only: its Ed25519 USIG key
+//! usig_public_key = "<64 hex>"    # name = "minzyzyva", usig = "ed25519": its USIG's key
+//!
+//! [replica.usig_tpm_identity]     # name = "minzyzyva", usig = "tpm": its TPM USIG's identity
+//! key = "<130 hex>"
+//! signer_name = "<68 hex>"
+//! nv_name = "<68 hex>"
+//! counter_base = 1
 //! ```
 //!
-//! MinZyzyva (`[protocol] name = "minzyzyva"`) needs `usig = "ed25519"`: its clients verify
-//! replicas' UIs themselves, which an HMAC UI does not allow (only a USIG holding the key
-//! can check it), so every replica entry carries its USIG's public key and a client needs
-//! nothing but this file. Its replicas keep no log (`durable` is refused) and are not
-//! restarted (see [`crate::protocol`]).
+//! MinZyzyva (`[protocol] name = "minzyzyva"`) needs a USIG whose UIs anyone can verify,
+//! `usig = "ed25519"` or `"tpm"`: its clients verify replicas' UIs themselves, which an
+//! HMAC UI does not allow (only a USIG holding the key can check it). So every replica
+//! entry carries its USIG's public identity (`usig_public_key`, or `usig_tpm_identity`
+//! with the TPM) and a client needs nothing but this file. Its replicas keep no log
+//! (`durable` is refused) and are not restarted (see [`crate::protocol`]).
 //!
 //! With `usig = "tpm"` each replica runs the TPM 2.0 USIG on its own TPM (one chip, or one
 //! swtpm, per replica), provisioned with `minlab tpm provision`, and every key file lists
@@ -43,12 +50,14 @@ use crate::error::NetError;
 use minlab_protocols::Duration;
 use minlab_protocols::ReplicaId;
 use minlab_protocols::minbft::{ClientAuth, Config};
-use minlab_usig::UsigKind;
+use minlab_usig::{TpmIdentity, UsigKind};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod identity;
 mod kinds;
+pub use identity::TpmIdentityEntry;
 pub use kinds::{ProtocolKind, ServiceKind, UsigBackend};
 
 /// The format tag of cluster files.
@@ -76,6 +85,10 @@ pub struct ReplicaEntry {
     /// verify its UIs with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usig_public_key: Option<String>,
+    /// With MinZyzyva and `usig = "tpm"`: the public identity of its TPM USIG, which
+    /// clients verify its UIs with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usig_tpm_identity: Option<TpmIdentityEntry>,
 }
 
 /// Protocol parameters; absent ones take `minbft::Config::new`'s defaults. Durations are
@@ -167,20 +180,6 @@ fn duration(field: &str, v: &Option<String>, default: Duration) -> Result<Durati
     }
 }
 
-/// 32 bytes from 64 hex digits.
-fn parse_key(hex: &str) -> Option<[u8; 32]> {
-    let digits = hex.as_bytes();
-    if digits.len() != 64 || !digits.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    let mut key = [0u8; 32];
-    for (k, pair) in key.iter_mut().zip(digits.chunks(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *k = u8::from_str_radix(pair, 16).ok()?;
-    }
-    Some(key)
-}
-
 impl ClusterConfig {
     /// Reads and checks `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, NetError> {
@@ -257,6 +256,13 @@ impl ClusterConfig {
                 }
                 _ => {}
             }
+            if r.usig_tpm_identity.is_some() && self.usig != UsigBackend::Tpm {
+                return Err(format!(
+                    "replica {} has a usig_tpm_identity, but usig = {:?} does not use a TPM",
+                    r.id,
+                    self.usig.name()
+                ));
+            }
             if self.replica[..i].iter().any(|o| o.addr == r.addr) {
                 return Err(format!(
                     "replicas {} and another share the address {}",
@@ -284,8 +290,8 @@ impl ClusterConfig {
         self.protocol.name.unwrap_or_default()
     }
 
-    /// What MinZyzyva needs beyond MinBFT: a signature USIG whose public keys the file
-    /// lists, and no write-ahead log.
+    /// What MinZyzyva needs beyond MinBFT: a signature USIG whose public identities the
+    /// file lists, and no write-ahead log.
     fn check_minzyzyva(&self) -> Result<(), String> {
         minzyzyva_usig(self.usig)?;
         if self.protocol.durable == Some(true) {
@@ -295,7 +301,19 @@ impl ClusterConfig {
                     .into(),
             );
         }
-        self.usig_public_keys().map(|_| ())
+        match self.usig {
+            UsigBackend::Tpm => {
+                if let Some(r) = self.replica.iter().find(|r| r.usig_public_key.is_some()) {
+                    return Err(format!(
+                        "replica {} has a usig_public_key, but with usig = \"tpm\" clients \
+                         verify UIs with its usig_tpm_identity",
+                        r.id
+                    ));
+                }
+                self.usig_tpm_identities().map(|_| ())
+            }
+            UsigBackend::Software(_) => self.usig_public_keys().map(|_| ()),
+        }
     }
 
     /// Every replica's Ed25519 USIG public key, from the `usig_public_key` entries.
@@ -311,12 +329,32 @@ impl ClusterConfig {
                         r.id
                     )
                 })?;
-                parse_key(hex).ok_or_else(|| {
+                identity::parse_hex(hex).ok_or_else(|| {
                     format!(
                         "replica {}: usig_public_key {hex:?} is not 64 hex digits",
                         r.id
                     )
                 })
+            })
+            .collect()
+    }
+
+    /// Every replica's TPM USIG identity, from the `usig_tpm_identity` entries.
+    pub fn usig_tpm_identities(&self) -> Result<Vec<TpmIdentity>, String> {
+        self.replica
+            .iter()
+            .map(|r| {
+                let entry = r.usig_tpm_identity.as_ref().ok_or_else(|| {
+                    format!(
+                        "replica {} has no usig_tpm_identity (clients of protocol minzyzyva \
+                         verify its TPM's UIs with it; `minlab cluster init --protocol \
+                         minzyzyva --usig tpm` writes it)",
+                        r.id
+                    )
+                })?;
+                entry
+                    .identity()
+                    .map_err(|e| format!("replica {}: usig_tpm_identity: {e}", r.id))
             })
             .collect()
     }
@@ -411,23 +449,20 @@ impl ClusterConfig {
     }
 }
 
-/// The USIG MinZyzyva needs over TCP: Ed25519 (its clients verify replicas' UIs). Checked by
-/// [`ClusterConfig`] validation, and by `cluster init` before it writes or provisions anything.
+/// The USIGs MinZyzyva runs over TCP: Ed25519 and the TPM, whose UIs anyone with the
+/// public identity verifies (its clients verify replicas' UIs). Checked by [`ClusterConfig`]
+/// validation, and by `cluster init` before it writes or provisions anything.
 pub fn minzyzyva_usig(usig: UsigBackend) -> Result<(), String> {
     match usig {
-        UsigBackend::Software(UsigKind::Ed25519) => Ok(()),
-        UsigBackend::Tpm => Err(
-            "protocol minzyzyva with usig = \"tpm\" is not supported over \
-                                 TCP yet (clients would need every TPM's key); use ed25519"
-                .into(),
-        ),
+        UsigBackend::Software(UsigKind::Ed25519) | UsigBackend::Tpm => Ok(()),
         UsigBackend::Software(kind) => Err(format!(
-            "protocol minzyzyva needs usig = \"ed25519\", not {:?}: its clients verify \
-             replicas' UIs, and an HMAC UI can only be checked by a USIG holding the secret key",
+            "protocol minzyzyva needs usig = \"ed25519\" or \"tpm\", not {:?}: its clients \
+             verify replicas' UIs, and an HMAC UI can only be checked by a USIG holding the \
+             secret key",
             kind.name()
         )),
     }
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

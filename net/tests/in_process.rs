@@ -48,6 +48,7 @@ fn cluster_of(protocol: ProtocolKind, usig: UsigKind) -> TestCluster {
             keys: keys_rel.into(),
             tcti: None,
             usig_public_key: zyzyva.then(|| hex(keys.ed25519_public(id).unwrap())),
+            usig_tpm_identity: None,
         });
         listeners.push(Some(l));
     }

@@ -56,6 +56,7 @@ async fn three_replicas_with_tpm_usigs_serve_a_workload() {
             keys: keys_rel.into(),
             tcti: Some(tpm.tcti()),
             usig_public_key: None,
+            usig_tpm_identity: None,
         });
         listeners.push(l);
     }

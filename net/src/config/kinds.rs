@@ -23,7 +23,7 @@ pub enum ProtocolKind {
     /// MinBFT (paper §4).
     #[default]
     MinBft,
-    /// MinZyzyva (paper §5), speculative; needs `usig = "ed25519"`.
+    /// MinZyzyva (paper §5), speculative; needs `usig = "ed25519"` or `"tpm"`.
     MinZyzyva,
 }
 

@@ -23,6 +23,7 @@ pub(crate) fn sample() -> ClusterConfig {
                 keys: format!("keys/replica-{id}.toml").into(),
                 tcti: None,
                 usig_public_key: None,
+                usig_tpm_identity: None,
             })
             .collect(),
         dir: PathBuf::new(),
@@ -131,7 +132,7 @@ fn bad_files_are_clear_errors() {
     assert!(ClusterConfig::load(dir.path().join("absent.toml")).is_err());
 }
 
-fn minzyzyva() -> ClusterConfig {
+pub(crate) fn minzyzyva() -> ClusterConfig {
     let keys = minlab_usig::KeySet::from_seed(3, 3);
     let mut c = sample();
     c.usig = UsigKind::Ed25519.into();
@@ -167,14 +168,11 @@ fn bad_minzyzyva_combinations_are_clear_errors() {
     for kind in [UsigKind::HmacSha1, UsigKind::HmacSha256] {
         let mut c = minzyzyva();
         c.usig = kind.into();
-        check(&c, "protocol minzyzyva needs usig = \"ed25519\"");
+        check(
+            &c,
+            "protocol minzyzyva needs usig = \"ed25519\" or \"tpm\", not \"hmac",
+        );
     }
-    let mut c = minzyzyva();
-    c.usig = UsigBackend::Tpm;
-    for r in &mut c.replica {
-        r.tcti = Some("device:/dev/tpmrm0".into());
-    }
-    check(&c, "not supported over TCP");
     let mut c = minzyzyva();
     c.protocol.durable = Some(true);
     check(&c, "no write-ahead log");
@@ -197,4 +195,77 @@ fn bad_minzyzyva_combinations_are_clear_errors() {
     std::fs::write(&path, text).unwrap();
     let e = ClusterConfig::load(&path).unwrap_err().to_string();
     assert!(e.contains("minbft") && e.contains("minzyzyva"), "{e}");
+}
+
+/// A MinZyzyva cluster on TPM USIGs, listing each replica's TPM identity.
+pub(crate) fn minzyzyva_tpm() -> ClusterConfig {
+    let mut c = sample();
+    c.usig = UsigBackend::Tpm;
+    c.protocol.name = Some(ProtocolKind::MinZyzyva);
+    for r in &mut c.replica {
+        r.tcti = Some(format!("swtpm:host=127.0.0.1,port={}", 2321 + 2 * r.id));
+        let identity = identity::sample_identity(100 + u64::from(r.id));
+        r.usig_tpm_identity = Some(TpmIdentityEntry::new(&identity));
+    }
+    c
+}
+
+#[test]
+fn minzyzyva_on_tpm_usigs_round_trips_with_every_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
+    minzyzyva_tpm().save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("[replica.usig_tpm_identity]"), "{text}");
+    let back = ClusterConfig::load(&path).unwrap();
+    let identities = back.usig_tpm_identities().unwrap();
+    assert_eq!(
+        identities.iter().map(|i| i.counter_base).collect::<Vec<_>>(),
+        [100, 101, 102]
+    );
+    assert_eq!(identities[1], identity::sample_identity(101));
+}
+
+// A client of a MinZyzyva cluster on TPMs verifies UIs with the identities the file lists:
+// a file without them, or with damaged ones, is refused when loaded.
+#[test]
+fn minzyzyva_on_tpm_usigs_without_usable_identities_is_a_clear_error() {
+    let mut c = minzyzyva_tpm();
+    c.replica[2].usig_tpm_identity = None;
+    check(&c, "replica 2 has no usig_tpm_identity");
+    let mut c = minzyzyva_tpm();
+    if let Some(e) = &mut c.replica[0].usig_tpm_identity {
+        e.nv_name.truncate(10);
+    }
+    check(
+        &c,
+        "replica 0: usig_tpm_identity: nv_name = \"0c0c0c0c0c\" is not 68 hex digits",
+    );
+    let mut c = minzyzyva_tpm();
+    if let Some(e) = &mut c.replica[1].usig_tpm_identity {
+        e.key = format!("05{}", &e.key[2..]);
+    }
+    check(&c, "replica 1: usig_tpm_identity: key is not");
+    // Ed25519 keys are not what a TPM cluster's clients verify with.
+    let mut c = minzyzyva_tpm();
+    c.replica[1].usig_public_key = Some("00".repeat(32));
+    check(&c, "replica 1 has a usig_public_key, but with usig = \"tpm\"");
+    // And a TPM identity in a cluster without TPMs is a mistake too.
+    let mut c = minzyzyva();
+    c.replica[0].usig_tpm_identity = minzyzyva_tpm().replica[0].usig_tpm_identity.clone();
+    check(&c, "replica 0 has a usig_tpm_identity, but usig = \"ed25519\"");
+    // Through a file: a table with a field too many, or one missing, is an error.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
+    minzyzyva_tpm().save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in [
+        ("counter_base = 100", "counter_base = 100\nextra = 1"),
+        ("counter_base = 101\n", ""),
+    ] {
+        assert!(text.contains(from));
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        let e = ClusterConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("extra") || e.contains("counter_base"), "{e}");
+    }
 }

@@ -1,6 +1,7 @@
 //! MinZyzyva (paper §5) behind the adapter. Its clients verify the replicas' UIs, so the
-//! cluster must run the Ed25519 USIG and list each replica's public key (checked when the
-//! file is loaded); clients build a verify-only USIG from those keys.
+//! cluster must run a USIG whose UIs anyone can check (Ed25519 or the TPM) and list each
+//! replica's public identity (checked when the file is loaded); clients build a
+//! verify-only USIG ([`ClientUsig`]) from those identities.
 //!
 //! **No restart.** minlab's MinZyzyva keeps no write-ahead log and has no state transfer,
 //! so a replica that lost its history cannot rejoin soundly, and a fresh USIG counter
@@ -13,12 +14,13 @@ use crate::config::{ClusterConfig, ProtocolKind};
 use crate::error::NetError;
 use crate::service::AnyService;
 use crate::status::{HistoryStatus, NodeStatus, hex};
-use crate::usig::NodeUsig;
+use crate::config::UsigBackend;
+use crate::usig::{ClientUsig, NodeUsig};
 use minlab_protocols::minbft::{ClientDirectory, ClientKeyring, Config};
 use minlab_protocols::minzyzyva::{Client, Message, Replica};
 use minlab_protocols::service::Service;
 use minlab_protocols::{ClientId, ReplicaId};
-use minlab_usig::{Ed25519Usig, KeySet};
+use minlab_usig::KeySet;
 use std::sync::Arc;
 
 /// MinZyzyva over TCP.
@@ -28,7 +30,7 @@ impl NetProtocol for MinZyzyva {
     const KIND: ProtocolKind = ProtocolKind::MinZyzyva;
     type Message = Message;
     type Replica = Replica<NodeUsig, AnyService>;
-    type Client = Client<Ed25519Usig>;
+    type Client = Client<ClientUsig>;
 
     fn open_replica(
         config: &ClusterConfig,
@@ -49,21 +51,7 @@ impl NetProtocol for MinZyzyva {
                 ),
             ));
         }
-        // Clients verify with the file's keys: they must be the ones this replica signs with.
-        let listed = config
-            .usig_public_keys()
-            .map_err(|r| config_error(config, r))?;
-        for (r, key) in listed.iter().enumerate() {
-            if keys.ed25519_public(r as ReplicaId) != Some(key) {
-                return Err(config_error(
-                    config,
-                    format!(
-                        "replica {r}'s usig_public_key does not match the key file of replica \
-                         {id}"
-                    ),
-                ));
-            }
-        }
+        listed_identities_match(config, id, keys)?;
         let protocol = Arc::new(
             config
                 .protocol_config()
@@ -87,10 +75,7 @@ impl NetProtocol for MinZyzyva {
         first: ClientId,
         count: u32,
     ) -> Result<Vec<Self::Client>, NetError> {
-        let public = config
-            .usig_public_keys()
-            .map_err(|r| config_error(config, r))?;
-        let verifier = Ed25519Usig::verifier(&KeySet::from_ed25519_public(public))?;
+        let verifier = ClientUsig::from_config(config)?;
         (first..first + count)
             .map(|c| {
                 let keys = ClientKeyring::from_seed(
@@ -144,4 +129,43 @@ impl NetProtocol for MinZyzyva {
         });
         common_status(r, s);
     }
+}
+
+/// Clients verify UIs with the cluster file's identities, replicas with their key files':
+/// replica `id` starts only if the two agree for every replica, so that whatever the
+/// replicas accept, clients accept too.
+fn listed_identities_match(
+    config: &ClusterConfig,
+    id: ReplicaId,
+    keys: &KeySet,
+) -> Result<(), NetError> {
+    let mismatch = |r: usize, field: &str| {
+        config_error(
+            config,
+            format!("replica {r}'s {field} does not match the key file of replica {id}"),
+        )
+    };
+    match config.usig {
+        UsigBackend::Tpm => {
+            let listed = config
+                .usig_tpm_identities()
+                .map_err(|r| config_error(config, r))?;
+            for (r, identity) in listed.iter().enumerate() {
+                if keys.tpm_identity(r as ReplicaId) != Some(identity) {
+                    return Err(mismatch(r, "usig_tpm_identity"));
+                }
+            }
+        }
+        UsigBackend::Software(_) => {
+            let listed = config
+                .usig_public_keys()
+                .map_err(|r| config_error(config, r))?;
+            for (r, key) in listed.iter().enumerate() {
+                if keys.ed25519_public(r as ReplicaId) != Some(key) {
+                    return Err(mismatch(r, "usig_public_key"));
+                }
+            }
+        }
+    }
+    Ok(())
 }

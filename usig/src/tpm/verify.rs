@@ -3,7 +3,7 @@
 //! ([`TpmVerifier`]), in pure Rust (P-256 ECDSA and SHA-256) so it runs without a TPM.
 
 use super::attest::{NAME_LEN, SessionAuditAttest, message_digest, usig_chain_digest};
-use crate::{Certificate, KeySet, ReplicaId, Ui, UsigError};
+use crate::{Certificate, KeySet, ReplicaId, Ui, Usig, UsigError};
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -188,6 +188,35 @@ impl TpmIdentity {
     }
 }
 
+/// A verify-only USIG over the replicas' TPM identities, for parties without a TPM (e.g.
+/// MinZyzyva clients checking `UI_p` and `UI_s`), as [`crate::Ed25519Usig::verifier`] is
+/// for Ed25519. It owns no counter: `create_ui` fails with [`UsigError::MissingKey`].
+impl Usig for TpmVerifier {
+    /// [`ReplicaId::MAX`]: a verifier is no replica.
+    fn id(&self) -> ReplicaId {
+        ReplicaId::MAX
+    }
+
+    fn create_ui(&mut self, _message: &[u8]) -> Result<Ui, UsigError> {
+        Err(UsigError::MissingKey {
+            kind: "tpm (a verifier creates no UI)",
+            replica: ReplicaId::MAX,
+        })
+    }
+
+    fn verify_ui(&self, signer: ReplicaId, ui: &Ui, message: &[u8]) -> Result<(), UsigError> {
+        TpmVerifier::verify_ui(self, signer, ui, message)
+    }
+
+    fn last_counter(&self) -> u64 {
+        0
+    }
+
+    fn verification_is_public(&self) -> bool {
+        true
+    }
+}
+
 /// `r || s` as a signature, if both are valid non-zero scalars.
 fn signature(r: &[u8; 32], s: &[u8; 32]) -> Option<Signature> {
     let mut bytes = [0u8; 64];
@@ -199,20 +228,38 @@ fn signature(r: &[u8; 32], s: &[u8; 32]) -> Option<Signature> {
 impl TpmVerifier {
     /// A verifier for the TPM identities in `keys` (replicas without one cannot be verified).
     pub fn new(keys: &KeySet) -> Result<Self, UsigError> {
-        let identities = (0..keys.replica_count())
-            .map(|r| match keys.tpm_identity(r) {
+        Self::with(
+            keys.replica_count(),
+            (0..keys.replica_count()).map(|r| keys.tpm_identity(r).cloned()),
+        )
+    }
+
+    /// A verifier for replicas `0..identities.len()`, replica `r` having `identities[r]`:
+    /// what a party that knows only these public identities (e.g. a client reading them
+    /// from a cluster file) needs.
+    pub fn from_identities(identities: Vec<TpmIdentity>) -> Result<Self, UsigError> {
+        Self::with(identities.len() as u32, identities.into_iter().map(Some))
+    }
+
+    fn with(
+        replica_count: u32,
+        identities: impl Iterator<Item = Option<TpmIdentity>>,
+    ) -> Result<Self, UsigError> {
+        let identities = (0..)
+            .zip(identities)
+            .map(|(r, id)| match id {
                 None => Ok(None),
                 Some(id) => {
                     let key = id.verifying_key().map_err(|_| UsigError::MissingKey {
                         kind: "valid tpm public",
                         replica: r,
                     })?;
-                    Ok(Some((id.clone(), key)))
+                    Ok(Some((id, key)))
                 }
             })
             .collect::<Result<_, UsigError>>()?;
         Ok(TpmVerifier {
-            replica_count: keys.replica_count(),
+            replica_count,
             identities,
         })
     }
@@ -342,6 +389,37 @@ mod tests {
                 found: "ed25519",
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn as_a_usig_the_verifier_checks_but_never_creates() {
+        // What a MinZyzyva client holds: public identities only, no TPM.
+        let mut verifier = TpmVerifier::new(&keys().public_only()).unwrap();
+        let ui = honest_ui();
+        assert!(Usig::verification_is_public(&verifier));
+        assert_eq!(Usig::verify_ui(&verifier, 0, &ui, MESSAGE), Ok(()));
+        assert!(matches!(
+            Usig::verify_ui(&verifier, 0, &ui, b"another"),
+            Err(UsigError::BadCertificate { signer: 0, .. })
+        ));
+        assert!(matches!(
+            verifier.create_ui(MESSAGE),
+            Err(UsigError::MissingKey { .. })
+        ));
+        assert_eq!(verifier.last_counter(), 0);
+        // Built from the identities alone, it is the same verifier.
+        let alone = TpmVerifier::from_identities(vec![identity()]).unwrap();
+        assert_eq!(alone.verify_ui(0, &ui, MESSAGE), Ok(()));
+        assert_eq!(
+            alone.verify_ui(1, &ui, MESSAGE),
+            Err(UsigError::UnknownSigner(1))
+        );
+        let mut bad = identity();
+        bad.key_sec1[0] = 0x05;
+        assert!(matches!(
+            TpmVerifier::from_identities(vec![identity(), bad]),
+            Err(UsigError::MissingKey { replica: 1, .. })
         ));
     }
 
