@@ -136,11 +136,9 @@ impl ClientUsig {
                 let identities = config.usig_tpm_identities().map_err(bad)?;
                 Ok(ClientUsig::Tpm(TpmVerifier::from_identities(identities)?))
             }
-            UsigBackend::Software(kind) => Err(bad(
-                crate::config::minzyzyva_usig(config.usig)
-                    .err()
-                    .unwrap_or_else(|| format!("usig = {:?} has no verify-only USIG", kind.name())),
-            )),
+            UsigBackend::Software(kind) => Err(bad(crate::config::minzyzyva_usig(config.usig)
+                .err()
+                .unwrap_or_else(|| format!("usig = {:?} has no verify-only USIG", kind.name())))),
         }
     }
 }

@@ -1,11 +1,13 @@
-//! Three replicas with TPM 2.0 USIGs, one private swtpm each, over real loopback sockets:
-//! the cluster serves a workload and converges; a crashed replica restarts without a
-//! counter gap, so that it and the primary alone still commit requests; every UI came from
-//! the replicas' TPM counters. Runs with the `tpm` feature (scripts/test) and needs swtpm.
+//! Three replicas with TPM 2.0 USIGs, one private swtpm each, over real loopback sockets.
+//! MinBFT: the cluster serves a workload and converges; a crashed replica restarts without
+//! a counter gap, so that it and the primary alone still commit requests; every UI came
+//! from the replicas' TPM counters. MinZyzyva: clients verify the TPMs' UIs from the
+//! identities in the cluster file, and complete nothing with wrong ones. Runs with the
+//! `tpm` feature (scripts/test, one test at a time) and needs swtpm.
 #![cfg(feature = "tpm")]
 
-use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry, UsigBackend};
-use minlab_net::{ClusterConfig, LoadOptions, NodeOptions, NodeStatus, ServiceKind};
+use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry, TpmIdentityEntry, UsigBackend};
+use minlab_net::{ClusterConfig, LoadOptions, NodeOptions, NodeStatus, ProtocolKind, ServiceKind};
 use minlab_protocols::minbft::ClientAuth;
 use minlab_usig::KeySet;
 use minlab_usig::tpm::swtpm::Swtpm;
@@ -30,8 +32,18 @@ async fn converged(nodes: &[minlab_net::NodeHandle], executed: u64) -> Vec<NodeS
     panic!("replicas did not converge: {statuses:#?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_replicas_with_tpm_usigs_serve_a_workload() {
+/// Three provisioned swtpms, key files holding their identities, and a cluster file of
+/// `protocol` over them (saved and loaded back), with the replicas' listening sockets.
+struct TpmCluster {
+    dir: tempfile::TempDir,
+    tpms: Vec<Swtpm>,
+    keys: KeySet,
+    config: Arc<ClusterConfig>,
+    listeners: Vec<std::net::TcpListener>,
+}
+
+fn tpm_cluster(protocol: ProtocolKind) -> TpmCluster {
+    let zyzyva = protocol == ProtocolKind::MinZyzyva;
     let dir = tempfile::tempdir().unwrap();
     let tpms: Vec<Swtpm> = (0..3)
         .map(|i| Swtpm::start(&dir.path().join(format!("swtpm-{i}"))).unwrap())
@@ -56,7 +68,9 @@ async fn three_replicas_with_tpm_usigs_serve_a_workload() {
             keys: keys_rel.into(),
             tcti: Some(tpm.tcti()),
             usig_public_key: None,
-            usig_tpm_identity: None,
+            // MinZyzyva's clients verify UIs with these.
+            usig_tpm_identity: zyzyva
+                .then(|| TpmIdentityEntry::new(keys.tpm_identity(id).unwrap())),
         });
         listeners.push(l);
     }
@@ -69,9 +83,12 @@ async fn three_replicas_with_tpm_usigs_serve_a_workload() {
         client_key_seed: 5,
         counter_block: 1000,
         protocol: ProtocolParams {
+            name: zyzyva.then_some(protocol),
             batch_size_max: Some(16),
             checkpoint_period: Some(8),
             log_window: Some(32),
+            // Slow USIGs: clients wait for every replica's TPM before a commit certificate.
+            retransmit_timeout: zyzyva.then(|| "1s".into()),
             ..Default::default()
         },
         replica,
@@ -81,7 +98,29 @@ async fn three_replicas_with_tpm_usigs_serve_a_workload() {
     let path = dir.path().join("cluster.toml");
     config.save(&path).unwrap();
     let config = Arc::new(ClusterConfig::load(&path).unwrap());
+    TpmCluster {
+        dir,
+        tpms,
+        keys,
+        config,
+        listeners,
+    }
+}
 
+/// Replica `id`'s TPM counter value, read by provisioning again (idempotent).
+fn tpm_counter(tpm: &Swtpm) -> u64 {
+    provision(&TpmConfig::new(tpm.tcti())).unwrap().counter_base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_with_tpm_usigs_serve_a_workload() {
+    let TpmCluster {
+        dir,
+        tpms,
+        keys,
+        config,
+        listeners,
+    } = tpm_cluster(ProtocolKind::MinBft);
     let mut nodes = Vec::new();
     for (id, l) in (0..3).zip(listeners) {
         nodes.push(
@@ -144,9 +183,115 @@ async fn three_replicas_with_tpm_usigs_serve_a_workload() {
         let s = node.stop().await;
         assert!(s.usig_counter_last > 0, "replica {id}: {s:?}");
         let before = keys.tpm_identity(id).unwrap().counter_base;
-        let tcti = tpms[id as usize].tcti();
-        let now = provision(&TpmConfig::new(tcti)).unwrap().counter_base;
+        let now = tpm_counter(&tpms[id as usize]);
         assert_eq!(now, before + s.usig_counter_last, "replica {id}");
     }
     drop(tpms);
+    drop(dir);
+}
+
+// Paper §5 on TPM USIGs: MinZyzyva's clients check every RESPONSE's UI_p and UI_s against
+// the replicas' TPM identities listed in the cluster file (no TPM of their own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn minzyzyva_clients_verify_the_replicas_tpm_uis() {
+    let TpmCluster {
+        dir,
+        tpms,
+        keys,
+        config,
+        listeners,
+    } = tpm_cluster(ProtocolKind::MinZyzyva);
+    let mut listeners: Vec<_> = listeners.into_iter().map(Some).collect();
+
+    // A file listing the wrong TPM for a replica is refused when a replica starts.
+    let mut swapped = (*config).clone();
+    swapped.replica[2].usig_tpm_identity = swapped.replica[1].usig_tpm_identity.clone();
+    let e = minlab_net::start_node(Arc::new(swapped), NodeOptions::new(0), Some(any_port()))
+        .await
+        .err()
+        .expect("a wrong identity is refused")
+        .to_string();
+    assert!(
+        e.contains("replica 2's usig_tpm_identity does not match"),
+        "{e}"
+    );
+
+    let mut nodes = Vec::new();
+    for (id, l) in (0..3).zip(&mut listeners) {
+        nodes.push(
+            minlab_net::start_node(config.clone(), NodeOptions::new(id), l.take())
+                .await
+                .unwrap(),
+        );
+    }
+    let opts = LoadOptions {
+        clients: 2,
+        first_client: 0,
+        duration: Duration::from_millis(1000),
+        warmup: Duration::ZERO,
+        connect_timeout: Duration::from_secs(10),
+        wan: None,
+    };
+    let report = minlab_net::run_load(&config, &opts).await.unwrap();
+    assert!(
+        report.completed_total >= 5 && report.outstanding_at_end == 0,
+        "{report:?}"
+    );
+    assert!(report.last_acked_seq.iter().all(|&s| s > 0), "{report:?}");
+    let statuses = converged(&nodes, report.completed_total).await;
+    let histories: Vec<_> = statuses
+        .iter()
+        .map(|s| s.history.clone().map(|h| (h.len, h.digest)))
+        .collect();
+    assert!(histories[0].is_some(), "{statuses:?}");
+    assert!(histories.windows(2).all(|w| w[0] == w[1]), "{histories:?}");
+
+    // A client that believes in other TPM identities (counter bases shifted by one: every
+    // UI names a counter value the TPM's audit chain does not certify) rejects every
+    // response and completes nothing, although the replicas serve it.
+    let mut wrong = (*config).clone();
+    for r in &mut wrong.replica {
+        if let Some(identity) = &mut r.usig_tpm_identity {
+            identity.counter_base += 1;
+        }
+    }
+    let deceived = LoadOptions {
+        clients: 1,
+        first_client: 4,
+        duration: Duration::from_millis(500),
+        ..opts.clone()
+    };
+    let none = minlab_net::run_load(&wrong, &deceived).await.unwrap();
+    assert_eq!(
+        (none.completed_total, none.outstanding_at_end),
+        (0, 1),
+        "{none:?}"
+    );
+
+    // Every UI came from the TPMs: each counter advanced by exactly its replica's UIs.
+    for (id, node) in (0..3).zip(nodes) {
+        let s = node.stop().await;
+        assert!(s.usig_counter_last > 0, "replica {id}: {s:?}");
+        let before = keys.tpm_identity(id).unwrap().counter_base;
+        let now = tpm_counter(&tpms[id as usize]);
+        assert_eq!(now, before + s.usig_counter_last, "replica {id}");
+    }
+
+    // No restart (no history across restarts): refused by the mark in the data directory,
+    // and without it, by the TPM counter that moved past the identity's base.
+    let restart = || minlab_net::start_node(config.clone(), NodeOptions::new(0), Some(any_port()));
+    let e = restart().await.err().expect("refused").to_string();
+    assert!(
+        e.contains("ran before") && e.contains("minzyzyva.started exists"),
+        "{e}"
+    );
+    std::fs::remove_file(config.data_dir(0).join("minzyzyva.started")).unwrap();
+    let e = restart().await.err().expect("refused").to_string();
+    assert!(e.contains("ran before (its TPM counter is"), "{e}");
+    drop(tpms);
+    drop(dir);
+}
+
+fn any_port() -> std::net::TcpListener {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap()
 }

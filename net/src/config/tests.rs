@@ -220,7 +220,10 @@ fn minzyzyva_on_tpm_usigs_round_trips_with_every_identity() {
     let back = ClusterConfig::load(&path).unwrap();
     let identities = back.usig_tpm_identities().unwrap();
     assert_eq!(
-        identities.iter().map(|i| i.counter_base).collect::<Vec<_>>(),
+        identities
+            .iter()
+            .map(|i| i.counter_base)
+            .collect::<Vec<_>>(),
         [100, 101, 102]
     );
     assert_eq!(identities[1], identity::sample_identity(101));
@@ -249,11 +252,17 @@ fn minzyzyva_on_tpm_usigs_without_usable_identities_is_a_clear_error() {
     // Ed25519 keys are not what a TPM cluster's clients verify with.
     let mut c = minzyzyva_tpm();
     c.replica[1].usig_public_key = Some("00".repeat(32));
-    check(&c, "replica 1 has a usig_public_key, but with usig = \"tpm\"");
+    check(
+        &c,
+        "replica 1 has a usig_public_key, but with usig = \"tpm\"",
+    );
     // And a TPM identity in a cluster without TPMs is a mistake too.
     let mut c = minzyzyva();
     c.replica[0].usig_tpm_identity = minzyzyva_tpm().replica[0].usig_tpm_identity.clone();
-    check(&c, "replica 0 has a usig_tpm_identity, but usig = \"ed25519\"");
+    check(
+        &c,
+        "replica 0 has a usig_tpm_identity, but usig = \"ed25519\"",
+    );
     // Through a file: a table with a field too many, or one missing, is an error.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cluster.toml");

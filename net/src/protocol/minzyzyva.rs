@@ -5,22 +5,22 @@
 //!
 //! **No restart.** minlab's MinZyzyva keeps no write-ahead log and has no state transfer,
 //! so a replica that lost its history cannot rejoin soundly, and a fresh USIG counter
-//! would certify new messages with counter values it already used. A replica whose USIG
-//! counter file exists (it ran before under these keys) therefore refuses to start; a new
-//! cluster (`minlab cluster init`: new keys, hence new USIG identities) starts clean.
+//! would certify new messages with counter values it already used. A replica that ran
+//! before under these keys therefore refuses to start: its USIG counter file or its
+//! `minzyzyva.started` mark exists, or its TPM counter moved past the identity's base. A
+//! new cluster (`minlab cluster init`: new keys, hence new USIG identities) starts clean.
 
 use super::{NetProtocol, Opened, common_status, config_error};
-use crate::config::{ClusterConfig, ProtocolKind};
+use crate::config::{ClusterConfig, ProtocolKind, UsigBackend};
 use crate::error::NetError;
 use crate::service::AnyService;
 use crate::status::{HistoryStatus, NodeStatus, hex};
-use crate::config::UsigBackend;
 use crate::usig::{ClientUsig, NodeUsig};
 use minlab_protocols::minbft::{ClientDirectory, ClientKeyring, Config};
 use minlab_protocols::minzyzyva::{Client, Message, Replica};
 use minlab_protocols::service::Service;
 use minlab_protocols::{ClientId, ReplicaId};
-use minlab_usig::KeySet;
+use minlab_usig::{KeySet, Usig};
 use std::sync::Arc;
 
 /// MinZyzyva over TCP.
@@ -37,18 +37,17 @@ impl NetProtocol for MinZyzyva {
         id: ReplicaId,
         keys: &KeySet,
     ) -> Result<Opened<Self::Replica>, NetError> {
-        let counter = config.counter_path(id);
-        if counter.exists() {
-            return Err(config_error(
+        // The software USIG's counter file, or the mark of an earlier start (a TPM USIG
+        // keeps its counter in the chip).
+        let started = config.data_dir(id).join(STARTED_MARK);
+        if let Some(found) = [config.counter_path(id), started.clone()]
+            .into_iter()
+            .find(|p| p.exists())
+        {
+            return Err(cannot_restart(
                 config,
-                format!(
-                    "replica {id} of this MinZyzyva cluster ran before ({} exists) and cannot \
-                     restart: MinZyzyva replicas keep no history across restarts (no \
-                     write-ahead log, no state transfer), and one rejoining with an empty \
-                     history is not sound. Start a new cluster: `minlab cluster init \
-                     --protocol minzyzyva --out NEW_DIR` (new keys, new USIG identities)",
-                    counter.display()
-                ),
+                id,
+                &format!("{} exists", found.display()),
             ));
         }
         listed_identities_match(config, id, keys)?;
@@ -64,8 +63,21 @@ impl NetProtocol for MinZyzyva {
             config.client_key_seed,
         ));
         let usig = NodeUsig::open(config, id, keys)?;
+        // A TPM counter above the identity's base: this TPM issued UIs for the replica
+        // already, whatever became of its data directory.
+        if usig.last_counter() > 0 && config.usig == UsigBackend::Tpm {
+            return Err(cannot_restart(
+                config,
+                id,
+                &format!(
+                    "its TPM counter is {} values past its identity's base",
+                    usig.last_counter()
+                ),
+            ));
+        }
         let replica = Replica::new(protocol, directory, usig, AnyService::new(config.service))
             .map_err(|e| config_error(config, e.to_string()))?;
+        std::fs::write(&started, b"")?;
         Ok(Opened { replica, wal: None })
     }
 
@@ -129,6 +141,23 @@ impl NetProtocol for MinZyzyva {
         });
         common_status(r, s);
     }
+}
+
+/// Marks a replica's data directory once it started (see the module's "No restart").
+const STARTED_MARK: &str = "minzyzyva.started";
+
+/// Why replica `id` refuses to start again (`evidence`: how it knows it ran before).
+fn cannot_restart(config: &ClusterConfig, id: ReplicaId, evidence: &str) -> NetError {
+    config_error(
+        config,
+        format!(
+            "replica {id} of this MinZyzyva cluster ran before ({evidence}) and cannot \
+             restart: MinZyzyva replicas keep no history across restarts (no write-ahead \
+             log, no state transfer), and one rejoining with an empty history is not sound. \
+             Start a new cluster: `minlab cluster init --protocol minzyzyva --out NEW_DIR` \
+             (new keys, new USIG identities)",
+        ),
+    )
 }
 
 /// Clients verify UIs with the cluster file's identities, replicas with their key files':
