@@ -372,7 +372,7 @@ fn the_report_is_written_with_every_section_and_reproduces_exactly() {
         "## Table 4",
         "2 + (f+3)/b = 6.00",
         "2 + (8f+1)/b = 11.00",
-        "2 HMAC + 1 sign (†)",
+        "2 + sign/b (†) = 3.00",
         "each under seeds 1 to 2",
         "mean over seeds 1 to 2 (min–max)",
     ] {

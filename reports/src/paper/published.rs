@@ -28,6 +28,13 @@ pub fn table1_minbft_ops(f: u32, b: u32) -> f64 {
     2.0 + f64::from(f + 3) / f64::from(b)
 }
 
+/// Table 1's formula for MinZyzyva, `2 + sign/b` (2 HMAC operations per request and one
+/// signature per batch, "(†) MinZyzyva does 2 HMAC operations and one signature"),
+/// counting the signature as one operation.
+pub fn table1_minzyzyva_ops(b: u32) -> f64 {
+    2.0 + 1.0 / f64::from(b)
+}
+
 /// Table 1's formula for PBFT, `2 + (8f + 1)/b`.
 pub fn table1_pbft_ops(f: u32, b: u32) -> f64 {
     2.0 + f64::from(8 * f + 1) / f64::from(b)
