@@ -82,7 +82,7 @@ pub struct Shape {
     /// Client authentication: none, mac-authenticator or ed25519.
     #[arg(long, default_value = "mac-authenticator", value_parser = parse_client_auth)]
     client_auth: ClientAuth,
-    /// Most requests per PREPARE (batching).
+    /// Most requests per PREPARE or ORDER-REQ (batching).
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
     /// How long the primary waits to fill a batch. The default 0 sends, after each turn of
@@ -489,10 +489,7 @@ fn bench(a: &BenchArgs) -> Result<Outcome> {
             a.shape.protocol.title(),
             a.shape.replicas,
             a.shape.usig(),
-            match a.shape.protocol {
-                ProtocolKind::MinBft => format!("batch ≤ {}", a.shape.batch_size),
-                ProtocolKind::MinZyzyva => "one request per ORDER-REQ".to_string(),
-            },
+            format!("batch ≤ {}", a.shape.batch_size),
             a.shape.service,
             a.shape.client_auth,
             wan.map(|w| format!(", WAN delay {:?} ± {:?}", w.delay, w.jitter))
