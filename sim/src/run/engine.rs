@@ -59,6 +59,8 @@ struct Slot<P: SimProtocol> {
     /// The node's write-ahead log (durable replicas): what survives a crash-restart,
     /// from the latest restart point on.
     wal: Vec<Vec<u8>>,
+    /// Virtual time the CPU cost model charged this node for its inputs so far.
+    busy_ns: u64,
 }
 
 enum Ev<M> {
@@ -251,6 +253,7 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
                 Node::Adversary(_) => Default::default(),
             })
             .collect::<Vec<_>>();
+        let busy_ns = self.slots.iter().map(|s| s.busy_ns).collect::<Vec<_>>();
         self.obs.finish(
             self.s,
             self.seed,
@@ -258,6 +261,7 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
             self.events,
             self.hit_event_bound,
             &metrics,
+            &busy_ns,
         )
     }
 
@@ -416,6 +420,7 @@ impl<'s, P: SimProtocol> Simulation<'s, P> {
         };
         let done = self.now + cost;
         self.slots[i].available_at = done;
+        self.slots[i].busy_ns += cost;
         let me = self.node_id(i);
         let correct_replica = matches!(self.slots[i].node, Node::Replica(_));
         if let (true, NodeId::Replica(r), Some(msg)) = (correct_replica, me, received) {
@@ -725,6 +730,7 @@ impl<P: SimProtocol> Slot<P> {
             timer_gen: [0; TimerKind::ALL.len()],
             slow: None,
             wal: Vec::new(),
+            busy_ns: 0,
         }
     }
 }

@@ -383,7 +383,10 @@ impl Observer {
         }
     }
 
-    /// Final checks (linearizability, liveness, expectations) and the report.
+    /// Final checks (linearizability, liveness, expectations) and the report. `busy_ns`
+    /// is the virtual time the CPU model charged each node, by node index (empty when the
+    /// driver keeps none).
+    #[allow(clippy::too_many_arguments)]
     pub fn finish(
         mut self,
         s: &Scenario,
@@ -392,6 +395,7 @@ impl Observer {
         events: u64,
         hit_event_bound: bool,
         metrics: &[Metrics],
+        busy_ns: &[u64],
     ) -> RunReport {
         let mut inconclusive = None;
         if let Some(h) = self.history.take() {
@@ -498,6 +502,7 @@ impl Observer {
                 signature_ops: m.signature_ops,
                 requests_executed: m.requests_executed,
                 batches_executed: m.batches_executed,
+                busy_ns: busy_ns.get(r as usize).copied().unwrap_or(0),
             })
             .collect();
         let h = &self.latency;

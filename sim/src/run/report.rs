@@ -47,6 +47,9 @@ pub struct ReplicaWork {
     pub requests_executed: u64,
     /// Batches (PREPAREs) executed.
     pub batches_executed: u64,
+    /// Virtual time the CPU cost model charged the replica for its inputs (0 without a
+    /// `[cpu]` model): divided by the run's time, the fraction of it the replica was busy.
+    pub busy_ns: u64,
 }
 
 /// Everything a run reports.

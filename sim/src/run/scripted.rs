@@ -166,7 +166,7 @@ pub fn replay<P: SimProtocol>(
     let end = run.at;
     Ok(run
         .obs
-        .finish(s, seed, end, r.steps.len() as u64, false, &metrics))
+        .finish(s, seed, end, r.steps.len() as u64, false, &metrics, &[]))
 }
 
 fn node_of(r: NodeRef) -> NodeId {
