@@ -328,3 +328,32 @@ fn durable_restart_lossy_seeds_667_784_and_823_make_progress() {
         assert!(r.passed, "seed {seed}: {:?}", r.failures);
     }
 }
+
+#[test]
+fn a_replicas_busy_time_is_what_the_cpu_model_charged_it() {
+    use minlab_scenarios::{CpuSpec, Dur};
+    let mut s = catalog("quickstart");
+    let without = run(&s, 1, RunOptions::default()).unwrap();
+    assert!(without.per_replica.iter().all(|w| w.busy_ns == 0));
+    // Only the per-input cost: every input (message or timer) costs exactly 10 µs.
+    let per = 10_000;
+    s.cpu = Some(CpuSpec {
+        per_message: Dur(per),
+        per_byte_ns: 0,
+        create_ui: Some(Dur(0)),
+        verify_ui: Some(Dur(0)),
+        mac: Some(Dur(0)),
+        signature: Some(Dur(0)),
+        per_execute: Dur(0),
+    });
+    let r = run(&s, 1, RunOptions::default()).unwrap();
+    assert!(r.passed, "{:?}", r.failures);
+    for w in &r.per_replica {
+        let received: u64 = w.received.values().sum();
+        assert!(received > 0);
+        // Each message received, and each timer that fired, once.
+        assert!(w.busy_ns >= per * received, "{w:?}");
+        assert_eq!(w.busy_ns % per, 0, "{w:?}");
+        assert!(w.busy_ns <= r.sim_time_ns + per, "{w:?}");
+    }
+}
