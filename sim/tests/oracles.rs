@@ -43,7 +43,7 @@ fn a_rolled_back_completed_request_is_a_safety_violation() {
     // Rolling back a request no client completed is allowed (speculation).
     obs.on_event(20, NodeId::Replica(1), rolled_back(1, 1));
     obs.on_event(30, NodeId::Replica(2), rolled_back(0, 1));
-    let report = obs.finish(&s, 1, 40, 3, false, &[]);
+    let report = obs.finish(&s, 1, 40, 3, false, &[], &[]);
     let broken: Vec<Property> = report.violations.iter().map(|v| v.property).collect();
     assert!(
         broken.contains(&Property::CompletedNeverRolledBack),
