@@ -3,10 +3,14 @@
 //! beside them, and where and why they differ.
 
 mod latency;
+mod saturation;
 mod table1;
 mod throughput;
 
 pub use latency::{fig5, fig5_latency_ms, fig6, fig6_latency_ms};
+pub use saturation::{
+    primary_batch_mean, primary_busy, primary_cpu_us_per_request, saturation_text,
+};
 pub use table1::{table1, table1_points};
 pub use throughput::{
     fig4, table4, table4_batch, table4_latency_ms, table4_throughput, throughput,
