@@ -327,16 +327,29 @@ pub fn spawn_nodes(
     wan: &WanArgs,
 ) -> Result<Vec<Child>> {
     let exe = std::env::current_exe().context("finding the minlab executable")?;
-    let mut children = Vec::new();
     for r in &config.replica {
-        let dir = config.data_dir(r.id);
-        std::fs::create_dir_all(&dir)?;
         if let Some(pid) = read_pid(&pid_path(config, r.id)).filter(|p| alive(*p)) {
             bail!(
                 "replica {} is already running (pid {pid}); `minlab cluster down` first",
                 r.id
             );
         }
+        // Another program on the port would answer `wait_ready` and the clients in place
+        // of the replica, which fails to bind it.
+        if let Err(e) = std::net::TcpListener::bind(r.addr) {
+            bail!(
+                "replica {}'s address {} is not free ({e}): another program (another \
+                 cluster?) listens there; stop it or choose other ports (`cluster init \
+                 --base-port`, `cluster bench --base-port`)",
+                r.id,
+                r.addr
+            );
+        }
+    }
+    let mut children = Vec::new();
+    for r in &config.replica {
+        let dir = config.data_dir(r.id);
+        std::fs::create_dir_all(&dir)?;
         let log = std::fs::File::create(dir.join("node.log"))?;
         let child = Command::new(&exe)
             .arg("node")

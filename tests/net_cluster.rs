@@ -396,6 +396,34 @@ fn cluster_commands_reject_bad_input() {
         "soon",
     ]);
     assert_eq!(o.status.code(), Some(2));
+    // A port taken by another program: `up` refuses rather than let that program answer
+    // for the replica (which would fail to bind).
+    let busy = dir.path().join("busy");
+    let port = free_consecutive_ports();
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", port + 1)).unwrap();
+    let args = [
+        "--out",
+        busy.to_str().unwrap(),
+        "--base-port",
+        &port.to_string(),
+    ];
+    assert!(
+        run(&[&["cluster", "init"][..], &args].concat())
+            .status
+            .success()
+    );
+    let cfg = busy.join("cluster.toml");
+    let o = run(&["cluster", "up", "--config", cfg.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "replica 1's address 127.0.0.1:{} is not free",
+            port + 1
+        )),
+        "{stderr}"
+    );
+    assert!(!busy.join("data/replica-0/node.pid").exists());
 }
 
 /// A base port with the two following ports free too (checked, then released).
