@@ -498,11 +498,11 @@ fn bench(a: &BenchArgs) -> Result<Outcome> {
     wait_ready(&config, &mut children.0)?;
     if !a.json {
         println!(
-            "{} n = {}, USIG {}, {}, service {:?}, client auth {:?}{}",
+            "{} n = {}, USIG {}, batch ≤ {}, service {:?}, client auth {:?}{}",
             a.shape.protocol.title(),
             a.shape.replicas,
             a.shape.usig(),
-            format!("batch ≤ {}", a.shape.batch_size),
+            a.shape.batch_size,
             a.shape.service,
             a.shape.client_auth,
             wan.map(|w| format!(", WAN delay {:?} ± {:?}", w.delay, w.jitter))
