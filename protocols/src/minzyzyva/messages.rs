@@ -182,7 +182,7 @@ pub enum Sent {
         /// The ORDER-REQ (its order root and `UI_p` are part of what `ui` covers).
         order: Arc<OrderReq>,
         /// The outcome root: over the result digests of the batch (see
-        /// [`super::certify::outcome_digest`]).
+        /// [`super::certify::outcome_tree`]).
         outcome: Digest,
         /// The history digest after the request.
         history: Digest,
