@@ -4,7 +4,8 @@
 //! completes on `f + 1` LOCAL-COMMITs, or resends the request to every replica.
 //!
 //! Clients check UIs themselves, so they need a USIG whose verification is public: a
-//! verify-only [`minlab_usig::Ed25519Usig::verifier`], or the simulation's
+//! verify-only [`minlab_usig::Ed25519Usig::verifier`], a TPM 2.0 verifier (pure Rust, from
+//! the replicas' TPM identities; `net` uses it), or the simulation's
 //! [`minlab_usig::SymbolicUsig`]. [`Client::new`] refuses an HMAC USIG.
 
 use super::certify::{
@@ -74,8 +75,8 @@ impl<V: Usig> Client<V> {
     ) -> Result<Self, ProtocolError> {
         if !verifier.verification_is_public() {
             return Err(ProtocolError::InvalidConfig(
-                "MinZyzyva clients verify UIs: the USIG must be signature-based (ed25519) \
-                 or symbolic"
+                "MinZyzyva clients verify UIs: the USIG must be signature-based (ed25519, \
+                 tpm) or symbolic"
                     .into(),
             ));
         }

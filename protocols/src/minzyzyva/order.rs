@@ -95,7 +95,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Primary: orders queued requests, a full batch at a time, or whatever is queued
     /// when `flush` (the batch timer fired). While the history above the stable
-    /// checkpoint is full, requests stay queued and the batch timer polls.
+    /// checkpoint is full, requests stay queued and the batch timer polls every
+    /// `repair_interval` (a stable checkpoint is what it waits for, as a repair does; a
+    /// poll at `batch_timeout`, which may be 0, could fire forever at one instant).
     pub(crate) fn maybe_order(&mut self, now: Instant, flush: bool, out: &mut ZOutbox) {
         if !self.is_primary() || self.vc.changing {
             return;
@@ -109,9 +111,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 }
                 return;
             }
-            let window_full =
-                self.history.head() - self.checkpoints.stable >= self.config.log_window;
-            if window_full || (self.pending.len() < max && !flush) {
+            if self.history.head() - self.checkpoints.stable >= self.config.log_window {
+                self.batch_timer_armed = true;
+                out.set_timer(TimerKind::Batch, now + self.config.repair_interval);
+                return;
+            }
+            if self.pending.len() < max && !flush {
                 if !self.batch_timer_armed {
                     self.batch_timer_armed = true;
                     out.set_timer(TimerKind::Batch, now + self.config.batch_timeout);

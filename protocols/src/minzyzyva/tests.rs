@@ -114,6 +114,36 @@ fn a_partial_batch_waits_for_the_batch_timer() {
 }
 
 #[test]
+fn a_full_history_window_holds_requests_queued_without_stopping_time() {
+    // Every CHECKPOINT is lost: none becomes stable, so the primary orders at most
+    // `log_window` ORDER-REQs (clients complete the first ones gracefully); with a zero
+    // batch timeout the queued requests must not re-arm the batch timer at the same
+    // instant forever (time goes on: clients resend).
+    let mut cfg = config(1, 3);
+    cfg.batch_timeout = Duration::ZERO;
+    let window = cfg.log_window;
+    let mut c = Cluster::new(cfg, 9, Faults::default(), 60);
+    c.filter = Some(Box::new(|_, _, m| matches!(m, Message::Checkpoint(_))));
+    c.run(20_000);
+    let orders = c.replicas[0].metrics().sent_of(MessageKind::OrderReq);
+    assert!(
+        orders <= window,
+        "{orders} ORDER-REQs above a window of {window}"
+    );
+    assert_eq!(c.replicas[0].history_len(), window, "the window filled");
+    // Virtual time goes on (a batch timer re-armed at the same instant would take every
+    // further step at one instant).
+    let then = c.now;
+    c.run(25_000);
+    assert!(c.now > then, "virtual time stopped at {then:?}");
+    assert_eq!(
+        c.completions.len() as u64,
+        window,
+        "one request per ORDER-REQ completed"
+    );
+}
+
+#[test]
 fn fault_free_runs_commit_by_checkpoints_and_collect_garbage() {
     for f in 1..=2 {
         let mut c = Cluster::new(config(f, 3), 7, Faults::default(), 30);
