@@ -241,6 +241,13 @@ fn check_minzyzyva_explores_and_refuses_what_it_cannot_check() {
     let out = text(&o);
     assert!(out.contains("549 unique") && out.contains("whole bounded space explored"));
     assert!(out.contains("completed requests are never rolled back") && out.contains("holds"));
+    // Batches of two: the primary may order both requests under one UI_p.
+    let o = minlab(
+        &["check", "minzyzyva", "--clients", "2", "--batch-size", "2"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("787 unique"), "{}", text(&o));
     for (args, says) in [
         (&["--crash", "1"][..], "MinBFT only"),
         (
@@ -251,6 +258,11 @@ fn check_minzyzyva_explores_and_refuses_what_it_cannot_check() {
             &["--byzantine", "primary", "--moves", "lie-installed-view"][..],
             "MinBFT only",
         ),
+        (
+            &["--batch-size", "0"][..],
+            "batch size must be between 1 and 8",
+        ),
+        (&["--batch-size", "many"][..], "invalid digit"),
     ] {
         let mut all = vec!["check", "minzyzyva"];
         all.extend_from_slice(args);

@@ -186,6 +186,7 @@ pub enum Node {
 pub fn group_config(cfg: &CheckConfig) -> Config {
     let mut config = Config::new((cfg.replicas - 1) / 2, cfg.clients).with_fixed_waits();
     config.durable = cfg.crash_replica.is_some();
+    config.batch_size_max = cfg.batch_size as usize;
     #[cfg(feature = "mutants")]
     {
         config.mutant = cfg.mutant;

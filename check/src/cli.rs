@@ -43,6 +43,10 @@ pub struct CheckArgs {
     /// Retransmissions each client may make.
     #[arg(long, default_value_t = 0)]
     pub retransmits: u32,
+    /// Most requests per PREPARE (MinBFT) or ORDER-REQ (MinZyzyva); the batch timer may
+    /// fire at any moment.
+    #[arg(long, default_value_t = 1)]
+    pub batch_size: u32,
     /// Which replica is Byzantine.
     #[arg(long, value_enum, default_value_t = ByzantineArg::None)]
     pub byzantine: ByzantineArg,
@@ -146,6 +150,7 @@ impl CheckArgs {
             requests: self.requests,
             view_changes: self.view_changes,
             retransmits: self.retransmits,
+            batch_size: self.batch_size,
             byzantine: match self.byzantine {
                 ByzantineArg::None => ByzantineRole::None,
                 ByzantineArg::Primary => ByzantineRole::Primary,

@@ -148,6 +148,10 @@ pub struct CheckConfig {
     /// Retransmissions each client may make over the whole run (its retransmission timer
     /// fires at most this often).
     pub retransmits: u32,
+    /// `batch_size_max` of the group: the most requests per PREPARE or ORDER-REQ (1: no
+    /// batching; above 1 the primary's batch timer may fire at any moment and flushes
+    /// what is queued).
+    pub batch_size: u32,
     /// Which replica is Byzantine.
     pub byzantine: ByzantineRole,
     /// The Byzantine replica's menu (ignored when `byzantine` is `None`).
@@ -202,6 +206,7 @@ impl Default for CheckConfig {
             requests: 1,
             view_changes: 0,
             retransmits: 0,
+            batch_size: 1,
             byzantine: ByzantineRole::None,
             byzantine_moves: vec![ByzMove::Silent],
             lie_installed_view: false,
@@ -245,6 +250,9 @@ impl CheckConfig {
         }
         if self.requests > 16 {
             return bad("requests must be at most 16 per client");
+        }
+        if self.batch_size == 0 || self.batch_size > 8 {
+            return bad("batch size must be between 1 and 8");
         }
         if self.threads == 0 {
             return bad("threads must be at least 1");

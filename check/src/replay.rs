@@ -44,6 +44,9 @@ pub fn command_of(cfg: &CheckConfig, protocol: &str) -> String {
          --retransmits {}",
         cfg.replicas, cfg.clients, cfg.requests, cfg.view_changes, cfg.retransmits
     );
+    if cfg.batch_size > 1 {
+        c.push_str(&format!(" --batch-size {}", cfg.batch_size));
+    }
     let role = match cfg.byzantine {
         ByzantineRole::None => None,
         ByzantineRole::Primary => Some("primary"),

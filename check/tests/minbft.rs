@@ -192,6 +192,14 @@ fn invalid_configurations_are_refused() {
             threads: 0,
             ..CheckConfig::default()
         },
+        CheckConfig {
+            batch_size: 0,
+            ..CheckConfig::default()
+        },
+        CheckConfig {
+            batch_size: 9,
+            ..CheckConfig::default()
+        },
     ] {
         assert!(check_minbft(&cfg, || Duration::ZERO).is_err(), "{cfg:?}");
     }

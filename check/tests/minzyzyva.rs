@@ -52,6 +52,41 @@ fn two_clients_hold() {
     assert_eq!(r.unique_states, 549);
 }
 
+// The same two clients with batches of two: the primary may order both requests under one
+// UI_p (each backup answers with one UI_s, each RESPONSE with its Merkle paths) or, when
+// its batch timer fires first, one at a time; every interleaving holds.
+#[test]
+fn two_clients_batched_hold() {
+    let r = run(&CheckConfig {
+        clients: 2,
+        batch_size: 2,
+        ..CheckConfig::default()
+    });
+    assert!(r.exhaustive && r.all_hold());
+    assert_eq!(r.unique_states, 787);
+}
+
+// Batches of two under a Byzantine primary that may be silent, send to a subset, or order
+// a request again under a fresh UI_p, with a view change: safety holds and view 1 forms.
+#[test]
+fn batches_under_a_byzantine_primary_and_a_view_change_hold() {
+    let cfg = byzantine(
+        ByzantineRole::Primary,
+        &[ByzMove::Silent, ByzMove::Subset, ByzMove::Equivocate],
+        CheckConfig {
+            clients: 2,
+            batch_size: 2,
+            view_changes: 1,
+            retransmits: 1,
+            ..CheckConfig::default()
+        },
+    );
+    let r = run(&cfg);
+    assert!(r.exhaustive && r.safety_holds());
+    assert!(found(&r, names::VIEW_CHANGE_COMPLETES));
+    assert_eq!(r.unique_states, 4249);
+}
+
 // The configuration with one client: a mute Byzantine primary; the client's
 // timer resends the request to every replica, backups forward it and suspect the primary,
 // a view change installs view 1, and the request completes there, gracefully or with a

@@ -240,7 +240,11 @@ impl Actor for ZNode {
                 };
                 let view = st.replica.view();
                 let firings = st.fired.iter().filter(|f| **f == (view, kind)).count();
-                let allowed = if kind == TimerKind::Repair && view < cfg.view_changes {
+                // The batch timer only flushes what is queued (and is armed only while
+                // something is): it fires whenever it is armed, as in MinBFT's model.
+                let allowed = if kind == TimerKind::Batch {
+                    usize::MAX
+                } else if kind == TimerKind::Repair && view < cfg.view_changes {
                     REPAIR_FIRINGS_PER_VIEW
                 } else {
                     1
@@ -254,7 +258,9 @@ impl Actor for ZNode {
                     return;
                 }
                 let Some(st) = replica_mut(state) else { return };
-                st.fired.push((view, kind));
+                if kind != TimerKind::Batch {
+                    st.fired.push((view, kind));
+                }
                 if let Some(deadline) = st.deadlines.remove(&kind) {
                     st.ghost.now = st.ghost.now.max(deadline);
                 }

@@ -145,10 +145,11 @@ fn rollback_happens(m: &MinzyzyvaModel, s: &MinzyzyvaState) -> bool {
 }
 
 /// The group configuration of a MinZyzyva check: `f = (replicas - 1) / 2`, the given
-/// clients, no client authentication (the symbolic USIG still certifies every UI).
+/// clients and batch size, no client authentication (the symbolic USIG still certifies
+/// every UI).
 pub fn group_config(cfg: &CheckConfig) -> Config {
-    #[allow(unused_mut)]
     let mut config = Config::new((cfg.replicas - 1) / 2, cfg.clients).with_fixed_waits();
+    config.batch_size_max = cfg.batch_size as usize;
     #[cfg(feature = "mutants")]
     {
         config.mutant = cfg.mutant;
