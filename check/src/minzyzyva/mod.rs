@@ -158,5 +158,12 @@ pub fn describe_message(m: &Message) -> String {
             v.orders.len(),
             v.ui.counter
         ),
+        Message::StateRequest(r) => format!("STATE-REQUEST r{} slot {}", r.sender, r.slot),
+        Message::StateReply(r) => format!(
+            "STATE-REPLY r{} slot {} ({} snapshot bytes)",
+            r.sender,
+            r.slots,
+            r.snapshot.len()
+        ),
     }
 }

@@ -85,6 +85,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Takes a checkpoint of the current (speculative) state at the history's head.
     pub(crate) fn take_checkpoint(&mut self, out: &mut ZOutbox) {
+        if let Some(cp) = self.create_checkpoint(out) {
+            self.record_checkpoint_vote(cp, out);
+        }
+    }
+
+    /// Creates this replica's CHECKPOINT of the state at the history's head: logged for
+    /// `O`, placed in the primary's counter stream when this replica leads the view, its
+    /// state kept as a snapshot, and multicast. `None` if the USIG failed.
+    pub(crate) fn create_checkpoint(&mut self, out: &mut ZOutbox) -> Option<Arc<Checkpoint>> {
         let mut cp = Checkpoint {
             sender: self.id,
             view: self.view,
@@ -100,9 +109,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
         match self.usig.create_ui(&checkpoint_bytes(&cp)) {
             Ok(ui) => cp.ui = ui,
             Err(error) => {
-                return out.event(Event::UsigFailed {
+                out.event(Event::UsigFailed {
                     error: Box::new(error),
                 });
+                return None;
             }
         }
         let slot = cp.slot;
@@ -123,7 +133,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         );
         self.metrics.count_sent(MessageKind::Checkpoint);
         out.broadcast(Message::Checkpoint(cp.clone()));
-        self.record_checkpoint_vote(cp, out);
+        Some(cp)
     }
 
     /// A CHECKPOINT: the current primary's in the current view go through its FIFO
@@ -169,7 +179,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return;
         }
         if c.slot > self.checkpoints.stable + self.config.log_window {
-            return self.reject(from, kind, RejectReason::AboveHighWaterMark, out);
+            self.reject(from, kind, RejectReason::AboveHighWaterMark, out);
+            // Not a vote, but evidence that this replica is behind (see `super::transfer`).
+            return self.note_far_checkpoint(now, c, out);
         }
         if from_primary && let Err(reason) = self.admit(c.ui.counter) {
             return self.reject(from, kind, reason, out);
@@ -195,7 +207,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     }
 
     /// Verifies a CHECKPOINT's UI.
-    fn verify_checkpoint(&mut self, c: &Checkpoint) -> bool {
+    pub(crate) fn verify_checkpoint(&mut self, c: &Checkpoint) -> bool {
         self.metrics.usig_verifies += 1;
         self.usig
             .verify_ui(c.sender, &c.ui, &checkpoint_bytes(c))

@@ -47,6 +47,9 @@ pub(crate) struct Cluster {
     pub(crate) crashed: BTreeSet<ReplicaId>,
     /// Committed executions per replica (`RequestExecuted`).
     pub(crate) executions: Vec<Vec<Executed>>,
+    /// Per replica, the positions it restored by state transfer (its committed executions
+    /// resume there).
+    pub(crate) transferred: Vec<BTreeSet<u64>>,
     /// Speculative executions per replica, as `(position, client, seq)`.
     pub(crate) speculative: Vec<Vec<(u64, ClientId, u64)>>,
     pub(crate) completions: Vec<(ClientId, u64)>,
@@ -97,6 +100,7 @@ impl Cluster {
             clients,
             crashed: BTreeSet::new(),
             executions: vec![Vec::new(); n as usize],
+            transferred: vec![BTreeSet::new(); n as usize],
             speculative: vec![Vec::new(); n as usize],
             completions: Vec::new(),
             events: Vec::new(),
@@ -242,6 +246,9 @@ impl Cluster {
                             },
                             NodeId::Replica(r),
                         ) => self.speculative[r as usize].push((*position, *client, *client_seq)),
+                        (Event::StateTransferred { position, .. }, NodeId::Replica(r)) => {
+                            self.transferred[r as usize].insert(*position);
+                        }
                         (Event::Completed { client, seq, .. }, _) => {
                             self.completions.push((*client, *seq));
                             completed.push(*client);
@@ -259,29 +266,36 @@ impl Cluster {
 
     /// Safety of committed prefixes: every replica's committed executions are a prefix of
     /// one agreed sequence (same request, same result at each position), positions are
-    /// dense, and no request executed twice.
+    /// dense except where a state transfer restored a later position, and no request
+    /// executed twice.
     pub(crate) fn check_agreement(&self) -> Result<(), String> {
-        let mut agreed: Vec<&Executed> = Vec::new();
+        let mut agreed: BTreeMap<u64, &Executed> = BTreeMap::new();
         for (r, list) in self.executions.iter().enumerate() {
             let mut seen = BTreeSet::new();
-            for (i, e) in list.iter().enumerate() {
-                if e.position != i as u64 {
-                    return Err(format!("replica {r}: position {} at index {i}", e.position));
+            let mut next = 0;
+            for e in list {
+                let jumped = e.position > next && self.transferred[r].contains(&e.position);
+                if e.position != next && !jumped {
+                    return Err(format!("replica {r}: position {} after {next}", e.position));
                 }
+                next = e.position + 1;
                 if !seen.insert((e.client, e.client_seq)) {
                     return Err(format!(
                         "replica {r}: {:?} executed twice",
                         (e.client, e.client_seq)
                     ));
                 }
-                match agreed.get(i) {
+                match agreed.get(&e.position) {
                     Some(a) if *a != e => {
                         return Err(format!(
-                            "replica {r} disagrees at position {i}: {a:?} vs {e:?}"
+                            "replica {r} disagrees at position {}: {a:?} vs {e:?}",
+                            e.position
                         ));
                     }
                     Some(_) => {}
-                    None => agreed.push(e),
+                    None => {
+                        agreed.insert(e.position, e);
+                    }
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! The MinZyzyva messages of paper §5 (REQUEST, ORDER-REQ, RESPONSE, COMMIT, LOCAL-COMMIT,
-//! FILL-HOLE, CHECKPOINT, REQ-VIEW-CHANGE, VIEW-CHANGE, NEW-VIEW), already decoded. What each UI certifies is
+//! FILL-HOLE, CHECKPOINT, REQ-VIEW-CHANGE, VIEW-CHANGE, NEW-VIEW) and the state transfer's
+//! STATE-REQUEST and STATE-REPLY, already decoded. What each UI certifies is
 //! defined in [`super::certify`].
 //!
 //! Requests are MinBFT's [`Request`] (same fields, same client authenticators), so events
@@ -265,6 +266,47 @@ pub struct NewView {
     pub ui: Ui,
 }
 
+/// `⟨STATE-REQUEST, s_i, n⟩`: replica `s_i` is behind the stable checkpoint at history
+/// slot `slot` and asks for the state there (see [`super::transfer`]).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct StateRequest {
+    /// The asking replica.
+    pub sender: ReplicaId,
+    /// Slot of the stable checkpoint it wants (or any later one).
+    pub slot: u64,
+}
+
+/// One client's record in a transferred state: `V_req[c]` and the result of that request
+/// (what [`super::Replica::state_digest`] covers; a cached RESPONSE carries its sender's
+/// `UI_s` and is not transferred).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct ClientState {
+    /// The last request number executed (0 = none).
+    pub last_seq: u64,
+    /// Its result.
+    pub last_result: Vec<u8>,
+}
+
+/// `⟨STATE-REPLY, s_j, C, state⟩`: the state at replica `s_j`'s latest stable checkpoint,
+/// with the certificate (`f + 1` matching CHECKPOINTs) whose digest it must match.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct StateReply {
+    /// The answering replica.
+    pub sender: ReplicaId,
+    /// The stable checkpoint certificate.
+    pub checkpoint_cert: Vec<Arc<Checkpoint>>,
+    /// The service snapshot (see [`crate::service::Service::snapshot`]).
+    pub snapshot: Vec<u8>,
+    /// One record per client.
+    pub clients: Vec<ClientState>,
+    /// Requests executed up to the checkpoint (the next position).
+    pub executed_count: u64,
+    /// ORDER-REQs in the history up to the checkpoint (its slot).
+    pub slots: u64,
+    /// The history digest at the checkpoint.
+    pub history: Digest,
+}
+
 /// Any MinZyzyva message, decoded.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub enum Message {
@@ -288,6 +330,10 @@ pub enum Message {
     ViewChange(Arc<ViewChange>),
     /// New primary to replicas.
     NewView(Arc<NewView>),
+    /// Replica behind a stable checkpoint to the certificate's signers.
+    StateRequest(Arc<StateRequest>),
+    /// Replica to the replica that asked.
+    StateReply(Arc<StateReply>),
 }
 
 impl Message {
@@ -304,6 +350,8 @@ impl Message {
             Message::ReqViewChange(_) => MessageKind::ReqViewChange,
             Message::ViewChange(_) => MessageKind::ViewChange,
             Message::NewView(_) => MessageKind::NewView,
+            Message::StateRequest(_) => MessageKind::StateRequest,
+            Message::StateReply(_) => MessageKind::StateReply,
         }
     }
 }

@@ -71,6 +71,7 @@ mod order;
 mod repair;
 pub mod replica;
 mod rollback;
+mod transfer;
 pub mod vc_check;
 pub mod view_change;
 
@@ -78,11 +79,13 @@ pub mod view_change;
 mod cluster;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transfer_tests;
 
 pub use client::Client;
 pub use codec::{decode, encode, encode_into};
 pub use messages::{
-    CertifiedResponse, Checkpoint, Commit, FillHole, InBatch, LocalCommit, Message, NewView,
-    OrderReq, Response, Sent, ViewChange,
+    CertifiedResponse, Checkpoint, ClientState, Commit, FillHole, InBatch, LocalCommit, Message,
+    NewView, OrderReq, Response, Sent, StateReply, StateRequest, ViewChange,
 };
 pub use replica::Replica;

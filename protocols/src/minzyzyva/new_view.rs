@@ -31,7 +31,8 @@ use std::sync::Arc;
 /// Why a replica cannot adopt the history of a NEW-VIEW.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum AdoptError {
-    /// Its history ends below the base (no state transfer in MinZyzyva yet).
+    /// Its history ends below the base, or differs from it there while still
+    /// speculative: it needs the state at the base (see [`super::transfer`]).
     Behind,
     /// The new history would undo part of its committed prefix: the NEW-VIEW is wrong.
     Conflict,
@@ -119,6 +120,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             // everyone on.
             if e == AdoptError::Behind {
                 out.event(Event::StateTransferNeeded { counter: base.slot });
+                self.want_base_of(now, &vcs, out);
             }
             return;
         }
@@ -202,13 +204,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
         match self.adopt_history(s_base(&nv.view_changes), &nv.orders, out) {
             Ok(()) => self.finish_install(now, nv.ui.counter, out),
             Err(AdoptError::Behind) => {
-                // The view is fine; this replica is not. It stays out of the view (there is
-                // no state transfer yet) rather than ask for view after view; it joins a
-                // later view change that f + 1 others start.
+                // The view is fine; this replica is not. It fetches the state at the base
+                // and installs the view then (see `super::transfer`), rather than ask for
+                // view after view.
                 out.cancel_timer(TimerKind::ViewChange);
                 out.event(Event::StateTransferNeeded {
                     counter: s_base(&nv.view_changes).slot,
                 });
+                self.want_base_of(now, &nv.view_changes, out);
+                self.transfer.resume = Some(nv);
             }
             Err(AdoptError::Conflict) => {
                 self.reject(from, kind, RejectReason::InvalidNewView, out);
@@ -219,7 +223,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Paper §4: a NEW-VIEW whose `S` is wrong means a faulty new primary; ask for the
     /// view after it.
-    fn refuse_new_view(&mut self, now: Instant, view: u64, out: &mut ZOutbox) {
+    pub(crate) fn refuse_new_view(&mut self, now: Instant, view: u64, out: &mut ZOutbox) {
         if view >= self.view {
             let target = view + 1;
             let me = self.id as usize;
@@ -344,7 +348,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// (`start`); a checkpoint of the adopted history is taken at once, so that `S`
     /// commits as soon as `f + 1` replicas installed it; messages held for the view are
     /// processed.
-    fn finish_install(&mut self, now: Instant, start: u64, out: &mut ZOutbox) {
+    pub(crate) fn finish_install(&mut self, now: Instant, start: u64, out: &mut ZOutbox) {
         self.vc.installed = self.view;
         self.vc.changing = false;
         self.vc.timeout = self.config.view_change_timeout;

@@ -85,7 +85,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Nothing is parked any more: the hole, if any, is filled.
     pub(crate) fn hole_filled(&mut self, out: &mut ZOutbox) {
-        if self.repair.hole.take().is_some() {
+        // The repair timer also re-asks for a wanted state transfer.
+        if self.repair.hole.take().is_some() && self.transfer.wanted.is_none() {
             out.cancel_timer(TimerKind::Repair);
         }
     }
@@ -109,6 +110,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// multicasts the FILL-HOLE message to the other replicas and also requests a view
     /// change".
     pub(crate) fn on_repair_timer(&mut self, now: Instant, out: &mut ZOutbox) {
+        self.on_transfer_timer(now, out);
         let Some(h) = self.repair.hole else { return };
         if h.view != self.view || self.accepted >= h.to {
             self.repair.hole = None;
@@ -124,6 +126,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
             out.set_timer(TimerKind::Repair, now + self.config.repair_interval);
             return;
         }
+        // The primary did not fill it: if f + 1 others certify a checkpoint above our
+        // head, what we miss may be garbage-collected everywhere (paper §4: "there is a
+        // state transfer").
+        self.want_state_if_certified(now, out);
         self.send_fill_hole(true, from, h.to, out);
         if let Some(h) = &mut self.repair.hole {
             h.asked_all = true;

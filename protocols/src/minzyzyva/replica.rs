@@ -83,6 +83,7 @@ pub struct Replica<U, S> {
     /// changes between two stable checkpoints.
     pub(crate) sent: BTreeMap<u64, Sent>,
     pub(crate) vc: super::view_change::ViewChangeState,
+    pub(crate) transfer: super::transfer::TransferState,
     /// Primary: verified requests waiting for the next batch. Bound: one per client.
     pub(crate) pending: VecDeque<Arc<Request>>,
     /// Whether the batch timer is armed.
@@ -134,6 +135,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 config.replica_count,
                 config.view_change_timeout,
             ),
+            transfer: super::transfer::TransferState::new(config.replica_count),
             pending: VecDeque::new(),
             batch_timer_armed: false,
             metrics: Metrics::default(),
@@ -156,6 +158,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             Message::ReqViewChange(m) => self.on_req_view_change(now, from, m, out),
             Message::ViewChange(m) => self.on_view_change(now, from, m, out),
             Message::NewView(m) => self.on_new_view(now, from, m, out),
+            Message::StateRequest(m) => self.on_state_request(now, from, m, out),
+            Message::StateReply(m) => self.on_state_reply(now, from, m, out),
             m @ (Message::Response(_) | Message::LocalCommit(_)) => {
                 self.reject(from, m.kind(), RejectReason::UnexpectedMessage, out)
             }

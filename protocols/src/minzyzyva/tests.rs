@@ -1146,7 +1146,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_frames_never_panic(idx in any::<usize>(), val in any::<u8>(), cut in any::<usize>(), which in 0usize..10) {
+    fn mutated_frames_never_panic(idx in any::<usize>(), val in any::<u8>(), cut in any::<usize>(), which in 0usize..12) {
         let m = samples(4, b"abc".to_vec(), 5).swap_remove(which);
         let mut bytes = encode(&m).unwrap();
         let i = idx % bytes.len();
@@ -1228,7 +1228,7 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
             replica: 2,
             client: 1,
             seq,
-            result: op,
+            result: op.clone(),
             history: [3; 32],
             order_ui: ui.clone(),
             in_batch: sample_place(),
@@ -1287,7 +1287,30 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
             new_view: 1,
             view_changes: vec![Arc::new(vc)],
             orders: vec![order],
-            ui,
+            ui: ui.clone(),
+        })),
+        Message::StateRequest(Arc::new(StateRequest {
+            sender: 2,
+            slot: seq,
+        })),
+        Message::StateReply(Arc::new(StateReply {
+            sender: 0,
+            checkpoint_cert: vec![Arc::new(Checkpoint {
+                sender: 0,
+                view: 0,
+                slot: seq,
+                last: (0, counter),
+                state_digest: [9; 32],
+                ui,
+            })],
+            snapshot: op.clone(),
+            clients: vec![ClientState {
+                last_seq: seq,
+                last_result: op,
+            }],
+            executed_count: counter,
+            slots: seq,
+            history: [3; 32],
         })),
     ]
 }
