@@ -267,7 +267,7 @@ pub struct NewView {
 }
 
 /// `⟨STATE-REQUEST, s_i, n⟩`: replica `s_i` is behind the stable checkpoint at history
-/// slot `slot` and asks for the state there (see [`super::transfer`]).
+/// slot `slot` and asks for the state there (see the `transfer` module).
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct StateRequest {
     /// The asking replica.

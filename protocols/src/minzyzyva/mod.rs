@@ -35,9 +35,13 @@
 //! history `C + S` every replica adopts, rolling back the speculative executions it leaves
 //! out (see [`view_change`], `new_view`).
 //!
-//! **Not implemented yet** (see the README's MinZyzyva section): state transfer. A replica
-//! whose missing ORDER-REQs were garbage-collected by everyone stays behind, and one whose
-//! history ends below a NEW-VIEW's base cannot install that view.
+//! **State transfer** (see `transfer`): a replica whose missing ORDER-REQs were
+//! garbage-collected by everyone, or whose history ends below a NEW-VIEW's base, fetches the
+//! state of a stable checkpoint (STATE-REQUEST / STATE-REPLY), checks it against the
+//! certificate's digest, and continues from there ([`Event::StateTransferred`](crate::Event)
+//! gives the restored position; committed executions resume at it).
+//!
+//! **Not implemented yet** (see the README's MinZyzyva section): restarting a replica.
 //!
 //! ```
 //! use std::sync::Arc;

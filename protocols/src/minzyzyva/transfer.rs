@@ -78,6 +78,9 @@ impl TransferState {
     }
 }
 
+/// What matching CHECKPOINTs agree on: slot, the ORDER-REQ there, state digest.
+type CheckpointKey = (u64, (View, u64), Digest);
+
 /// An upper bound on the encoded size of a STATE-REPLY with these parts (postcard: at
 /// most 10 bytes per integer or length prefix).
 fn reply_size_bound(cert: &[Arc<Checkpoint>], snapshot: &Snapshot) -> usize {
@@ -104,8 +107,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// replicas certify with matching CHECKPOINTs (votes, and far ones).
     pub(crate) fn certified_above_head(&self) -> Option<Vec<Arc<Checkpoint>>> {
         let head = self.history.head();
-        let mut groups: BTreeMap<(u64, (View, u64), Digest), Vec<Arc<Checkpoint>>> =
-            BTreeMap::new();
+        let mut groups: BTreeMap<CheckpointKey, Vec<Arc<Checkpoint>>> = BTreeMap::new();
         let votes = self
             .checkpoints
             .votes

@@ -36,9 +36,10 @@
 //! RESPONSEs, and a correct replica legitimately creates `UI_s` for old views' requests
 //! when it executes `S`). MinBFT avoids this because acceptors process every vote in FIFO
 //! order. (2) `installed_view` and `history` are not covered by earlier UIs, so a faulty
-//! member of `V_vc` can misreport them (its `O` is checked). (3) There is no state
-//! transfer: a replica whose history ends below the most recent certificate in `V_vc`
-//! cannot install the view ([`crate::Event::StateTransferNeeded`]).
+//! member of `V_vc` can misreport them (its `O` is checked). (3) A replica whose history
+//! ends below the most recent certificate in `V_vc` cannot install the view by itself
+//! ([`crate::Event::StateTransferNeeded`]): it fetches the state there first (see
+//! `super::transfer`).
 
 use super::messages::{Message, Sent, ViewChange};
 use super::replica::{Replica, ZOutbox};
