@@ -181,7 +181,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if c.slot > self.checkpoints.stable + self.config.log_window {
             self.reject(from, kind, RejectReason::AboveHighWaterMark, out);
             // Not a vote, but evidence that this replica is behind (see `super::transfer`).
-            return self.note_far_checkpoint(now, c, out);
+            return self.note_far_checkpoint(now, from, c, out);
         }
         if from_primary && let Err(reason) = self.admit(c.ui.counter) {
             return self.reject(from, kind, reason, out);

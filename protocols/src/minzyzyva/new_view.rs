@@ -119,7 +119,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             // A primary that cannot adopt the history cannot lead the view; T_vc moves
             // everyone on.
             if e == AdoptError::Behind {
-                out.event(Event::StateTransferNeeded { counter: base.slot });
+                // Reported with `Event::StateTransferNeeded`.
                 self.want_base_of(now, &vcs, out);
             }
             return;
@@ -207,10 +207,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 // The view is fine; this replica is not. It fetches the state at the base
                 // and installs the view then (see `super::transfer`), rather than ask for
                 // view after view.
+                // Reported with `Event::StateTransferNeeded`.
                 out.cancel_timer(TimerKind::ViewChange);
-                out.event(Event::StateTransferNeeded {
-                    counter: s_base(&nv.view_changes).slot,
-                });
                 self.want_base_of(now, &nv.view_changes, out);
                 self.transfer.resume = Some(nv);
             }

@@ -86,7 +86,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// Nothing is parked any more: the hole, if any, is filled.
     pub(crate) fn hole_filled(&mut self, out: &mut ZOutbox) {
         // The repair timer also re-asks for a wanted state transfer.
-        if self.repair.hole.take().is_some() && self.transfer.wanted.is_none() {
+        if self.repair.hole.take().is_some() && self.transfer.asked_at.is_none() {
             out.cancel_timer(TimerKind::Repair);
         }
     }
@@ -126,10 +126,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
             out.set_timer(TimerKind::Repair, now + self.config.repair_interval);
             return;
         }
-        // The primary did not fill it: if f + 1 others certify a checkpoint above our
-        // head, what we miss may be garbage-collected everywhere (paper §4: "there is a
-        // state transfer").
-        self.want_state_if_certified(now, out);
+        // The primary did not fill it: if others checkpointed above our head, what we miss
+        // may be garbage-collected everywhere (paper §4: "there is a state transfer").
+        self.ask_state(now, out);
         self.send_fill_hole(true, from, h.to, out);
         if let Some(h) = &mut self.repair.hole {
             h.asked_all = true;

@@ -3,13 +3,17 @@
 //! a state transfer"): a replica behind a stable checkpoint fetches the state there and
 //! checks it against the checkpoint certificate's digest.
 //!
-//! **Triggers.** (1) `f + 1` matching CHECKPOINTs of other replicas for a slot above this
-//! replica's history head: at once when they are beyond its high water mark (it could not
-//! even buffer what lies between), otherwise when its FILL-HOLE to the primary went
-//! unanswered (the ORDER-REQs below a stable checkpoint are garbage-collected everywhere).
-//! (2) A NEW-VIEW whose base lies above this replica's history, or whose ORDER-REQ at the
-//! base differs from its speculative one: the NEW-VIEW is kept and installed once the
-//! state reaches its base.
+//! **Triggers.** (1) A CHECKPOINT for a slot above this replica's history head and beyond
+//! its high water mark (it could not even buffer what lies between): the replica that
+//! delivered it (its signer, or one relaying the primary's in a FILL-HOLE answer) is asked
+//! at once. (2) Its FILL-HOLE to the primary went
+//! unanswered and some replica's CHECKPOINT names a slot above its head (the ORDER-REQs
+//! below a stable checkpoint are garbage-collected everywhere). (3) A NEW-VIEW whose base
+//! lies above this replica's history, or whose ORDER-REQ at the base differs from its
+//! speculative one: the signers of the base's certificate are asked, and the NEW-VIEW is
+//! kept and installed once the state reaches its base. One CHECKPOINT is enough to ask
+//! (with `f` replicas down, only `f` others may be there), never to believe: a reply is
+//! applied only with a valid certificate of `f + 1`.
 //!
 //! **What is restored.** The service snapshot and the replicated state the CHECKPOINT
 //! digest covers ([`Replica::state_digest`]): `V_req` with each client's last result, the
@@ -27,8 +31,9 @@
 //!
 //! **Bounds.** A replica answers each peer's STATE-REQUEST at most once per
 //! `repair_interval`, from the snapshot of its latest stable checkpoint, and never builds a
-//! reply larger than the codec's frame limit; it asks at most once per `repair_interval`.
-//! A reply is applied only if its certificate holds `f + 1` valid matching CHECKPOINTs
+//! reply larger than the codec's frame limit; it asks at most once per `repair_interval`,
+//! and keeps one far CHECKPOINT per replica. A reply is applied only while this replica is
+//! asking, and only if its certificate holds `f + 1` valid matching CHECKPOINTs
 //! from distinct replicas, lies above this replica's committed prefix, and the restored
 //! state digests to the certified value; otherwise nothing changes.
 
@@ -40,7 +45,7 @@ use super::new_view::AdoptError;
 use super::replica::{Replica, ZOutbox};
 use super::vc_check::{cert_base, key_of, s_base};
 use crate::event::{Event, RejectReason};
-use crate::minbft::messages::{Digest, MessageKind};
+use crate::minbft::messages::MessageKind;
 use crate::node::{NodeId, ReplicaId, View};
 use crate::outbox::TimerKind;
 use crate::service::Service;
@@ -60,7 +65,8 @@ pub(crate) struct TransferState {
     pub(crate) asked_at: Option<Instant>,
     /// A NEW-VIEW it could not install for lack of the state at its base.
     pub(crate) resume: Option<Arc<NewView>>,
-    /// Per replica, its latest verified CHECKPOINT beyond this replica's high water mark.
+    /// Per replica, the latest verified CHECKPOINT beyond this replica's high water mark it
+    /// delivered (its own, or the primary's it relayed).
     pub(crate) far: BTreeMap<ReplicaId, Arc<Checkpoint>>,
     /// When each replica's STATE-REQUEST was last answered.
     pub(crate) answered: Vec<Option<Instant>>,
@@ -77,9 +83,6 @@ impl TransferState {
         }
     }
 }
-
-/// What matching CHECKPOINTs agree on: slot, the ORDER-REQ there, state digest.
-type CheckpointKey = (u64, (View, u64), Digest);
 
 /// An upper bound on the encoded size of a STATE-REPLY with these parts (postcard: at
 /// most 10 bytes per integer or length prefix).
@@ -103,102 +106,80 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 || self.history.get(slot).map(|e| key_of(&e.order)) != Some(last))
     }
 
-    /// The highest checkpoint above this replica's history head that `f + 1` other
-    /// replicas certify with matching CHECKPOINTs (votes, and far ones).
-    pub(crate) fn certified_above_head(&self) -> Option<Vec<Arc<Checkpoint>>> {
+    /// Whom to ask for what: the signers of the wanted certificate, every other replica
+    /// whose CHECKPOINT vote names a state this replica lacks, and every replica that
+    /// delivered a CHECKPOINT beyond the high water mark naming one (its own, or the
+    /// primary's it relays: either way it processed it); each with the highest such slot.
+    fn transfer_targets(&self) -> BTreeMap<ReplicaId, u64> {
         let head = self.history.head();
-        let mut groups: BTreeMap<CheckpointKey, Vec<Arc<Checkpoint>>> = BTreeMap::new();
+        let wanted = self.transfer.wanted.iter().flatten().map(|c| (c.sender, c));
         let votes = self
             .checkpoints
             .votes
             .range(head + 1..)
-            .flat_map(|(_, v)| v.values());
-        for c in votes.chain(self.transfer.far.values()) {
-            if c.sender == self.id || c.slot <= head {
-                continue;
-            }
-            let g = groups.entry((c.slot, c.last, c.state_digest)).or_default();
-            if g.iter().all(|o| o.sender != c.sender) {
-                g.push(c.clone());
+            .flat_map(|(_, v)| v.values())
+            .map(|c| (c.sender, c));
+        let far = self.transfer.far.iter().map(|(&r, c)| (r, c));
+        let mut targets = BTreeMap::new();
+        for (r, c) in wanted.chain(votes).chain(far) {
+            if r != self.id && self.lacks(c.slot, c.last) {
+                let slot = targets.entry(r).or_insert(c.slot);
+                *slot = (*slot).max(c.slot);
             }
         }
-        let quorum = self.config.quorum() as usize;
-        groups.into_values().rev().find(|g| g.len() >= quorum)
+        targets
     }
 
-    /// A verified CHECKPOINT beyond the high water mark, kept as evidence (the latest per
-    /// sender); `f + 1` matching ones above our head start a state transfer at once.
+    /// A verified CHECKPOINT beyond the high water mark, delivered by replica `from`: this
+    /// replica is behind `from`. Kept (the latest per deliverer), and `from` is asked for
+    /// its state at once (the reply must carry a valid certificate: one CHECKPOINT is
+    /// enough to ask, not to believe; with `f` replicas down, only `f` others may be
+    /// there to show the way).
     pub(crate) fn note_far_checkpoint(
         &mut self,
         now: Instant,
+        from: NodeId,
         c: Arc<Checkpoint>,
         out: &mut ZOutbox,
     ) {
-        if c.slot <= self.history.head()
+        let NodeId::Replica(from) = from else { return };
+        if !self.lacks(c.slot, c.last)
             || self
                 .transfer
                 .far
-                .get(&c.sender)
+                .get(&from)
                 .is_some_and(|o| o.slot >= c.slot)
             || !self.verify_checkpoint(&c)
         {
             return;
         }
-        self.transfer.far.insert(c.sender, c);
-        if let Some(cert) = self.certified_above_head()
-            && cert[0].slot > self.checkpoints.stable + self.config.log_window
-        {
-            self.want_state_reported(now, cert, out);
-        }
+        self.transfer.far.insert(from, c);
+        self.ask_state(now, out);
     }
 
-    /// The FILL-HOLE to the primary went unanswered: if `f + 1` others certify a
-    /// checkpoint above our head, what we miss may be garbage-collected: fetch the state.
-    pub(crate) fn want_state_if_certified(&mut self, now: Instant, out: &mut ZOutbox) {
-        if let Some(cert) = self.certified_above_head() {
-            self.want_state_reported(now, cert, out);
-        }
-    }
-
-    /// This replica lacks the state certified by `cert`: ask its signers for it. True when
-    /// this is a new, higher target.
-    pub(crate) fn want_state(
-        &mut self,
-        now: Instant,
-        cert: Vec<Arc<Checkpoint>>,
-        out: &mut ZOutbox,
-    ) -> bool {
+    /// This replica lacks the state certified by `cert` (the base of a NEW-VIEW): keep it
+    /// as the target and ask its signers.
+    fn want_state(&mut self, now: Instant, cert: Vec<Arc<Checkpoint>>, out: &mut ZOutbox) {
         let base = cert_base(&cert);
         if !self.lacks(base.slot, base.last) {
-            return false;
+            return;
         }
-        let fresh = self
+        if self
             .transfer
             .wanted
             .as_ref()
-            .is_none_or(|w| cert_base(w).slot < base.slot);
-        if fresh {
+            .is_none_or(|w| cert_base(w).slot < base.slot)
+        {
             self.transfer.wanted = Some(cert);
         }
         self.ask_state(now, out);
-        fresh
     }
 
-    /// Like [`Replica::want_state`], reporting a new target with
-    /// [`Event::StateTransferNeeded`].
-    fn want_state_reported(&mut self, now: Instant, cert: Vec<Arc<Checkpoint>>, out: &mut ZOutbox) {
-        let slot = cert_base(&cert).slot;
-        if self.want_state(now, cert, out) {
-            out.event(Event::StateTransferNeeded { counter: slot });
-        }
-    }
-
-    /// Sends STATE-REQUEST to the signers of the wanted certificate, at most once per
-    /// `repair_interval`, and arms the repair timer to ask again.
-    fn ask_state(&mut self, now: Instant, out: &mut ZOutbox) {
-        let Some(cert) = &self.transfer.wanted else {
-            return;
-        };
+    /// Sends STATE-REQUEST to every target, at most once per `repair_interval`, and arms
+    /// the repair timer to ask again. The first request of a transfer is reported with
+    /// [`Event::StateTransferNeeded`]. Also called when a FILL-HOLE to the primary went
+    /// unanswered: what this replica misses may be garbage-collected everywhere.
+    pub(crate) fn ask_state(&mut self, now: Instant, out: &mut ZOutbox) {
         if self
             .transfer
             .asked_at
@@ -206,10 +187,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
         {
             return;
         }
-        let slot = cert_base(cert).slot;
-        let signers: Vec<ReplicaId> = cert.iter().map(|c| c.sender).collect();
+        let targets = self.transfer_targets();
+        let Some(&slot) = targets.values().max() else {
+            return;
+        };
+        if self.transfer.asked_at.is_none() {
+            out.event(Event::StateTransferNeeded { counter: slot });
+        }
         self.transfer.asked_at = Some(now);
-        for s in signers.into_iter().filter(|&s| s != self.id) {
+        for (s, slot) in targets {
             self.metrics.count_sent(MessageKind::StateRequest);
             out.send(
                 NodeId::Replica(s),
@@ -222,17 +208,25 @@ impl<U: Usig, S: Service> Replica<U, S> {
         out.set_timer(TimerKind::Repair, now + self.config.repair_interval);
     }
 
-    /// The repair timer while a transfer is wanted: ask again, or stop wanting a state
-    /// this replica reached by itself meanwhile.
+    /// The repair timer during a transfer: ask again, or end the transfer if this replica
+    /// reached the state by itself meanwhile.
     pub(crate) fn on_transfer_timer(&mut self, now: Instant, out: &mut ZOutbox) {
-        let Some(base) = self.transfer.wanted.as_deref().map(cert_base) else {
+        if self.transfer.asked_at.is_none() {
             return;
-        };
-        if self.lacks(base.slot, base.last) {
-            self.ask_state(now, out);
-        } else {
-            self.transfer.wanted = None;
         }
+        if self.transfer_targets().is_empty() {
+            self.end_transfer();
+        } else {
+            self.ask_state(now, out);
+        }
+    }
+
+    /// Nothing is wanted any more.
+    fn end_transfer(&mut self) {
+        self.transfer.wanted = None;
+        self.transfer.asked_at = None;
+        let head = self.history.head();
+        self.transfer.far.retain(|_, c| c.slot > head);
     }
 
     /// This replica cannot adopt the history of `V_vc` = `vcs`: its base (certified in one
@@ -342,7 +336,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return self.reject(from, kind, reason, out);
         }
         let base = cert_base(&m.checkpoint_cert);
-        if self.transfer.wanted.is_none()
+        if self.transfer.asked_at.is_none()
             || m.checkpoint_cert.is_empty()
             || !self.lacks(base.slot, base.last)
         {
@@ -420,8 +414,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             votes.remove(&self.id);
         }
         self.checkpoints.stable_cert = m.checkpoint_cert.clone();
-        self.transfer.wanted = None;
-        self.transfer.far.retain(|_, c| c.slot > base.slot);
+        self.end_transfer();
         self.order_log.clear();
         out.event(Event::StateTransferred {
             view: base.last.0,

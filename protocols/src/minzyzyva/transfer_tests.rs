@@ -29,17 +29,18 @@ fn config() -> Config {
     c
 }
 
-/// Drops every message to or from replica 2 while the returned flag is set, and every
-/// message from replica 0 to replica 2 when `never_from_0`.
-fn cut_off_replica_2(c: &mut Cluster, never_from_0: bool) -> Rc<Cell<bool>> {
-    let cut = Rc::new(Cell::new(true));
-    let flag = cut.clone();
+/// Drops every message to or from replica 2 while the first returned flag is set, and
+/// every message from replica 0 and every CHECKPOINT to replica 2 while the second is.
+fn cut_off_replica_2(c: &mut Cluster) -> (Rc<Cell<bool>>, Rc<Cell<bool>>) {
+    let (cut, blind) = (Rc::new(Cell::new(true)), Rc::new(Cell::new(false)));
+    let (c1, b1) = (cut.clone(), blind.clone());
     let r0 = NodeId::Replica(0);
     let r2 = NodeId::Replica(2);
-    c.filter = Some(Box::new(move |from, to, _| {
-        (flag.get() && (from == r2 || to == r2)) || (never_from_0 && from == r0 && to == r2)
+    c.filter = Some(Box::new(move |from, to, m| {
+        let blinded = to == r2 && (from == r0 || matches!(m, Message::Checkpoint(_)));
+        (c1.get() && (from == r2 || to == r2)) || (b1.get() && blinded)
     }));
-    cut
+    (cut, blind)
 }
 
 fn transferred_at(c: &Cluster, r: u32) -> Option<u64> {
@@ -54,7 +55,7 @@ fn a_backup_cut_off_past_garbage_collection_catches_up_by_state_transfer() {
     // Paper §4 (inherited by §5): "If due to the garbage collection the other replicas
     // have deleted these messages, there is a state transfer".
     let mut c = Cluster::new(config(), 11, Faults::default(), 120);
-    let cut = cut_off_replica_2(&mut c, false);
+    let (cut, _) = cut_off_replica_2(&mut c);
     c.run(1);
     while c.completions.len() < 60 && c.step() {}
     assert_eq!(c.replicas[2].history_len(), 0, "replica 2 heard nothing");
@@ -94,17 +95,24 @@ fn a_backup_cut_off_past_garbage_collection_catches_up_by_state_transfer() {
 
 #[test]
 fn a_replica_behind_a_new_view_base_installs_the_view_after_a_transfer() {
-    // Replica 2 misses everything of view 0 (and never hears from replica 0, so no
-    // CHECKPOINT evidence reaches it); then the primary crashes. Its VIEW-CHANGE has no
+    // Replica 2 misses everything of view 0 (and never hears from replica 0 nor gets a
+    // CHECKPOINT, so nothing but the NEW-VIEW tells it that it is behind); then the
+    // primary crashes. Its VIEW-CHANGE has no
     // checkpoint, the NEW-VIEW's base is replica 1's stable checkpoint: it fetches that
     // state, then adopts S and installs view 1.
     let mut c = Cluster::new(config(), 13, Faults::default(), 80);
-    let cut = cut_off_replica_2(&mut c, true);
+    let (cut, blind) = cut_off_replica_2(&mut c);
+    blind.set(true);
     c.run(1);
     while c.completions.len() < 40 && c.step() {}
     assert!(c.replicas[1].low_water_mark() > 0);
     c.crashed.insert(0);
     cut.set(false);
+    let mut steps = 0;
+    while transferred_at(&c, 2).is_none() && steps < 400_000 && c.step() {
+        steps += 1;
+    }
+    blind.set(false);
     c.run(400_000);
     assert_eq!(c.completions.len(), 80);
     let r2 = &c.replicas[2];
@@ -207,29 +215,42 @@ fn behind() -> Behind {
     let digest = donor.state_digest();
     let cert = vec![checkpoint(0, digest), checkpoint(2, digest)];
     let mut backup = replica(&config, 1);
-    let (r, _) = deliver(
+    let asked = |out: &ZOutbox| -> Vec<NodeId> {
+        out.as_slice()
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    to,
+                    msg: Message::StateRequest(q),
+                } if q.slot == 100 => Some(*to),
+                _ => None,
+            })
+            .collect()
+    };
+    // One CHECKPOINT beyond the high water mark is enough to ask its sender (not to
+    // believe it); the next one, within repair_interval, asks nobody.
+    let (r, out) = deliver(
         &mut backup,
         NodeId::Replica(0),
         Message::Checkpoint(cert[0].clone()),
     );
     assert_eq!(r, Some(RejectReason::AboveHighWaterMark));
+    assert_eq!(asked(&out), vec![NodeId::Replica(0)]);
+    assert!(
+        out.events()
+            .any(|e| matches!(e, Event::StateTransferNeeded { counter: 100 }))
+    );
     let (_, out) = deliver(
         &mut backup,
         NodeId::Replica(2),
         Message::Checkpoint(cert[1].clone()),
     );
-    let asked: Vec<NodeId> = out
-        .as_slice()
-        .iter()
-        .filter_map(|o| match o {
-            Output::Send {
-                to,
-                msg: Message::StateRequest(q),
-            } if q.slot == 100 => Some(*to),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(asked, vec![NodeId::Replica(0), NodeId::Replica(2)]);
+    assert!(asked(&out).is_empty());
+    // The repair timer asks both.
+    let mut out = Outbox::new();
+    let later = Instant::ZERO + config.repair_interval;
+    backup.on_timer(later, crate::outbox::TimerKind::Repair, &mut out);
+    assert_eq!(asked(&out), vec![NodeId::Replica(0), NodeId::Replica(2)]);
     let reply = StateReply {
         sender: 0,
         checkpoint_cert: cert.clone(),
