@@ -128,7 +128,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         // The primary did not fill it: if others checkpointed above our head, what we miss
         // may be garbage-collected everywhere (paper §4: "there is a state transfer").
-        self.ask_state(now, out);
+        self.ask_state_after_fill_hole(now, out);
         self.send_fill_hole(true, from, h.to, out);
         if let Some(h) = &mut self.repair.hole {
             h.asked_all = true;

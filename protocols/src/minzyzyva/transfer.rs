@@ -6,9 +6,10 @@
 //! **Triggers.** (1) A CHECKPOINT for a slot above this replica's history head and beyond
 //! its high water mark (it could not even buffer what lies between): the replica that
 //! delivered it (its signer, or one relaying the primary's in a FILL-HOLE answer) is asked
-//! at once. (2) Its FILL-HOLE to the primary went
-//! unanswered and some replica's CHECKPOINT names a slot above its head (the ORDER-REQs
-//! below a stable checkpoint are garbage-collected everywhere). (3) A NEW-VIEW whose base
+//! at once. (2) Its FILL-HOLE to the primary went unanswered (the ORDER-REQs below a stable
+//! checkpoint are garbage-collected everywhere): the replicas whose CHECKPOINTs name a slot
+//! above its head are asked, or every replica when none does (a replica answers only from
+//! a stable checkpoint at or above the slot asked). (3) A NEW-VIEW whose base
 //! lies above this replica's history, or whose ORDER-REQ at the base differs from its
 //! speculative one: the signers of the base's certificate are asked, and the NEW-VIEW is
 //! kept and installed once the state reaches its base. One CHECKPOINT is enough to ask
@@ -177,9 +178,19 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Sends STATE-REQUEST to every target, at most once per `repair_interval`, and arms
     /// the repair timer to ask again. The first request of a transfer is reported with
-    /// [`Event::StateTransferNeeded`]. Also called when a FILL-HOLE to the primary went
-    /// unanswered: what this replica misses may be garbage-collected everywhere.
+    /// [`Event::StateTransferNeeded`].
     pub(crate) fn ask_state(&mut self, now: Instant, out: &mut ZOutbox) {
+        self.ask_state_or_all(now, false, out);
+    }
+
+    /// A FILL-HOLE to the primary went unanswered: what this replica misses may be
+    /// garbage-collected everywhere. It asks the targets, or, knowing none, every replica
+    /// for any stable state above its head (only those that have one answer).
+    pub(crate) fn ask_state_after_fill_hole(&mut self, now: Instant, out: &mut ZOutbox) {
+        self.ask_state_or_all(now, true, out);
+    }
+
+    fn ask_state_or_all(&mut self, now: Instant, or_all: bool, out: &mut ZOutbox) {
         if self
             .transfer
             .asked_at
@@ -187,7 +198,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
         {
             return;
         }
-        let targets = self.transfer_targets();
+        let mut targets = self.transfer_targets();
+        if targets.is_empty() && or_all {
+            let above = self.history.head() + 1;
+            targets = (0..self.config.replica_count)
+                .filter(|&r| r != self.id)
+                .map(|r| (r, above))
+                .collect();
+        }
         let Some(&slot) = targets.values().max() else {
             return;
         };
