@@ -330,6 +330,19 @@ fn minzyzyva_a_partitioned_backup_catches_up_by_state_transfer() {
     }
 }
 
+/// MinZyzyva state transfer with the primary crashed when the partition heals: the backup
+/// learns it is behind from an unanswered FILL-HOLE, restores its peer's stable state, and
+/// the two change view.
+#[test]
+fn minzyzyva_a_partitioned_backup_restores_state_and_changes_view_without_the_primary() {
+    let s = catalog("minzyzyva-partitioned-backup-view-change");
+    let r = run(&s, 1, RunOptions::default()).unwrap();
+    assert!(r.passed, "{:?}", r.failures);
+    assert_eq!(r.completed, 450);
+    assert!(r.view_max >= 1);
+    assert!(r.messages_sent.get("STATE-REPLY").is_some_and(|&n| n > 0));
+}
+
 #[test]
 fn durable_replicas_restart_from_their_log_and_announce_lost_counter_values() {
     for name in [
