@@ -26,6 +26,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod batching;
 pub mod bench;
 pub mod client;
 pub mod delay;

@@ -37,12 +37,13 @@
 use super::certify::{batch_digest, commit_bytes, prepare_bytes};
 use super::fifo::UiMessage;
 use super::log::Entry;
-use super::messages::{Commit, Digest, LoggedMessage, Message, MessageKind, Prepare, Request};
+use super::messages::{Commit, Digest, LoggedMessage, Message, MessageKind, Prepare};
 use super::mutant::mutant;
 use super::replica::{Outcome, Replica};
+use crate::batching::BatchFormer;
 use crate::event::{Event, RejectReason};
 use crate::node::{NodeId, ReplicaId};
-use crate::outbox::{Outbox, TimerKind};
+use crate::outbox::Outbox;
 use crate::service::Service;
 use crate::time::Instant;
 use minlab_usig::Usig;
@@ -56,30 +57,21 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if !self.is_primary() || self.vc.changing || self.log.behind {
             return;
         }
-        let max = self.config.batch_size_max;
+        let (max, deadline) = (self.config.batch_size_max, now + self.config.batch_timeout);
         loop {
-            if self.pending.is_empty() {
-                if self.batch_timer_armed {
-                    self.batch_timer_armed = false;
-                    out.cancel_timer(TimerKind::Batch);
-                }
-                return;
-            }
-            if self.log.unexecuted >= self.config.outstanding_batches_max
+            let blocked = self.log.unexecuted >= self.config.outstanding_batches_max
                 || self.checkpoint_due()
-                || self.usig.last_counter() + 1 > self.high_water_mark()
-            {
+                || self.usig.last_counter() + 1 > self.high_water_mark();
+            if blocked && !self.pending.is_empty() {
                 return;
             }
-            if self.pending.len() < max && !flush {
-                if !self.batch_timer_armed {
-                    self.batch_timer_armed = true;
-                    out.set_timer(TimerKind::Batch, now + self.config.batch_timeout);
-                }
+            let mut former = BatchFormer {
+                pending: &mut self.pending,
+                timer_armed: &mut self.batch_timer_armed,
+            };
+            let Some(batch) = former.next(flush, max, deadline, out) else {
                 return;
-            }
-            let take = self.pending.len().min(max);
-            let batch: Vec<Arc<Request>> = self.pending.drain(..take).collect();
+            };
             let digest = batch_digest(&batch);
             self.metrics.usig_creates += 1;
             let ui = match self.usig.create_ui(&prepare_bytes(self.view, &digest)) {

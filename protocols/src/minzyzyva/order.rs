@@ -16,6 +16,7 @@ use super::certify::{
 use super::history::{Entry, Outcome};
 use super::messages::{InBatch, Message, OrderReq, Response, Sent};
 use super::replica::{PrimaryMsg, Replica, ZOutbox};
+use crate::batching::BatchFormer;
 use crate::event::{Event, RejectReason};
 use crate::minbft::certify::fnv1a;
 use crate::minbft::messages::{MessageKind, Request};
@@ -102,29 +103,22 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if !self.is_primary() || self.vc.changing {
             return;
         }
-        let max = self.config.batch_size_max;
+        let (max, deadline) = (self.config.batch_size_max, now + self.config.batch_timeout);
         loop {
-            if self.pending.is_empty() {
-                if self.batch_timer_armed {
-                    self.batch_timer_armed = false;
-                    out.cancel_timer(TimerKind::Batch);
-                }
-                return;
-            }
-            if self.history.head() - self.checkpoints.stable >= self.config.log_window {
+            let window_full =
+                self.history.head() - self.checkpoints.stable >= self.config.log_window;
+            if window_full && !self.pending.is_empty() {
                 self.batch_timer_armed = true;
                 out.set_timer(TimerKind::Batch, now + self.config.repair_interval);
                 return;
             }
-            if self.pending.len() < max && !flush {
-                if !self.batch_timer_armed {
-                    self.batch_timer_armed = true;
-                    out.set_timer(TimerKind::Batch, now + self.config.batch_timeout);
-                }
+            let mut former = BatchFormer {
+                pending: &mut self.pending,
+                timer_armed: &mut self.batch_timer_armed,
+            };
+            let Some(batch) = former.next(flush, max, deadline, out) else {
                 return;
-            }
-            let take = self.pending.len().min(max);
-            let batch: Vec<Arc<Request>> = self.pending.drain(..take).collect();
+            };
             if !self.order(batch, out) {
                 return;
             }

@@ -13,11 +13,11 @@ use super::auth::{commit_bytes, pre_prepare_bytes, prepare_bytes};
 use super::log::Entry;
 use super::messages::{Commit, Message, PrePrepare, Prepare};
 use super::replica::{PbftOutbox, Replica};
+use crate::batching::BatchFormer;
 use crate::event::RejectReason;
 use crate::minbft::certify::batch_digest;
-use crate::minbft::messages::{MessageKind, Request};
+use crate::minbft::messages::MessageKind;
 use crate::node::NodeId;
-use crate::outbox::TimerKind;
 use crate::service::Service;
 use crate::time::Instant;
 use std::sync::Arc;
@@ -30,30 +30,21 @@ impl<S: Service> Replica<S> {
         if !self.is_primary() {
             return;
         }
-        let max = self.config.batch_size_max;
+        let (max, deadline) = (self.config.batch_size_max, now + self.config.batch_timeout);
         loop {
-            if self.pending.is_empty() {
-                if self.batch_timer_armed {
-                    self.batch_timer_armed = false;
-                    out.cancel_timer(TimerKind::Batch);
-                }
-                return;
-            }
             let outstanding = self.last_assigned - self.log.last_executed;
-            if outstanding >= self.config.outstanding_batches_max
-                || self.last_assigned + 1 > self.high_water_mark()
-            {
+            let blocked = outstanding >= self.config.outstanding_batches_max
+                || self.last_assigned + 1 > self.high_water_mark();
+            if blocked && !self.pending.is_empty() {
                 return;
             }
-            if self.pending.len() < max && !flush {
-                if !self.batch_timer_armed {
-                    self.batch_timer_armed = true;
-                    out.set_timer(TimerKind::Batch, now + self.config.batch_timeout);
-                }
+            let mut former = BatchFormer {
+                pending: &mut self.pending,
+                timer_armed: &mut self.batch_timer_armed,
+            };
+            let Some(batch) = former.next(flush, max, deadline, out) else {
                 return;
-            }
-            let take = self.pending.len().min(max);
-            let batch: Vec<Arc<Request>> = self.pending.drain(..take).collect();
+            };
             let digest = batch_digest(&batch);
             self.last_assigned += 1;
             let seq = self.last_assigned;
