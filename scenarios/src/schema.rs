@@ -126,7 +126,7 @@ pub struct ParamsSpec {
     pub view_change_timeout: Dur,
     /// How long a client waits before retransmitting.
     pub client_retry: Dur,
-    /// MinBFT: replicas keep a write-ahead log, and a crash-restart recovers from it
+    /// MinBFT and MinZyzyva: replicas keep a write-ahead log, and a crash-restart recovers from it
     /// (durable state: the log, the stable checkpoint and the USIG counter); without it a
     /// restarted replica starts from its initial state with its USIG counter.
     pub durable: bool,

@@ -171,13 +171,13 @@ pub fn validate(s: &Scenario, src: &str, origin: &str) -> Result<(), ScenarioErr
             && (fr.kind != FaultKind::CrashRestart
                 || fr.keep_volatile_state
                 || !s.params.durable
-                || s.protocol != Protocol::Minbft)
+                || !durable_protocol(s.protocol))
         {
             return Err(c.err(
                 Some(f.span()),
                 &field,
                 "lost_counter_values needs a crash-restart without kept volatile state of a \
-                 durable MinBFT replica (params.durable = true)"
+                 durable MinBFT or MinZyzyva replica (params.durable = true)"
                     .into(),
             ));
         }
@@ -230,11 +230,12 @@ pub fn validate(s: &Scenario, src: &str, origin: &str) -> Result<(), ScenarioErr
             ));
         }
     }
-    // A durable MinBFT replica that crashes and restarts from its write-ahead log keeps
-    // every promise it made (see `minlab_protocols::minbft::wal`): it is a correct replica
-    // that was unavailable for a while, not one of the `f` faulty ones.
+    // A durable MinBFT or MinZyzyva replica that crashes and restarts from its write-ahead
+    // log keeps every promise it made (see `minlab_protocols::minbft::wal` and
+    // `minlab_protocols::minzyzyva::wal`): it is a correct replica that was unavailable for
+    // a while, not one of the `f` faulty ones.
     let keeps_promises = |f: &crate::schema::FaultSpec| {
-        f.kind == FaultKind::CrashRestart && s.params.durable && s.protocol == Protocol::Minbft
+        f.kind == FaultKind::CrashRestart && s.params.durable && durable_protocol(s.protocol)
     };
     let crashed: std::collections::BTreeSet<u32> = s
         .faults
@@ -275,4 +276,9 @@ pub fn validate(s: &Scenario, src: &str, origin: &str) -> Result<(), ScenarioErr
         }
     }
     Ok(())
+}
+
+/// Protocols whose replicas keep a write-ahead log when `params.durable` is set.
+fn durable_protocol(p: Protocol) -> bool {
+    matches!(p, Protocol::Minbft | Protocol::Minzyzyva)
 }

@@ -117,7 +117,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         let slot = cp.slot;
         let cp = Arc::new(cp);
-        self.log_sent(Sent::Checkpoint(cp.clone()));
+        self.log_sent(Sent::Checkpoint(cp.clone()), out);
         if self.is_primary() && !self.vc.changing {
             // The primary's counter stream, which backups follow in FIFO order.
             self.accepted = cp.ui.counter;
@@ -273,6 +273,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             counter: slot,
             truncated_entries,
         });
+        // A restart point: the certificate holds our own CHECKPOINT, where `O` starts.
+        self.persist_base(out);
     }
 
     /// Drops the primary messages the stable checkpoint at `slot` covers: ORDER-REQs no

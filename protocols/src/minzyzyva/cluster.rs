@@ -10,7 +10,7 @@ use crate::node::{ClientId, NodeId, ReplicaId};
 use crate::outbox::{Outbox, Output, TimerKind};
 use crate::service::KvStore;
 use crate::time::Instant;
-use minlab_usig::SymbolicUsig;
+use minlab_usig::{SymbolicUsig, Usig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -56,6 +56,13 @@ pub(crate) struct Cluster {
     pub(crate) events: Vec<(NodeId, Event)>,
     /// Messages delivered, by kind name.
     pub(crate) delivered: BTreeMap<&'static str, u64>,
+    /// Per replica, its write-ahead log (durable configurations): the records since its
+    /// last restart point.
+    pub(crate) wal: Vec<Vec<Vec<u8>>>,
+    /// Check after every step of a replica that recovering it from its log rebuilds it.
+    pub(crate) check_recovery: bool,
+    /// Length of `events` when a replica last restarted (tests' marker).
+    pub(crate) restarted_at: usize,
     queue: VecDeque<(NodeId, NodeId, Message)>,
     timers: BTreeMap<(NodeId, TimerKind), Instant>,
     pub(crate) now: Instant,
@@ -105,6 +112,9 @@ impl Cluster {
             completions: Vec::new(),
             events: Vec::new(),
             delivered: BTreeMap::new(),
+            wal: vec![Vec::new(); n as usize],
+            check_recovery: false,
+            restarted_at: 0,
             queue: VecDeque::new(),
             timers: BTreeMap::new(),
             now: Instant::ZERO,
@@ -217,7 +227,18 @@ impl Cluster {
                 Output::CancelTimer { kind } => {
                     self.timers.remove(&(node, kind));
                 }
-                Output::Persist { .. } => {}
+                Output::Persist {
+                    record,
+                    restart_point,
+                } => {
+                    if let NodeId::Replica(r) = node {
+                        let wal = &mut self.wal[r as usize];
+                        if restart_point {
+                            wal.clear();
+                        }
+                        wal.push(record);
+                    }
+                }
                 Output::Event(e) => {
                     match (&e, node) {
                         (
@@ -262,6 +283,53 @@ impl Cluster {
         for c in completed {
             self.submit_next(c);
         }
+        if let (true, NodeId::Replica(r)) = (self.check_recovery, node) {
+            let recovered = self.recovered(r);
+            if let Err(e) =
+                super::recover_tests::same_after_recovery(&self.replicas[r as usize], &recovered)
+            {
+                panic!("replica {r} at step {}: {e}", self.steps);
+            }
+        }
+    }
+
+    /// Replica `r` rebuilt from its write-ahead log, with its USIG as it is now.
+    pub(crate) fn recovered(&self, r: ReplicaId) -> ZReplica {
+        let live = &self.replicas[r as usize];
+        let config = Arc::new(live.config().clone());
+        Replica::recover(
+            config,
+            live.clients.clone(),
+            live.usig().clone(),
+            KvStore::new(),
+            &self.wal[r as usize],
+        )
+        .expect("the log recovers")
+    }
+
+    /// Replica `r` crashes (losing everything but its log and USIG) and restarts at once
+    /// from its log; `lost` counter values were consumed in the crash and never sent.
+    pub(crate) fn restart(&mut self, r: ReplicaId, lost: u64) {
+        self.restart_without_resume(r, lost);
+        let mut out = Outbox::new();
+        self.replicas[r as usize].resume(self.now, &mut out);
+        self.route(NodeId::Replica(r), out);
+    }
+
+    /// [`Cluster::restart`] without the replica's first input after recovery (a test of
+    /// what `resume` is for).
+    pub(crate) fn restart_without_resume(&mut self, r: ReplicaId, lost: u64) {
+        let mut recovered = self.recovered(r);
+        for i in 0..lost {
+            recovered
+                .usig_mut()
+                .create_ui(&i.to_be_bytes())
+                .expect("symbolic USIG");
+        }
+        self.replicas[r as usize] = recovered;
+        self.crashed.remove(&r);
+        self.timers
+            .retain(|(node, _), _| *node != NodeId::Replica(r));
     }
 
     /// Safety of committed prefixes: every replica's committed executions are a prefix of

@@ -84,6 +84,10 @@ impl<U: Usig, S: Service> ReplicaMachine for Replica<U, S> {
     fn usig_last_counter(&self) -> u64 {
         self.usig().last_counter()
     }
+
+    fn resume(&mut self, now: Instant, out: &mut Outbox<Message>) {
+        Replica::resume(self, now, out);
+    }
 }
 
 impl<V: Usig> ClientMachine for Client<V> {

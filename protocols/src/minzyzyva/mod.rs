@@ -72,15 +72,19 @@ mod machine_impl;
 pub mod messages;
 mod new_view;
 mod order;
+mod recover;
 mod repair;
 pub mod replica;
 mod rollback;
 mod transfer;
 pub mod vc_check;
 pub mod view_change;
+pub mod wal;
 
 #[cfg(test)]
 mod cluster;
+#[cfg(test)]
+mod recover_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -144,12 +144,16 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 });
             }
         }
-        self.log_sent(Sent::NewViewRecord {
-            new_view: self.view,
-            digest,
-            ui: nv.ui.clone(),
-        });
+        self.log_sent(
+            Sent::NewViewRecord {
+                new_view: self.view,
+                digest,
+                ui: nv.ui.clone(),
+            },
+            out,
+        );
         let nv = Arc::new(nv);
+        self.persist(out, || super::wal::Record::OwnNewView(nv.clone()));
         self.metrics.count_sent(MessageKind::NewView);
         out.broadcast(Message::NewView(nv.clone()));
         let counter = nv.ui.counter;
@@ -347,6 +351,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// commits as soon as `f + 1` replicas installed it; messages held for the view are
     /// processed.
     pub(crate) fn finish_install(&mut self, now: Instant, start: u64, out: &mut ZOutbox) {
+        self.persist(out, || super::wal::Record::Installed {
+            view: self.view,
+            start,
+        });
         self.vc.installed = self.view;
         self.vc.changing = false;
         self.vc.timeout = self.config.view_change_timeout;

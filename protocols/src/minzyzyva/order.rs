@@ -154,7 +154,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.accepted = order.ui.counter;
         self.order_log
             .insert(order.ui.counter, PrimaryMsg::Order(order.clone()));
-        self.log_sent(Sent::Order(order.clone()));
+        self.log_sent(Sent::Order(order.clone()), out);
         self.metrics.count_sent(MessageKind::OrderReq);
         out.broadcast(Message::OrderReq(order.clone()));
         self.execute_order(&order, out);
@@ -366,10 +366,16 @@ impl<U: Usig, S: Service> Replica<U, S> {
                         return Err(RejectReason::BadClientAuth);
                     }
                 }
+                // Processed from here on (its checkpoint may write a restart point).
+                self.accepted = o.ui.counter;
                 self.execute_order(o, out);
                 Ok(())
             }
             PrimaryMsg::Checkpoint(c) => {
+                // Processed before its vote counts (which may make a checkpoint stable and
+                // write a restart point holding the FIFO position).
+                self.accepted = c.ui.counter;
+                self.persist(out, || super::wal::Record::Accepted(c.ui.counter));
                 self.record_checkpoint_vote(c.clone(), out);
                 Ok(())
             }
@@ -435,12 +441,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
             let bytes = response_bytes(o.view, o.ui.counter, &order_root, &outcome_root, &history);
             match self.usig.create_ui(&bytes) {
                 Ok(ui) => {
-                    self.log_sent(Sent::Response {
-                        order: o.clone(),
-                        outcome: outcome_root,
-                        history,
-                        ui: ui.clone(),
-                    });
+                    self.log_sent(
+                        Sent::Response {
+                            order: o.clone(),
+                            outcome: outcome_root,
+                            history,
+                            ui: ui.clone(),
+                        },
+                        out,
+                    );
                     Some(ui)
                 }
                 Err(error) => {
@@ -509,6 +518,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.metrics.count_sent(MessageKind::Response);
             out.send(NodeId::Client(req.client), Message::Response(resp));
         }
+        self.persist(out, || super::wal::Record::Executed(o.clone()));
         self.history.push(Entry {
             order: o.clone(),
             outcomes: entry_outcomes,

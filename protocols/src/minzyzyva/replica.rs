@@ -88,6 +88,8 @@ pub struct Replica<U, S> {
     pub(crate) pending: VecDeque<Arc<Request>>,
     /// Whether the batch timer is armed.
     pub(crate) batch_timer_armed: bool,
+    /// What recovery from the write-ahead log found (see `recover`).
+    pub(crate) recovered: super::recover::Recovered,
     pub(crate) metrics: Metrics,
 }
 
@@ -138,6 +140,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             transfer: super::transfer::TransferState::new(config.replica_count),
             pending: VecDeque::new(),
             batch_timer_armed: false,
+            recovered: Default::default(),
             metrics: Metrics::default(),
             config,
             clients,

@@ -25,6 +25,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if slot >= self.history.head() {
             return Ok(0);
         }
+        self.persist(out, || super::wal::Record::RolledBack(slot));
         let removed = self.history.cut_after(slot);
         let (base, snapshot) = self
             .history

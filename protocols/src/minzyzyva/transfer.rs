@@ -451,6 +451,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
             cert.push(own);
             self.checkpoints.stable_cert = cert;
         }
+        // A restart point: the certified state, our own CHECKPOINT of it (unless the USIG
+        // failed, when `O` cannot start after it and our VIEW-CHANGEs fail the gap check).
+        self.persist_base(out);
         // The primary's counter stream: the ORDER-REQ at the checkpoint, and the primary's
         // CHECKPOINT there if the certificate holds it.
         let (view, counter) = base.last;
@@ -472,6 +475,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         } else if view == self.view && !self.is_primary() {
             self.accepted = self.accepted.max(position);
             let accepted = self.accepted;
+            self.persist(out, || super::wal::Record::Accepted(accepted));
             let parked = std::mem::take(&mut self.parked);
             let mut rest = parked.into_iter().filter(|&(c, _)| c > accepted);
             if let Some((c, msg)) = rest.next() {

@@ -98,8 +98,9 @@ impl ViewChangeState {
 }
 
 impl<U: Usig, S: Service> Replica<U, S> {
-    /// Records a UI this replica created, for `O`.
-    pub(crate) fn log_sent(&mut self, m: Sent) {
+    /// Records a UI this replica created, for `O` (and, when durable, the write-ahead log).
+    pub(crate) fn log_sent(&mut self, m: Sent, out: &mut ZOutbox) {
+        self.persist(out, || super::wal::Record::Sent(m.clone()));
         self.sent.insert(m.ui().counter, m);
     }
 
@@ -115,6 +116,16 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return;
         }
         self.broadcast_req_view_change(target, out);
+        self.check_move(now, out);
+    }
+
+    /// The primary asks to leave its own view: after a restart that lost counter values,
+    /// its ORDER-REQ stream has a hole that no FILL-HOLE can fill.
+    pub(crate) fn abdicate(&mut self, now: Instant, out: &mut ZOutbox) {
+        if self.vc.changing {
+            return;
+        }
+        self.broadcast_req_view_change(self.view + 1, out);
         self.check_move(now, out);
     }
 
@@ -206,13 +217,17 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 });
             }
         }
-        self.log_sent(Sent::ViewChangeRecord {
-            new_view: target,
-            digest,
-            ui: vc.ui.clone(),
-        });
+        self.log_sent(
+            Sent::ViewChangeRecord {
+                new_view: target,
+                digest,
+                ui: vc.ui.clone(),
+            },
+            out,
+        );
         self.vc.left[me] = (target, vc.ui.counter);
         let vc = Arc::new(vc);
+        self.persist(out, || super::wal::Record::OwnViewChange(vc.clone()));
         self.vc.received.insert(self.id, vc.clone());
         self.metrics.count_sent(MessageKind::ViewChange);
         out.broadcast(Message::ViewChange(vc));
@@ -232,6 +247,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// Switches the view number and drops what belonged to the old view: the old
     /// primary's parked and logged messages, the open hole, the watched forwards.
     pub(crate) fn enter_view(&mut self, view: View, out: &mut ZOutbox) {
+        self.persist(out, || super::wal::Record::View(view));
         self.view = view;
         self.primary = self.config.primary_of(view);
         self.parked.clear();

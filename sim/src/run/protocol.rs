@@ -375,6 +375,25 @@ impl SimProtocol for MinZyzyva {
             .map_err(|e| config_error(s, e.to_string()))
     }
 
+    /// A durable replica restarts from its write-ahead log; any other from its initial
+    /// state (and counts among the faulty: it forgot what it sent).
+    fn recover(
+        &self,
+        s: &Scenario,
+        world: &World,
+        id: u32,
+        counter_last: u64,
+        wal: &[Vec<u8>],
+    ) -> Result<SimZyzyvaReplica, BuildError> {
+        if !self.config.durable {
+            return self.replica(s, world, id, counter_last);
+        }
+        let usig = replica_usig(s, world, id, counter_last)?;
+        let clients = client_directory(&self.config, world, id);
+        minzyzyva::Replica::recover(self.config.clone(), clients, usig, world.service(s), wal)
+            .map_err(|e| config_error(s, e.to_string()))
+    }
+
     fn client(&self, world: &World, id: u32) -> SimZyzyvaClient {
         let keys = client_keyring(&self.config, world, id);
         minzyzyva::Client::new(id, self.config.clone(), keys, self.verifier.clone())
