@@ -28,8 +28,9 @@ Examples:
     replica; each TPM is provisioned and every key file gets every replica's TPM identity)
 
 Replica I keeps its counter, status.json, node.log and node.pid in DIR/data/replica-I/.
-A MinZyzyva replica does not restart: once its counter file exists it refuses to start
-(no log, no state transfer); `cluster init --protocol minzyzyva --out NEW_DIR` instead.";
+A MinZyzyva replica restarts only from its write-ahead log (`cluster init --durable`); without
+it, once its counter file exists it refuses to start (`cluster init --protocol minzyzyva
+--out NEW_DIR` for a new cluster).";
 
 /// `minlab cluster` subcommands.
 #[derive(clap::Subcommand, Debug)]

@@ -291,16 +291,9 @@ impl ClusterConfig {
     }
 
     /// What MinZyzyva needs beyond MinBFT: a signature USIG whose public identities the
-    /// file lists, and no write-ahead log.
+    /// file lists.
     fn check_minzyzyva(&self) -> Result<(), String> {
         minzyzyva_usig(self.usig)?;
-        if self.protocol.durable == Some(true) {
-            return Err(
-                "protocol minzyzyva has no write-ahead log: durable = true is \
-                        MinBFT only"
-                    .into(),
-            );
-        }
         match self.usig {
             UsigBackend::Tpm => {
                 if let Some(r) = self.replica.iter().find(|r| r.usig_public_key.is_some()) {

@@ -3,12 +3,17 @@
 //! replica's public identity (checked when the file is loaded); clients build a
 //! verify-only USIG ([`ClientUsig`]) from those identities.
 //!
-//! **No restart.** minlab's MinZyzyva keeps no write-ahead log and has no state transfer,
-//! so a replica that lost its history cannot rejoin soundly, and a fresh USIG counter
-//! would certify new messages with counter values it already used. A replica that ran
-//! before under these keys therefore refuses to start: its USIG counter file or its
-//! `minzyzyva.started` mark exists, or its TPM counter moved past the identity's base. A
-//! new cluster (`minlab cluster init`: new keys, hence new USIG identities) starts clean.
+//! **Restart only with the write-ahead log.** A durable replica (`durable = true`, `cluster
+//! init --durable`) keeps MinZyzyva's write-ahead log (`minlab_protocols::minzyzyva::wal`)
+//! in `wal.log` and restarts from it: its history, sent log and view come back, its USIG
+//! counter (file or TPM) resumes above every value it used, and counter values lost in the
+//! crash are handled as the protocol crate describes (re-certified checkpoint; a primary
+//! hands its view over). Without the log a replica that lost its history cannot rejoin
+//! soundly (forgotten RESPONSEs would be votes it can no longer account for in a
+//! VIEW-CHANGE), so a replica that ran before refuses to start: its counter file or its
+//! `minzyzyva.started` mark exists, or its TPM counter moved past the identity's base. The
+//! same refusal protects a durable replica whose log was deleted. A new cluster (`minlab
+//! cluster init`: new keys, new USIG identities) starts clean.
 
 use super::{NetProtocol, Opened, common_status, config_error};
 use crate::config::{ClusterConfig, ProtocolKind, UsigBackend};
@@ -22,6 +27,7 @@ use minlab_protocols::service::Service;
 use minlab_protocols::{ClientId, ReplicaId};
 use minlab_usig::{KeySet, Usig};
 use std::sync::Arc;
+use tracing::info;
 
 /// MinZyzyva over TCP.
 pub struct MinZyzyva;
@@ -37,25 +43,29 @@ impl NetProtocol for MinZyzyva {
         id: ReplicaId,
         keys: &KeySet,
     ) -> Result<Opened<Self::Replica>, NetError> {
-        // The software USIG's counter file, or the mark of an earlier start (a TPM USIG
-        // keeps its counter in the chip).
-        let started = config.data_dir(id).join(STARTED_MARK);
-        if let Some(found) = [config.counter_path(id), started.clone()]
-            .into_iter()
-            .find(|p| p.exists())
-        {
-            return Err(cannot_restart(
-                config,
-                id,
-                &format!("{} exists", found.display()),
-            ));
-        }
-        listed_identities_match(config, id, keys)?;
         let protocol = Arc::new(
             config
                 .protocol_config()
                 .map_err(|r| config_error(config, r))?,
         );
+        let wal_path = config.data_dir(id).join(WAL_FILE);
+        // The software USIG's counter file, or the mark of an earlier start (a TPM USIG
+        // keeps its counter in the chip). A durable replica may restart from its log.
+        let started = config.data_dir(id).join(STARTED_MARK);
+        let ran_before = [config.counter_path(id), started.clone()]
+            .into_iter()
+            .find(|p| p.exists());
+        if let Some(found) = &ran_before
+            && !(protocol.durable && wal_path.exists())
+        {
+            return Err(cannot_restart(
+                config,
+                id,
+                &format!("{} exists", found.display()),
+                protocol.durable,
+            ));
+        }
+        listed_identities_match(config, id, keys)?;
         let directory = Arc::new(ClientDirectory::from_seed(
             config.client_auth,
             id,
@@ -65,7 +75,8 @@ impl NetProtocol for MinZyzyva {
         let usig = NodeUsig::open(config, id, keys)?;
         // A TPM counter above the identity's base: this TPM issued UIs for the replica
         // already, whatever became of its data directory.
-        if usig.last_counter() > 0 && config.usig == UsigBackend::Tpm {
+        let tpm_used = usig.last_counter() > 0 && config.usig == UsigBackend::Tpm;
+        if tpm_used && !(protocol.durable && wal_path.exists()) {
             return Err(cannot_restart(
                 config,
                 id,
@@ -73,12 +84,29 @@ impl NetProtocol for MinZyzyva {
                     "its TPM counter is {} values past its identity's base",
                     usig.last_counter()
                 ),
+                protocol.durable,
             ));
         }
-        let replica = Replica::new(protocol, directory, usig, AnyService::new(config.service))
-            .map_err(|e| config_error(config, e.to_string()))?;
+        let service = AnyService::new(config.service);
+        let opened = if protocol.durable {
+            let (wal, records) = crate::wal::WalFile::open(&wal_path)?;
+            info!(
+                id,
+                records = records.len(),
+                "recovering from the write-ahead log"
+            );
+            let replica = Replica::recover(protocol, directory, usig, service, &records)?;
+            Opened {
+                replica,
+                wal: Some(wal),
+            }
+        } else {
+            let replica = Replica::new(protocol, directory, usig, service)
+                .map_err(|e| config_error(config, e.to_string()))?;
+            Opened { replica, wal: None }
+        };
         std::fs::write(&started, b"")?;
-        Ok(Opened { replica, wal: None })
+        Ok(opened)
     }
 
     fn clients(
@@ -146,16 +174,30 @@ impl NetProtocol for MinZyzyva {
 /// Marks a replica's data directory once it started (see the module's "No restart").
 const STARTED_MARK: &str = "minzyzyva.started";
 
+/// Where a durable replica keeps its write-ahead log.
+const WAL_FILE: &str = "wal.log";
+
 /// Why replica `id` refuses to start again (`evidence`: how it knows it ran before).
-fn cannot_restart(config: &ClusterConfig, id: ReplicaId, evidence: &str) -> NetError {
+fn cannot_restart(
+    config: &ClusterConfig,
+    id: ReplicaId,
+    evidence: &str,
+    durable: bool,
+) -> NetError {
+    let why = if durable {
+        "its write-ahead log (wal.log) is gone, and one rejoining without the history it \
+         had is not sound"
+    } else {
+        "it keeps no write-ahead log (the cluster is not durable), and one rejoining with an \
+         empty history is not sound"
+    };
     config_error(
         config,
         format!(
             "replica {id} of this MinZyzyva cluster ran before ({evidence}) and cannot \
-             restart: MinZyzyva replicas keep no history across restarts (no write-ahead \
-             log, no state transfer), and one rejoining with an empty history is not sound. \
-             Start a new cluster: `minlab cluster init --protocol minzyzyva --out NEW_DIR` \
-             (new keys, new USIG identities)",
+             restart: {why}. Start a new cluster: `minlab cluster init --protocol minzyzyva \
+             --out NEW_DIR` (new keys, new USIG identities; `--durable` for restartable \
+             replicas)",
         ),
     )
 }
