@@ -2,7 +2,9 @@
 //! MinBFT: the cluster serves a workload and converges; a crashed replica restarts without
 //! a counter gap, so that it and the primary alone still commit requests; every UI came
 //! from the replicas' TPM counters. MinZyzyva: clients verify the TPMs' UIs from the
-//! identities in the cluster file, and complete nothing with wrong ones. Runs with the
+//! identities in the cluster file, and complete nothing with wrong ones; a durable
+//! MinZyzyva primary restarts from its write-ahead log on its TPM, and a view change on the
+//! TPMs follows its final crash. Runs with the
 //! `tpm` feature (scripts/test, one test at a time) and needs swtpm.
 #![cfg(feature = "tpm")]
 
@@ -43,6 +45,11 @@ struct TpmCluster {
 }
 
 fn tpm_cluster(protocol: ProtocolKind) -> TpmCluster {
+    tpm_cluster_with(protocol, false)
+}
+
+/// As [`tpm_cluster`]; `durable` replicas keep a write-ahead log.
+fn tpm_cluster_with(protocol: ProtocolKind, durable: bool) -> TpmCluster {
     let zyzyva = protocol == ProtocolKind::MinZyzyva;
     let dir = tempfile::tempdir().unwrap();
     let tpms: Vec<Swtpm> = (0..3)
@@ -89,6 +96,7 @@ fn tpm_cluster(protocol: ProtocolKind) -> TpmCluster {
             log_window: Some(32),
             // Slow USIGs: clients wait for every replica's TPM before a commit certificate.
             retransmit_timeout: zyzyva.then(|| "1s".into()),
+            durable: durable.then_some(true),
             ..Default::default()
         },
         replica,
@@ -288,6 +296,100 @@ async fn minzyzyva_clients_verify_the_replicas_tpm_uis() {
     std::fs::remove_file(config.data_dir(0).join("minzyzyva.started")).unwrap();
     let e = restart().await.err().expect("refused").to_string();
     assert!(e.contains("ran before (its TPM counter is"), "{e}");
+    drop(tpms);
+    drop(dir);
+}
+
+// MinZyzyva crash recovery on TPM USIGs: the durable primary crashes and restarts from its
+// write-ahead log (its TPM counter continues where it stopped: no reserved block, so no
+// hole, and it keeps its view); then it crashes for good, and with one replica gone the
+// clients complete through commit certificates after a view change on the TPMs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn durable_minzyzyva_on_tpms_restarts_from_its_log_and_changes_view() {
+    let TpmCluster {
+        dir,
+        tpms,
+        keys,
+        config,
+        listeners,
+    } = tpm_cluster_with(ProtocolKind::MinZyzyva, true);
+    let mut nodes = Vec::new();
+    for (id, l) in (0..3).zip(listeners) {
+        nodes.push(
+            minlab_net::start_node(config.clone(), NodeOptions::new(id), Some(l))
+                .await
+                .unwrap(),
+        );
+    }
+    let load = |first_client, millis| LoadOptions {
+        clients: 2,
+        first_client,
+        duration: Duration::from_millis(millis),
+        warmup: Duration::ZERO,
+        connect_timeout: Duration::from_secs(10),
+        wan: None,
+    };
+    let first = minlab_net::run_load(&config, &load(0, 1500)).await.unwrap();
+    assert!(
+        first.completed_total >= 5 && first.outstanding_at_end == 0,
+        "{first:?}"
+    );
+    let statuses = converged(&nodes, first.completed_total).await;
+    let last0 = statuses[0].usig_counter_last;
+
+    // The primary crashes (no graceful shutdown) and restarts from its log.
+    let addr0 = nodes[0].addr;
+    nodes.remove(0).crash();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let l = std::net::TcpListener::bind(addr0).unwrap();
+    nodes.insert(
+        0,
+        minlab_net::start_node(config.clone(), NodeOptions::new(0), Some(l))
+            .await
+            .unwrap(),
+    );
+    let second = minlab_net::run_load(&config, &load(2, 1500)).await.unwrap();
+    assert!(
+        second.completed_total >= 5 && second.outstanding_at_end == 0,
+        "{second:?}"
+    );
+    let executed = first.completed_total + second.completed_total;
+    let statuses = converged(&nodes, executed).await;
+    assert_eq!(
+        statuses[0].usig_counter_resumed_at, last0,
+        "{:?}",
+        statuses[0]
+    );
+    assert!(
+        statuses[0].primary && statuses[0].view == 0,
+        "{:?}",
+        statuses[0]
+    );
+    let histories: Vec<_> = statuses
+        .iter()
+        .map(|s| s.history.clone().map(|h| (h.len, h.digest)))
+        .collect();
+    assert!(histories.windows(2).all(|w| w[0] == w[1]), "{histories:?}");
+
+    // The primary crashes for good: backups time out on resent requests and change view.
+    nodes.remove(0).crash();
+    let third = minlab_net::run_load(&config, &load(4, 4000)).await.unwrap();
+    assert!(
+        third.completed_total >= 1 && third.commits_sent > 0,
+        "{third:?}"
+    );
+    let statuses = converged(&nodes, executed + third.completed_total).await;
+    assert!(statuses.iter().all(|s| s.view >= 1), "{statuses:?}");
+
+    // Every UI came from the TPMs, across the primary's two lives too.
+    for (id, node) in (1..3).zip(nodes) {
+        let s = node.stop().await;
+        let before = keys.tpm_identity(id).unwrap().counter_base;
+        assert_eq!(
+            tpm_counter(&tpms[id as usize]),
+            before + s.usig_counter_last
+        );
+    }
     drop(tpms);
     drop(dir);
 }
