@@ -7,6 +7,7 @@
 //! and re-executes the entries between it and `k` (execution is deterministic, so this
 //! rebuilds exactly the state the replica had after slot `k`).
 
+use super::certify::{extend_history, order_digest};
 use super::messages::{OrderReq, Response};
 use crate::minbft::messages::{Digest, Request};
 use crate::node::View;
@@ -39,6 +40,12 @@ pub(crate) struct ReplicatedState {
 }
 
 impl ReplicatedState {
+    /// One more slot holding ORDER-REQ `o`: the history digest extended by it.
+    pub(crate) fn append_order(&mut self, o: &OrderReq) {
+        self.history = extend_history(&self.history, o.view, o.ui.counter, &order_digest(&o.batch));
+        self.slots += 1;
+    }
+
     pub(crate) fn new(client_count: u32) -> Self {
         ReplicatedState {
             records: vec![ClientRecord::default(); client_count as usize],
@@ -115,6 +122,18 @@ impl History {
             entries: VecDeque::new(),
             committed: 0,
             snapshots: BTreeMap::from([(0, genesis)]),
+            index: BTreeMap::new(),
+        }
+    }
+
+    /// An empty history above a committed base at `slot` whose state is `base` (a restored
+    /// checkpoint: a state transfer or a restart point).
+    pub(crate) fn based_at(slot: u64, base: Snapshot) -> Self {
+        History {
+            base_slot: slot,
+            entries: VecDeque::new(),
+            committed: slot,
+            snapshots: BTreeMap::from([(slot, base)]),
             index: BTreeMap::new(),
         }
     }

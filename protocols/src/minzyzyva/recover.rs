@@ -3,7 +3,7 @@
 //! records tell them, rebuilt by deterministic re-execution. No USIG call and no output
 //! happens while replaying; [`Replica::resume`] is the first input afterwards.
 
-use super::certify::{checkpoint_bytes, extend_history, order_digest};
+use super::certify::checkpoint_bytes;
 use super::history::{Entry, History, Outcome, Snapshot};
 use super::messages::{Checkpoint, OrderReq, Sent};
 use super::replica::{PrimaryMsg, Replica, ZOutbox};
@@ -18,7 +18,7 @@ use crate::outbox::TimerKind;
 use crate::service::Service;
 use crate::time::Instant;
 use minlab_usig::Usig;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What replaying the log found out, for [`Replica::resume`].
@@ -241,19 +241,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return Err("restart point for another number of clients".into());
         }
         self.state = state.clone();
-        self.history = History {
-            base_slot: base.slot,
-            entries: VecDeque::new(),
-            committed: base.slot,
-            snapshots: BTreeMap::from([(
-                base.slot,
-                Snapshot {
-                    service: img.service,
-                    state,
-                },
-            )]),
-            index: BTreeMap::new(),
-        };
+        self.history = History::based_at(
+            base.slot,
+            Snapshot {
+                service: img.service,
+                state,
+            },
+        );
         self.checkpoints = Default::default();
         self.checkpoints.stable = base.slot;
         self.checkpoints.stable_cert = img.checkpoint_cert;
@@ -336,13 +330,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// Re-executes one ORDER-REQ appended to the history, as `execute_order` did, without
     /// creating a UI or sending anything.
     fn replay_executed(&mut self, o: &Arc<OrderReq>) {
-        self.state.history = extend_history(
-            &self.state.history,
-            o.view,
-            o.ui.counter,
-            &order_digest(&o.batch),
-        );
-        self.state.slots += 1;
+        self.state.append_order(o);
         let mut outcomes = Vec::with_capacity(o.batch.len());
         for req in &o.batch {
             let Some(rec) = self.state.records.get_mut(req.client as usize) else {

@@ -7,7 +7,6 @@
 //! A NEW-VIEW decides what to roll back (see [`super::new_view`]): the speculative
 //! executions its history `C + S` does not include.
 
-use super::certify::{extend_history, order_digest};
 use super::history::Entry;
 use super::replica::{Replica, ZOutbox};
 use crate::error::ProtocolError;
@@ -61,14 +60,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// Re-executes one history entry without any output (its responses were sent when
     /// it first executed).
     fn replay(&mut self, e: &Entry) {
-        let o = &e.order;
-        self.state.history = extend_history(
-            &self.state.history,
-            o.view,
-            o.ui.counter,
-            &order_digest(&o.batch),
-        );
-        self.state.slots += 1;
+        self.state.append_order(&e.order);
         debug_assert_eq!(self.state.history, e.history, "replay diverged");
         for (req, outcome) in e.requests() {
             if outcome.position.is_none() {

@@ -53,7 +53,7 @@ use crate::service::Service;
 use crate::time::Instant;
 use crate::wire::FRAME_BYTES_MAX;
 use minlab_usig::Usig;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// State-transfer state. Bound: one wanted certificate, one kept NEW-VIEW, one far
@@ -412,19 +412,13 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 }
             }
         }
-        self.history = History {
-            base_slot: base.slot,
-            entries: VecDeque::new(),
-            committed: base.slot,
-            snapshots: BTreeMap::from([(
-                base.slot,
-                Snapshot {
-                    service: m.snapshot.clone(),
-                    state: self.state.clone(),
-                },
-            )]),
-            index: BTreeMap::new(),
-        };
+        self.history = History::based_at(
+            base.slot,
+            Snapshot {
+                service: m.snapshot.clone(),
+                state: self.state.clone(),
+            },
+        );
         self.checkpoints.stable = base.slot;
         self.checkpoints.votes = self.checkpoints.votes.split_off(&(base.slot + 1));
         for votes in self.checkpoints.votes.values_mut() {
