@@ -26,7 +26,7 @@
 //! ```
 #![warn(missing_docs)]
 
-mod batching;
+pub mod batching;
 pub mod bench;
 pub mod client;
 pub mod delay;
@@ -44,6 +44,7 @@ pub mod testkit;
 pub mod time;
 pub mod wire;
 
+pub use batching::BatchRule;
 pub use client::Client;
 pub use error::ProtocolError;
 pub use event::{Event, RejectReason};

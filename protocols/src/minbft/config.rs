@@ -1,6 +1,7 @@
 //! The parameters of a MinBFT group, shared by all its replicas, with their bounds.
 
 use super::auth::ClientAuth;
+use crate::batching::BatchRule;
 use crate::error::ProtocolError;
 use crate::node::{ReplicaId, View};
 use crate::time::Duration;
@@ -19,6 +20,11 @@ pub struct Config {
     pub batch_timeout: Duration,
     /// Most PREPAREs the primary keeps in flight (sent but not executed by itself).
     pub outstanding_batches_max: u64,
+    /// When the primary starts an agreement: a full batch or the batch timer
+    /// ([`BatchRule::Timer`], the default), or whenever fewer than
+    /// `outstanding_batches_max` agreements are outstanding ([`BatchRule::Slots`], the
+    /// paper's §7 rule).
+    pub batch_rule: BatchRule,
     /// `cp`: a checkpoint is taken whenever an executed PREPARE's counter value reaches
     /// a new multiple of `cp` (see [`super::checkpoint`]).
     pub checkpoint_period: u64,
@@ -68,6 +74,7 @@ impl Config {
             batch_size_max: 1,
             batch_timeout: Duration::from_micros(500),
             outstanding_batches_max: 32,
+            batch_rule: BatchRule::Timer,
             checkpoint_period: 128,
             log_window: 512,
             fifo_window: 512,

@@ -37,6 +37,8 @@ mod recover_tests;
 #[cfg(test)]
 mod repair_tests;
 #[cfg(test)]
+mod slots_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod vc_tests;

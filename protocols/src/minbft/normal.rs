@@ -50,9 +50,11 @@ use minlab_usig::Usig;
 use std::sync::Arc;
 
 impl<U: Usig, S: Service> Replica<U, S> {
-    /// Primary: sends PREPAREs for queued requests, a full batch at a time, or whatever is
-    /// queued when `flush` (the batch timer fired). Bounded by `outstanding_batches_max`
-    /// and by the high water mark.
+    /// Primary: sends PREPAREs for queued requests as `batch_rule` says (a full batch at a
+    /// time, or whatever is queued when `flush`, the batch timer fired; or under
+    /// [`crate::BatchRule::Slots`] whatever is queued whenever a slot is free). Bounded by
+    /// `outstanding_batches_max` (the slots: PREPAREs not yet executed here), by a due
+    /// checkpoint and by the high water mark.
     pub(crate) fn maybe_prepare(&mut self, now: Instant, flush: bool, out: &mut Outbox) {
         if !self.is_primary() || self.vc.changing || self.log.behind {
             return;
@@ -68,6 +70,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             let mut former = BatchFormer {
                 pending: &mut self.pending,
                 timer_armed: &mut self.batch_timer_armed,
+                rule: self.config.batch_rule,
             };
             let Some(batch) = former.next(flush, max, deadline, out) else {
                 return;

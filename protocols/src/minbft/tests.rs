@@ -11,17 +11,17 @@ use certify::{batch_digest, commit_bytes, prepare_bytes};
 use minlab_usig::{SymbolicUsig, Usig};
 use std::sync::Arc;
 
-type R = Replica<SymbolicUsig, KvStore>;
+pub(super) type R = Replica<SymbolicUsig, KvStore>;
 
-const T0: Instant = Instant::ZERO;
+pub(super) const T0: Instant = Instant::ZERO;
 
-fn config(f: u32, tweak: impl FnOnce(&mut Config)) -> Config {
+pub(super) fn config(f: u32, tweak: impl FnOnce(&mut Config)) -> Config {
     let mut c = Config::new(f, 4);
     tweak(&mut c);
     c
 }
 
-fn replica(c: &Config, id: u32) -> R {
+pub(super) fn replica(c: &Config, id: u32) -> R {
     let dir = ClientDirectory::from_seed(c.client_auth, id, c.client_count, 5);
     Replica::new(
         Arc::new(c.clone()),
@@ -32,7 +32,7 @@ fn replica(c: &Config, id: u32) -> R {
     .unwrap()
 }
 
-fn request(client: u32, seq: u64) -> Arc<Request> {
+pub(super) fn request(client: u32, seq: u64) -> Arc<Request> {
     Arc::new(Request {
         client,
         seq,
@@ -59,7 +59,7 @@ fn prepare(usig: &mut SymbolicUsig, view: u64, batch: Vec<Arc<Request>>) -> Arc<
     })
 }
 
-fn commit(usig: &mut SymbolicUsig, p: &Prepare, primary: u32) -> Arc<Commit> {
+pub(super) fn commit(usig: &mut SymbolicUsig, p: &Prepare, primary: u32) -> Arc<Commit> {
     let d = batch_digest(&p.batch);
     let ui = usig
         .create_ui(&commit_bytes(p.view, p.ui.counter, &d))
@@ -94,7 +94,7 @@ fn executed(out: &Outbox) -> Vec<(u32, u64)> {
         .collect()
 }
 
-fn broadcasts(out: &Outbox) -> Vec<MessageKind> {
+pub(super) fn broadcasts(out: &Outbox) -> Vec<MessageKind> {
     out.as_slice()
         .iter()
         .filter_map(|o| match o {
@@ -104,7 +104,7 @@ fn broadcasts(out: &Outbox) -> Vec<MessageKind> {
         .collect()
 }
 
-fn deliver(r: &mut R, from: u32, msg: Message) -> Outbox {
+pub(super) fn deliver(r: &mut R, from: u32, msg: Message) -> Outbox {
     let mut out = Outbox::new();
     r.on_message(T0, NodeId::Replica(from), msg, &mut out);
     out

@@ -115,6 +115,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             let mut former = BatchFormer {
                 pending: &mut self.pending,
                 timer_armed: &mut self.batch_timer_armed,
+                rule: self.config.batch_rule,
             };
             let Some(batch) = former.next(flush, max, deadline, out) else {
                 return;

@@ -49,7 +49,9 @@ impl PrimaryMsg {
 /// checkpoint; `fifo_window` bounds what is parked ahead of the FIFO position;
 /// `batch_size_max` and `batch_timeout` bound and time the primary's batches (as in
 /// MinBFT); `outstanding_batches_max` is not used (a speculative primary waits for no
-/// agreement).
+/// agreement). Under `batch_rule = Slots` the primary therefore orders whatever is queued
+/// as soon as it has it; its only bound on ORDER-REQs in flight is the history window
+/// (`log_window` above the stable checkpoint), which holds requests queued while full.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Replica<U, S> {
     pub(crate) id: ReplicaId,

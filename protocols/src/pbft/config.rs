@@ -1,5 +1,6 @@
 //! The parameters of a PBFT group (`n = 3f + 1`), shared by all its replicas and clients.
 
+use crate::batching::BatchRule;
 use crate::error::ProtocolError;
 use crate::minbft::auth::ClientAuth;
 use crate::node::{ReplicaId, View};
@@ -20,6 +21,11 @@ pub struct Config {
     /// Most PRE-PREPAREs the primary keeps in flight (sent but not executed by itself):
     /// the window congestion control of the paper's §6 prototypes.
     pub outstanding_batches_max: u64,
+    /// When the primary starts an agreement: a full batch or the batch timer
+    /// ([`BatchRule::Timer`], the default), or whenever fewer than
+    /// `outstanding_batches_max` agreements are outstanding ([`BatchRule::Slots`], the
+    /// paper's §7 rule).
+    pub batch_rule: BatchRule,
     /// `K`: a checkpoint is taken after executing every sequence number that is a
     /// multiple of `K`.
     pub checkpoint_period: u64,
@@ -49,6 +55,7 @@ impl Config {
             batch_size_max: 1,
             batch_timeout: Duration::from_micros(500),
             outstanding_batches_max: 32,
+            batch_rule: BatchRule::Timer,
             checkpoint_period: 128,
             log_window: 512,
             request_timeout: Duration::from_millis(500),

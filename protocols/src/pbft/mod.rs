@@ -47,6 +47,8 @@ pub mod replica;
 #[cfg(test)]
 mod cluster;
 #[cfg(test)]
+mod slots_tests;
+#[cfg(test)]
 mod tests;
 
 pub use auth::ReplicaKeys;

@@ -23,9 +23,11 @@ use crate::time::Instant;
 use std::sync::Arc;
 
 impl<S: Service> Replica<S> {
-    /// Primary: sends PRE-PREPAREs for queued requests, a full batch at a time, or
-    /// whatever is queued when `flush` (the batch timer fired). Bounded by
-    /// `outstanding_batches_max` and by the high water mark.
+    /// Primary: sends PRE-PREPAREs for queued requests as `batch_rule` says (a full batch
+    /// at a time, or whatever is queued when `flush`, the batch timer fired; or under
+    /// [`crate::BatchRule::Slots`] whatever is queued whenever a slot is free). Bounded by
+    /// `outstanding_batches_max` (the slots: sequence numbers assigned but not yet
+    /// executed here) and by the high water mark.
     pub(crate) fn maybe_pre_prepare(&mut self, now: Instant, flush: bool, out: &mut PbftOutbox) {
         if !self.is_primary() {
             return;
@@ -41,6 +43,7 @@ impl<S: Service> Replica<S> {
             let mut former = BatchFormer {
                 pending: &mut self.pending,
                 timer_armed: &mut self.batch_timer_armed,
+                rule: self.config.batch_rule,
             };
             let Some(batch) = former.next(flush, max, deadline, out) else {
                 return;
