@@ -254,6 +254,8 @@ where
     s.f = (n - 1) / 2;
     s.params.batch_size_max = config.batch_size_max as u32;
     s.params.batch_timeout = ms(config.batch_timeout);
+    s.params.batch_rule = config.batch_rule;
+    s.params.outstanding_batches_max = config.outstanding_batches_max;
     s.params.checkpoint_period = config.checkpoint_period;
     s.params.log_size = config.log_window;
     s.params.exec_timeout = ms(config.request_timeout);

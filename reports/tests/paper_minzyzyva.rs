@@ -7,8 +7,10 @@
 use minlab_reports::paper::sections::{table1_points, throughput};
 use minlab_reports::paper::setup::Backend;
 use minlab_reports::paper::{JobKey, Plan, ProtocolKind, published, run_jobs};
+use minlab_scenarios::BatchRule;
 
 const MINZYZYVA: ProtocolKind = ProtocolKind::MinZyzyva;
+const TIMER: BatchRule = BatchRule::Timer;
 const MINBFT: ProtocolKind = ProtocolKind::MinBft;
 
 fn plan() -> Plan {
@@ -20,6 +22,7 @@ fn plan() -> Plan {
         clients: vec![1, 20],
         throughput_ms: 100,
         throughput_backends: vec![Backend::PaperRsa],
+        throughput_rules: vec![TIMER],
         latency_backends: vec![Backend::HmacSha1],
         tpm_batches: vec![1],
         tpm_duration_s: 5,
@@ -76,14 +79,14 @@ fn minzyzyva_batches_do_the_papers_table1_work_and_amortize_signatures() {
     // rate, and MinZyzyva (one create_ui per batch at the primary, no COMMIT round) is at
     // least as fast as MinBFT under every seed.
     let rsa = Some(Backend::PaperRsa);
-    let one = throughput(&r, MINZYZYVA, rsa, 1).unwrap();
-    let twenty = throughput(&r, MINZYZYVA, rsa, 20).unwrap();
+    let one = throughput(&r, TIMER, MINZYZYVA, rsa, 1).unwrap();
+    let twenty = throughput(&r, TIMER, MINZYZYVA, rsa, 20).unwrap();
     assert!(one.all_below(&twenty), "{one:?} vs {twenty:?}");
     assert!(
         twenty.mean() > 5.0 * one.mean(),
         "{one:?} vs {twenty:?}: batching amortizes the signature"
     );
-    let minbft = throughput(&r, MINBFT, rsa, 20).unwrap();
+    let minbft = throughput(&r, TIMER, MINBFT, rsa, 20).unwrap();
     assert!(
         twenty.mean() >= minbft.mean(),
         "MinZyzyva {twenty:?} vs MinBFT {minbft:?}"

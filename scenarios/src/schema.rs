@@ -2,6 +2,7 @@
 //! checks (indices in range, probabilities in [0, 1], ...) live in `validate`.
 
 use crate::duration::Dur;
+pub use minlab_protocols::BatchRule;
 use minlab_usig::UsigKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -113,8 +114,15 @@ fn default_max_events() -> u64 {
 pub struct ParamsSpec {
     /// Most requests per PREPARE.
     pub batch_size_max: u32,
-    /// How long the primary waits to fill a batch.
+    /// How long the primary waits to fill a batch (`batch_rule = "timer"`).
     pub batch_timeout: Dur,
+    /// When the primary starts an agreement: `"timer"` (a full batch, or a partial one
+    /// when `batch_timeout` fires) or `"slots"` (the paper's §7 rule: whatever is queued,
+    /// whenever fewer than `outstanding_batches_max` agreements are outstanding).
+    pub batch_rule: BatchRule,
+    /// `W`: most agreements the primary keeps outstanding (MinBFT, PBFT; MinZyzyva's
+    /// speculative primary waits for none).
+    pub outstanding_batches_max: u64,
     /// Checkpoint period `cp`, in sequence numbers.
     pub checkpoint_period: u64,
     /// Log size `L` (high water mark `H = h + L`).
@@ -137,6 +145,10 @@ impl Default for ParamsSpec {
         ParamsSpec {
             batch_size_max: 16,
             batch_timeout: Dur(200_000),
+            batch_rule: BatchRule::Timer,
+            // The protocols' own default (32), so a scenario that does not set it runs as before.
+            outstanding_batches_max: minlab_protocols::minbft::Config::new(1, 1)
+                .outstanding_batches_max,
             checkpoint_period: 64,
             log_size: 256,
             exec_timeout: Dur::from_ms(200),

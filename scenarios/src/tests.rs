@@ -319,3 +319,29 @@ fn a_replay_schedule_that_cannot_run_is_refused_with_the_field() {
     let e = err(&REPLAY.replacen("script = \"replayed\"", "script = \"silent\"", 1));
     assert!(e.contains("must use script \"replayed\""), "{e}");
 }
+
+#[test]
+fn the_batch_rule_and_its_window_parse_and_bad_values_are_named() {
+    // The default is the timer rule with the protocols' own window of 32.
+    let s = Scenario::from_toml(GOOD, "s.toml").unwrap();
+    assert_eq!(s.params.batch_rule, BatchRule::Timer);
+    assert_eq!(s.params.outstanding_batches_max, 32);
+    let params = "[params]\nbatch_rule = \"slots\"\noutstanding_batches_max = 4\n";
+    let s = Scenario::from_toml(&format!("{GOOD}{params}"), "s.toml").unwrap();
+    assert_eq!(s.params.batch_rule, BatchRule::Slots);
+    assert_eq!(s.params.outstanding_batches_max, 4);
+    let again = Scenario::from_toml(&s.to_toml(), "again.toml").unwrap();
+    assert_eq!(again.params, s.params);
+    let e = err(&format!("{GOOD}[params]\nbatch_rule = \"adaptive\"\n"));
+    assert!(
+        e.contains("line 38")
+            && e.contains("unknown variant `adaptive`, expected `timer` or `slots`")
+            && e.contains("`slots`"),
+        "{e}"
+    );
+    let e = err(&format!("{GOOD}[params]\noutstanding_batches_max = 0\n"));
+    assert!(
+        e.contains("field params.outstanding_batches_max: must be at least 1"),
+        "{e}"
+    );
+}

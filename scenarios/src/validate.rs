@@ -77,6 +77,13 @@ pub fn validate(s: &Scenario, src: &str, origin: &str) -> Result<(), ScenarioErr
     if s.params.batch_size_max == 0 {
         return Err(c.err(None, "params.batch_size_max", "must be at least 1".into()));
     }
+    if s.params.outstanding_batches_max == 0 {
+        return Err(c.err(
+            None,
+            "params.outstanding_batches_max",
+            "must be at least 1 (the primary needs a slot to start an agreement)".into(),
+        ));
+    }
     if s.params.checkpoint_period == 0 || s.params.log_size < s.params.checkpoint_period {
         return Err(c.err(
             None,

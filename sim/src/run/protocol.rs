@@ -271,6 +271,8 @@ pub fn pbft_config_of(s: &Scenario) -> pbft::Config {
     let mut c = pbft::Config::new(s.f, m.client_count);
     c.batch_size_max = m.batch_size_max;
     c.batch_timeout = m.batch_timeout;
+    c.batch_rule = m.batch_rule;
+    c.outstanding_batches_max = m.outstanding_batches_max;
     c.checkpoint_period = m.checkpoint_period;
     c.log_window = m.log_window;
     c.request_timeout = m.request_timeout;

@@ -81,6 +81,8 @@ pub fn config_of(s: &Scenario) -> Config {
     let mut c = Config::new(s.f, clients);
     c.batch_size_max = s.params.batch_size_max as usize;
     c.batch_timeout = ns(s.params.batch_timeout);
+    c.batch_rule = s.params.batch_rule;
+    c.outstanding_batches_max = s.params.outstanding_batches_max;
     c.checkpoint_period = s.params.checkpoint_period;
     c.log_window = s.params.log_size.max(2 * s.params.checkpoint_period);
     c.fifo_window = c.fifo_window.max(c.log_window);

@@ -4,16 +4,19 @@
 
 mod latency;
 mod saturation;
+mod slots;
 mod table1;
 mod throughput;
 
 pub use latency::{fig5, fig5_latency_ms, fig6, fig6_latency_ms};
 pub use saturation::{
-    primary_batch_mean, primary_busy, primary_cpu_us_per_request, saturation_text,
+    primary_batch_mean, primary_busy, primary_cpu_us_per_request, primary_votes_per_batch,
+    saturation_text,
 };
+pub use slots::{slots_text, window};
 pub use table1::{table1, table1_points};
 pub use throughput::{
-    fig4, table4, table4_batch, table4_latency_ms, table4_throughput, throughput,
+    fig4, fig4_slots, table4, table4_batch, table4_latency_ms, table4_throughput, throughput,
 };
 
 use super::plan::{Experiment, Plan};
@@ -109,11 +112,8 @@ fn spread_row<'a>(
 
 /// Every section, in report order.
 pub fn all(plan: &Plan, r: &Results) -> Vec<Section> {
-    vec![
-        fig5(plan, r),
-        fig4(plan, r),
-        fig6(plan, r),
-        table4(plan, r),
-        table1(plan, r),
-    ]
+    let mut sections = vec![fig5(plan, r), fig4(plan, r)];
+    sections.extend(fig4_slots(plan, r));
+    sections.extend([fig6(plan, r), table4(plan, r), table1(plan, r)]);
+    sections
 }
