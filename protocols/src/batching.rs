@@ -109,7 +109,11 @@ mod tests {
 
     /// What `rule` does with `queued` requests, batches of up to `max`, not flushed: the
     /// batch taken (its clients), what is left queued and the outputs.
-    fn form(rule: BatchRule, queued: u32, max: usize) -> (Option<Vec<u32>>, usize, Vec<Output<()>>) {
+    fn form(
+        rule: BatchRule,
+        queued: u32,
+        max: usize,
+    ) -> (Option<Vec<u32>>, usize, Vec<Output<()>>) {
         let mut pending = queue(queued);
         let mut armed = false;
         let mut out = Outbox::<()>::new();

@@ -112,6 +112,11 @@ fn catalog_scenarios_hold_over_a_few_seeds() {
         "minzyzyva-quickstart",
         "minzyzyva-crash-backup",
         "minzyzyva-holey-primary",
+        // The paper's §7 slot batch rule.
+        "slots-lossy-lan",
+        "slots-crash-primary",
+        "pbft-slots-crash-backup",
+        "minzyzyva-slots-crash-primary",
     ] {
         let s = catalog(name);
         for seed in 1..=2 {

@@ -62,7 +62,10 @@ fn submit(p: &mut R, client: u32) -> Outbox {
 fn a_free_slot_orders_a_lone_request_at_once() {
     // Batches of up to 200: under the timer rule a lone request waits for the batch timer,
     // under the slot rule it is ordered as it arrives.
-    for (rule, expected) in [(BatchRule::Timer, vec![]), (BatchRule::Slots, vec![vec![0]])] {
+    for (rule, expected) in [
+        (BatchRule::Timer, vec![]),
+        (BatchRule::Slots, vec![vec![0]]),
+    ] {
         let c = config(1, |c| {
             c.batch_size_max = 200;
             c.batch_rule = rule;
@@ -97,7 +100,11 @@ fn without_a_free_slot_requests_queue_for_the_next_agreement() {
     let mut backup = SymbolicUsig::new(1, 3);
     let p1 = the_prepare(&first);
     let second = deliver(&mut p, 1, Message::Commit(commit(&mut backup, &p1, 0)));
-    assert_eq!(prepared(&second), vec![vec![1, 2]], "batch_size_max bounds it");
+    assert_eq!(
+        prepared(&second),
+        vec![vec![1, 2]],
+        "batch_size_max bounds it"
+    );
     assert_eq!(p.pending_requests(), 1);
     let p2 = the_prepare(&second);
     let third = deliver(&mut p, 1, Message::Commit(commit(&mut backup, &p2, 0)));

@@ -42,7 +42,10 @@ fn a_full_history_window_holds_requests_queued() {
     c.filter = Some(Box::new(|_, _, m| matches!(m, Message::Checkpoint(_))));
     c.run(20_000);
     let orders = c.replicas[0].metrics().sent_of(MessageKind::OrderReq);
-    assert!(orders <= window, "{orders} ORDER-REQs above a window of {window}");
+    assert!(
+        orders <= window,
+        "{orders} ORDER-REQs above a window of {window}"
+    );
     assert_eq!(c.replicas[0].history_len(), window, "the window filled");
     let then = c.now;
     c.run(25_000);

@@ -138,6 +138,29 @@ fn minzyzyva_text(plan: &Plan, r: &Results, n: u32) -> Option<String> {
         m.mean(),
         lead(&z, &m),
     );
+    // Backends under which MinZyzyva trails MinBFT at `n` clients, with MinBFT's batch.
+    let behind: Vec<String> = plan
+        .throughput_backends
+        .iter()
+        .filter_map(|&b| {
+            let z = throughput(r, S, MINZYZYVA, Some(b), n)?.mean();
+            let m = throughput(r, S, MINBFT, Some(b), n)?.mean();
+            let mb = primary_batch_mean(r, S, MINBFT, Some(b), n)?.mean();
+            (z < m).then(|| {
+                format!(
+                    "{} ({z:.0} against {m:.0}; MinBFT's batch {mb:.1})",
+                    b.name()
+                )
+            })
+        })
+        .collect();
+    if !behind.is_empty() {
+        text += &format!(
+            " A batch of one costs a create_ui per request at the primary and at every backup, \
+             so where the USIG costs more MinZyzyva trails MinBFT under this rule: {}.",
+            behind.join(", ")
+        );
+    }
     let dearest = plan
         .throughput_backends
         .iter()
@@ -152,31 +175,26 @@ fn minzyzyva_text(plan: &Plan, r: &Results, n: u32) -> Option<String> {
     ) {
         let create_ms = dearest.usig_and_cost().1.0 as f64 / 1e6;
         text += &format!(
-            " Small batches cost one create_ui per agreement at the primary and at every \
-             backup, whatever the batch: with {} ({create_ms:.1} ms per create_ui) MinBFT \
-             serves {ms:.0} requests/s under this rule against {mt:.0} under the timer rule, \
-             and MinZyzyva {zs:.0} against {zt:.0}.",
+            " Small batches make an expensive USIG dearer still: with {}, {create_ms:.1} ms per \
+             create_ui, MinBFT serves {ms:.0} requests/s under this rule against {mt:.0} under \
+             the timer rule, and MinZyzyva {zs:.0} against {zt:.0}.",
             dearest.name()
         );
     }
     Some(text)
 }
 
-/// The slot-rule points whose fault-free runs changed view: which, their clients'
-/// latency, and, when every one of them is MinBFT with a USIG slow enough, why.
+/// The slot-rule points whose fault-free runs changed view: which, their slowest request,
+/// and, when every one of them runs a USIG, what its cost does to the requests' wait.
 fn view_change_text(r: &Results) -> Option<String> {
     let mut names = Vec::new();
     let mut latency_ms: Vec<f64> = Vec::new();
-    // `min(W, clients) × create_ui` of each changed point (the create_ui calls of the
-    // agreements that may be outstanding), None for one this reason does not cover.
-    let mut queued_ms: Vec<Option<f64>> = Vec::new();
+    // The create_ui cost of each changed point's USIG (None without one).
+    let mut create_ms: Vec<Option<f64>> = Vec::new();
     let w = window();
     for (key, reports) in &r.runs {
         let JobKey::Throughput {
-            rule: S,
-            protocol,
-            backend,
-            clients,
+            rule: S, backend, ..
         } = *key
         else {
             continue;
@@ -192,11 +210,7 @@ fn view_change_text(r: &Results) -> Option<String> {
                 .filter(|rep| rep.latency.count > 0)
                 .map(|rep| rep.latency.max_ns as f64 / 1e6),
         );
-        queued_ms.push(
-            backend
-                .filter(|_| protocol == MINBFT)
-                .map(|b| w.min(u64::from(clients)) as f64 * b.usig_and_cost().1.0 as f64 / 1e6),
-        );
+        create_ms.push(backend.map(|b| b.usig_and_cost().1.0 as f64 / 1e6));
     }
     if names.is_empty() {
         return Some("No fault-free run under this rule changed view.".into());
@@ -223,15 +237,14 @@ fn view_change_text(r: &Results) -> Option<String> {
         text +=
             &format!(" In those runs the slowest completed request took {lo:.0} to {hi:.0} ms.");
     }
-    let queued: Option<Vec<f64>> = queued_ms.into_iter().collect();
-    if let Some(q) = queued.filter(|q| q.iter().all(|&x| x > exec_ms)) {
-        let lo = q.iter().copied().fold(f64::INFINITY, f64::min);
+    let creates: Option<Vec<f64>> = create_ms.into_iter().collect();
+    if let Some(lo) = creates.and_then(|c| c.into_iter().reduce(f64::min)) {
         text += &format!(
-            " Each is MinBFT with a USIG slow enough that the agreements that may be \
-             outstanding (up to W = {w}, at most one per client) need {lo:.0} ms or more of \
-             create_ui calls at the primary and again at each backup: a request ordered behind \
-             them can wait longer than the {exec_ms:.0} ms (T_exec) a backup waits for a \
-             request it saw before it suspects the primary."
+            " Every one runs a USIG costing {lo:.1} ms or more per create_ui: with up to W = {w} \
+             agreements outstanding (at most one per client), each needing a create_ui at the \
+             primary and again at each backup, a request can wait longer than the {exec_ms:.0} \
+             ms (T_exec) after which a backup that has the request (MinBFT: every request; \
+             MinZyzyva: one a client resent to it) suspects the primary."
         );
     }
     Some(text)
