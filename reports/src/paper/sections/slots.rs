@@ -240,11 +240,12 @@ fn view_change_text(r: &Results) -> Option<String> {
     let creates: Option<Vec<f64>> = create_ms.into_iter().collect();
     if let Some(lo) = creates.and_then(|c| c.into_iter().reduce(f64::min)) {
         text += &format!(
-            " Every one runs a USIG costing {lo:.1} ms or more per create_ui: with up to W = {w} \
-             agreements outstanding (at most one per client), each needing a create_ui at the \
-             primary and again at each backup, a request can wait longer than the {exec_ms:.0} \
-             ms (T_exec) after which a backup that has the request (MinBFT: every request; \
-             MinZyzyva: one a client resent to it) suspects the primary."
+            " Every one runs a USIG costing {lo:.1} ms or more per create_ui, paid per \
+             agreement at the primary and again at each backup; with agreements of a few \
+             requests (MinBFT: up to W = {w} outstanding, at most one per client; MinZyzyva: \
+             one per request) a request can wait longer than the {exec_ms:.0} ms (T_exec) \
+             after which a backup that has the request (MinBFT: every request; MinZyzyva: one \
+             a client resent to it) suspects the primary."
         );
     }
     Some(text)
