@@ -278,6 +278,18 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.history.entries.len()
     }
 
+    /// The requests of the history above the last stable checkpoint that were executed
+    /// (not skipped as already executed), in history order: `(position, request, view of
+    /// the ORDER-REQ)`, as the `SpeculativelyExecuted` events that are not rolled back
+    /// reported them. A read-only view for observers (the model checker reads it after a
+    /// recovery, which emits no events).
+    pub fn executed_requests(&self) -> impl Iterator<Item = (u64, &Arc<Request>, View)> + '_ {
+        self.history.entries.iter().flat_map(|e| {
+            e.requests()
+                .filter_map(move |(r, o)| o.position.map(|p| (p, r, e.order.view)))
+        })
+    }
+
     /// `V_acc[primary]`: the last counter value of the current primary processed.
     pub fn accepted_counter(&self) -> u64 {
         self.accepted
