@@ -4,7 +4,7 @@
 //! timers and keep what the properties observe (executions, views, completions).
 
 use crate::config::{ByzMove, CheckConfig};
-use crate::durable::{Durable, Ghost, Storage, append};
+use crate::durable::{Durable, Ghost, Storage};
 use crate::early::early_view_change;
 use crate::msg::{KvOpKey, Msg, Observation, Timer};
 use crate::sealed::Sealed;
@@ -28,34 +28,6 @@ use std::sync::Arc;
 
 /// The seed of the client keys (unused without client authentication, but fixed).
 pub(crate) const KEY_SEED: u64 = 7;
-
-/// The seeded bugs of crash recovery that live in the driver (the checker's actor), not
-/// in the replica: see `minlab_protocols::minbft::Mutant`.
-#[derive(Clone, Copy)]
-enum DriverMutant {
-    /// Recovery from an empty log.
-    Amnesia,
-    /// A step's records become durable after its sends.
-    LogAfterSend,
-}
-
-/// True when the check runs driver mutant `m` (always false without feature `mutants`).
-fn mutant_on(cfg: &CheckConfig, m: DriverMutant) -> bool {
-    #[cfg(feature = "mutants")]
-    {
-        use minlab_protocols::minbft::Mutant;
-        cfg.mutant
-            == Some(match m {
-                DriverMutant::Amnesia => Mutant::Amnesia,
-                DriverMutant::LogAfterSend => Mutant::LogAfterSend,
-            })
-    }
-    #[cfg(not(feature = "mutants"))]
-    {
-        let _ = (cfg, m);
-        false
-    }
-}
 
 /// The model's replica type: production code over the symbolic USIG and the KV store.
 pub type ModelReplica = Replica<SymbolicUsig, KvStore>;
@@ -371,13 +343,7 @@ impl Node {
         let Node::Replica { cfg, .. } = self else {
             unreachable!("replica recovery of a client actor")
         };
-        let mut durable: Durable = (***d).clone();
-        durable.restarts += 1;
-        durable.unsynced.clear();
-        durable.counter += cfg.lost_counter_values;
-        if mutant_on(cfg, DriverMutant::Amnesia) {
-            durable.log.clear();
-        }
+        let durable = d.recovering(cfg);
         let (config, clients, usig) = self.replica_parts(durable.counter);
         let recovered = Replica::recover(
             config.clone(),
@@ -426,21 +392,13 @@ impl Node {
         let (Some(d), Node::Replica { cfg, .. }) = (&st.durable, self) else {
             return;
         };
-        let mut next: Durable = (***d).clone();
-        let synced = std::mem::take(&mut next.unsynced);
-        append(&mut next.log, synced);
-        if mutant_on(cfg, DriverMutant::LogAfterSend) {
-            next.unsynced = persisted;
-        } else {
-            append(&mut next.log, persisted);
-        }
-        next.counter = st.replica.usig().last_counter();
-        next.ghost = st.ghost.clone();
-        if force || next != ***d {
-            let next = Arc::new(Sealed::new(next));
-            st.durable = Some(next.clone());
-            o.save(next);
-        }
+        let next = d.after_step(
+            cfg,
+            persisted,
+            st.replica.usig().last_counter(),
+            st.ghost.clone(),
+        );
+        crate::durable::save(&mut st.durable, next, o, force);
     }
 }
 

@@ -250,26 +250,6 @@ fn recovered_executes(m: &MinbftModel, s: &MinbftState) -> bool {
     correct_replicas(&m.cfg, s).any(|r| r.ghost.executed_after_recovery)
 }
 
-/// Only the crashing replica ever crashes (stateright offers a crash of every actor; the
-/// others' are pruned here), at most `restarts` times.
-fn within_bounds(cfg: &CheckConfig, s: &MinbftState) -> bool {
-    let Some(r) = cfg.crash_replica else {
-        return true;
-    };
-    let r = r as usize;
-    let others_up = s
-        .crashed
-        .iter()
-        .enumerate()
-        .all(|(i, down)| !down || i == r);
-    let restarts = s
-        .actor_storages
-        .get(r)
-        .and_then(|d| d.as_ref())
-        .map_or(0, |d| d.restarts);
-    others_up && restarts + u32::from(s.crashed[r]) <= cfg.restarts
-}
-
 fn altered_view_change_rejected(m: &MinbftModel, s: &MinbftState) -> bool {
     correct_replicas(&m.cfg, s).any(|r| r.invalid_view_change_seen)
 }
@@ -327,7 +307,7 @@ pub fn minbft_model(cfg: &CheckConfig) -> Result<MinbftModel, ConfigError> {
         })
         .record_msg_out(record_out)
         .max_crashes(usize::from(cfg.crash_replica.is_some()))
-        .within_boundary(within_bounds)
+        .within_boundary(crate::durable::within_crash_bounds)
         .property(Expectation::Always, names::AGREEMENT, agreement)
         .property(Expectation::Always, names::NO_DUPLICATE, no_duplicate)
         .property(Expectation::Always, names::LINEARIZABLE, linearizable)

@@ -2,10 +2,13 @@
 //! `protocols` MinZyzyva replica (optionally Byzantine, with a bounded menu of moves) and a
 //! client actor around the MinZyzyva client, which checks UIs itself. Like the MinBFT
 //! actors, they translate outboxes into sends and timers and keep what the properties
-//! observe: speculative and committed executions, rollbacks, views, completions.
+//! observe: speculative and committed executions, rollbacks, views, completions. With
+//! `--crash`, one correct replica may crash and recover from its write-ahead log and
+//! surviving USIG counter ([`crate::durable`], as in the MinBFT model).
 
 use crate::actor::{Executed, KEY_SEED, actor_id, observer_id, op_for, replicas_except};
 use crate::config::{ByzMove, CheckConfig};
+use crate::durable::{Durable, Storage};
 use crate::early::early_view_change;
 use crate::msg::{KvOpKey, Observation, Timer};
 use crate::sealed::Sealed;
@@ -14,7 +17,7 @@ use minlab_protocols::minzyzyva::certify::{order_bytes, order_digest};
 use minlab_protocols::minzyzyva::{Client, Message, OrderReq, Replica};
 use minlab_protocols::service::kv::KvStore;
 use minlab_protocols::{Event, Instant, Outbox, Output, TimerKind, View};
-use minlab_usig::{SymbolicUsig, Usig};
+use minlab_usig::{SymbolicUsig, Usig, VolatileCounter};
 use stateright::actor::{Actor, Id, Out, model_timeout};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -45,9 +48,19 @@ pub struct ZGhost {
     pub rolled_back: bool,
     /// The highest view it installed.
     pub view_installed: View,
-    /// Its clock: the latest deadline of a timer that fired.
+    /// Its clock: the latest deadline of a timer that fired (it keeps running through a
+    /// crash).
     pub now: Instant,
+    /// It executed a request (speculatively) after a recovery.
+    pub executed_after_recovery: bool,
+    /// Its recovery from its storage failed (`Replica::recover` returned an error).
+    pub recovery_failed: bool,
 }
+
+/// The stateright storage of the crash-recovering replica: its log and USIG counter, with
+/// the observations that outlive a crash (all of [`ZGhost`]; `history` is rebuilt from
+/// the recovered replica, which emits no events while it replays its log).
+pub type ZStorage = Storage<ZGhost>;
 
 /// What the Byzantine replica remembers to make its moves.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
@@ -71,6 +84,9 @@ pub struct ZReplicaState {
     pub byz: Option<ZByzState>,
     /// Deadlines of the armed timers, by kind.
     pub deadlines: BTreeMap<TimerKind, Instant>,
+    /// `Some` for the crash-recovering replica: its stable storage as of this state (the
+    /// same value stateright keeps as the actor's storage).
+    pub durable: Option<ZStorage>,
 }
 
 /// One request a client completed.
@@ -138,46 +154,14 @@ impl Actor for ZNode {
     type State = ZNodeState;
     type Timer = Timer;
     type Random = ByzMove;
-    type Storage = ();
+    type Storage = ZStorage;
 
-    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> ZNodeState {
+    fn on_start(&self, _id: Id, storage: &Option<ZStorage>, o: &mut Out<Self>) -> ZNodeState {
         match self {
-            ZNode::Replica {
-                id,
-                byzantine,
-                cfg,
-                config,
-            } => {
-                let clients = Arc::new(ClientDirectory::from_seed(
-                    config.client_auth,
-                    *id,
-                    config.client_count,
-                    KEY_SEED,
-                ));
-                let usig = SymbolicUsig::new(*id, config.replica_count);
-                let replica = Replica::new(config.clone(), clients, usig, KvStore::new())
-                    .expect("a validated configuration builds replicas");
-                let byz = byzantine.then(|| ZByzState {
-                    pending: cfg
-                        .byzantine_moves
-                        .iter()
-                        .copied()
-                        .filter(|m| m.is_one_shot())
-                        .collect(),
-                    seen: Vec::new(),
-                });
-                let st = ZReplicaState {
-                    replica,
-                    ghost: ZGhost::default(),
-                    fired: Vec::new(),
-                    byz,
-                    deadlines: BTreeMap::new(),
-                };
-                if let Some(b) = &st.byz {
-                    offer_moves(b, cfg, &st.replica, o);
-                }
-                ZNodeState::Replica(Sealed::new(st))
-            }
+            ZNode::Replica { .. } => ZNodeState::Replica(Sealed::new(match storage {
+                Some(d) => self.recover_replica(d, o),
+                None => self.start_replica(o),
+            })),
             ZNode::Client { id, cfg, config } => {
                 let keys = Arc::new(ClientKeyring::from_seed(
                     config.client_auth,
@@ -206,7 +190,7 @@ impl Actor for ZNode {
         let from = crate::actor::node_id(self.cfg().replicas, src);
         match self {
             ZNode::Replica { cfg, .. } => {
-                if self.is_silent() {
+                if self.is_silent() || recovery_failed(state) {
                     return;
                 }
                 let Some(st) = replica_mut(state) else { return };
@@ -215,7 +199,8 @@ impl Actor for ZNode {
                 }
                 let mut out = Outbox::new();
                 st.replica.on_message(st.ghost.now, from, msg, &mut out);
-                self.emit_replica(st, out, o);
+                let persisted = self.emit_replica(st, out, o);
+                self.sync_durable(st, persisted, o, false);
                 if let Some(b) = &st.byz {
                     offer_moves(b, cfg, &st.replica, o);
                 }
@@ -252,6 +237,7 @@ impl Actor for ZNode {
                 let starts_view_change =
                     matches!(kind, TimerKind::RequestTimeout | TimerKind::ViewChange);
                 if self.is_silent()
+                    || recovery_failed(state)
                     || (starts_view_change && view >= cfg.view_changes)
                     || firings >= allowed
                 {
@@ -266,7 +252,8 @@ impl Actor for ZNode {
                 }
                 let mut out = Outbox::new();
                 st.replica.on_timer(st.ghost.now, kind, &mut out);
-                self.emit_replica(st, out, o);
+                let persisted = self.emit_replica(st, out, o);
+                self.sync_durable(st, persisted, o, false);
             }
             ZNode::Client { cfg, .. } => {
                 let ZNodeState::Client(st) = &**state else {
@@ -349,13 +336,22 @@ impl ZNode {
         matches!(self, ZNode::Replica { byzantine: true, cfg, .. } if cfg.has_move(ByzMove::Silent))
     }
 
-    fn emit_replica(&self, st: &mut ZReplicaState, mut out: Outbox<Message>, o: &mut Out<Self>) {
+    /// Routes a replica's outputs (sends, timers, observed events) and returns the
+    /// step's write-ahead records `(record, restart_point)`.
+    fn emit_replica(
+        &self,
+        st: &mut ZReplicaState,
+        mut out: Outbox<Message>,
+        o: &mut Out<Self>,
+    ) -> Vec<(Vec<u8>, bool)> {
+        let mut persisted = Vec::new();
         let ZNode::Replica {
             id, byzantine, cfg, ..
         } = self
         else {
-            return;
+            return persisted;
         };
+        let recovered = st.durable.as_ref().is_some_and(|d| d.restarts > 0);
         let n = cfg.replicas;
         let subset = *byzantine && cfg.has_move(ByzMove::Subset);
         for output in out.drain() {
@@ -378,11 +374,156 @@ impl ZNode {
                     st.deadlines.remove(&kind);
                     o.cancel_timer(Timer(kind));
                 }
-                Output::Event(e) => observe_replica(&mut st.ghost, e),
-                Output::Persist { .. } => {}
+                Output::Event(e) => observe_replica(&mut st.ghost, e, recovered),
+                Output::Persist {
+                    record,
+                    restart_point,
+                } => persisted.push((record, restart_point)),
             }
         }
+        persisted
     }
+}
+
+impl ZNode {
+    /// The replica's client directory and its USIG, whose counter resumes after `counter`.
+    fn replica_parts(&self, counter: u64) -> (Arc<Config>, Arc<ClientDirectory>, SymbolicUsig) {
+        let ZNode::Replica { id, config, .. } = self else {
+            unreachable!("replica parts of a client actor")
+        };
+        let clients = Arc::new(ClientDirectory::from_seed(
+            config.client_auth,
+            *id,
+            config.client_count,
+            KEY_SEED,
+        ));
+        let usig = SymbolicUsig::with_counter(
+            *id,
+            config.replica_count,
+            VolatileCounter::starting_after(counter),
+        );
+        (config.clone(), clients, usig)
+    }
+
+    /// A replica's first start (the crash-recovering one saves its empty storage).
+    fn start_replica(&self, o: &mut Out<ZNode>) -> ZReplicaState {
+        let ZNode::Replica {
+            id, byzantine, cfg, ..
+        } = self
+        else {
+            unreachable!("replica start of a client actor")
+        };
+        let (config, clients, usig) = self.replica_parts(0);
+        let replica = Replica::new(config, clients, usig, KvStore::new())
+            .expect("a validated configuration builds replicas");
+        let byz = byzantine.then(|| ZByzState {
+            pending: cfg
+                .byzantine_moves
+                .iter()
+                .copied()
+                .filter(|m| m.is_one_shot())
+                .collect(),
+            seen: Vec::new(),
+        });
+        let mut st = ZReplicaState {
+            replica,
+            ghost: ZGhost::default(),
+            fired: Vec::new(),
+            byz,
+            deadlines: BTreeMap::new(),
+            durable: None,
+        };
+        if cfg.crash_replica == Some(*id) {
+            crate::durable::save(&mut st.durable, Durable::default(), o, true);
+        }
+        if let Some(b) = &st.byz {
+            offer_moves(b, cfg, &st.replica, o);
+        }
+        st
+    }
+
+    /// The crash-recovering replica restarts from its stable storage `d`: its USIG resumes
+    /// at the stored counter (plus `lost_counter_values`), the production code replays the
+    /// log (`Replica::recover`) and resumes (`Replica::resume`: with lost counter values it
+    /// re-certifies its own checkpoints and, as primary, asks for a view change). Its
+    /// history, which the replay rebuilt without events, is read off the replica.
+    fn recover_replica(&self, d: &ZStorage, o: &mut Out<ZNode>) -> ZReplicaState {
+        let ZNode::Replica { cfg, .. } = self else {
+            unreachable!("replica recovery of a client actor")
+        };
+        let durable = d.recovering(cfg);
+        let (config, clients, usig) = self.replica_parts(durable.counter);
+        let recovered = Replica::recover(
+            config.clone(),
+            clients.clone(),
+            usig.clone(),
+            KvStore::new(),
+            &durable.log,
+        );
+        let failed = recovered.is_err();
+        let replica = recovered.unwrap_or_else(|_| {
+            Replica::new(config, clients, usig, KvStore::new())
+                .expect("a validated configuration builds replicas")
+        });
+        // Below the restart point's checkpoint the replica keeps a state, not entries:
+        // what it executed there is what it had observed before the crash.
+        let base = replica
+            .executed_requests()
+            .next()
+            .map_or(replica.executed_count(), |(position, ..)| position);
+        let mut history = durable.ghost.history.clone();
+        history.retain(|position, _| *position < base);
+        history.extend(
+            replica
+                .executed_requests()
+                .map(|(position, request, view)| (position, executed(request, view))),
+        );
+        let mut st = ZReplicaState {
+            replica,
+            ghost: ZGhost {
+                history,
+                recovery_failed: failed,
+                ..durable.ghost.clone()
+            },
+            fired: Vec::new(),
+            byz: None,
+            deadlines: BTreeMap::new(),
+            durable: Some(Arc::new(Sealed::new(durable))),
+        };
+        let mut persisted = Vec::new();
+        if !failed {
+            let mut out = Outbox::new();
+            st.replica.resume(st.ghost.now, &mut out);
+            persisted = self.emit_replica(&mut st, out, o);
+        }
+        self.sync_durable(&mut st, persisted, o, true);
+        st
+    }
+
+    /// After a step of the crash-recovering replica: the step's write-ahead records become
+    /// durable (mutant `LogAfterSend`: at its next step), with its USIG counter and its
+    /// observations; the storage is saved when it changed (`force`: always).
+    fn sync_durable(
+        &self,
+        st: &mut ZReplicaState,
+        persisted: Vec<(Vec<u8>, bool)>,
+        o: &mut Out<ZNode>,
+        force: bool,
+    ) {
+        let Some(d) = &st.durable else { return };
+        let next = d.after_step(
+            self.cfg(),
+            persisted,
+            st.replica.usig().last_counter(),
+            st.ghost.clone(),
+        );
+        crate::durable::save(&mut st.durable, next, o, force);
+    }
+}
+
+/// True for a replica whose recovery failed: it stays down.
+fn recovery_failed(state: &ZNodeState) -> bool {
+    matches!(state, ZNodeState::Replica(st) if st.ghost.recovery_failed)
 }
 
 /// View-change timers are armed only below the view bound. The FILL-HOLE timer only where
@@ -410,7 +551,7 @@ fn same(a: &Executed, b: &Executed) -> bool {
     (a.client, a.seq, &a.op) == (b.client, b.seq, &b.op)
 }
 
-fn observe_replica(g: &mut ZGhost, e: Event) {
+fn observe_replica(g: &mut ZGhost, e: Event, recovered: bool) {
     match e {
         Event::SpeculativelyExecuted {
             position,
@@ -419,6 +560,7 @@ fn observe_replica(g: &mut ZGhost, e: Event) {
             ..
         } => {
             g.history.insert(position, executed(&request, view));
+            g.executed_after_recovery |= recovered;
         }
         Event::RolledBack { position, .. } => {
             g.history.remove(&position);

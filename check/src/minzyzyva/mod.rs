@@ -1,10 +1,11 @@
 //! Model checking of MinZyzyva (paper §5) with stateright, over the very same Sans-IO
 //! replica and client the simulator runs: speculative execution, the commit path, FILL-HOLE,
-//! view change and rollback, with an optional Byzantine replica limited by its USIG.
+//! view change and rollback, with an optional Byzantine replica limited by its USIG, and
+//! optionally a correct replica that crashes and recovers from its write-ahead log.
 //!
-//! The same [`CheckConfig`] as MinBFT describes a check; crash recovery is MinBFT-only
-//! (MinZyzyva has no write-ahead log) and the Byzantine menu is the subset of moves that
-//! mean something here ([`MOVES`]).
+//! The same [`CheckConfig`] as MinBFT describes a check, crash recovery included
+//! (`crash_replica`, `restarts`, `lost_counter_values`; see [`crate::durable`]); the
+//! Byzantine menu is the subset of moves that mean something here ([`MOVES`]).
 //!
 //! ```
 //! use minlab_check::{CheckConfig, minzyzyva::check_minzyzyva};
@@ -39,11 +40,6 @@ pub const MOVES: [ByzMove; 6] = [
 /// Checks what the MinZyzyva model needs beyond [`CheckConfig::validate`].
 pub fn validate(cfg: &CheckConfig) -> Result<(), ConfigError> {
     cfg.validate()?;
-    if cfg.crash_replica.is_some() {
-        return Err(ConfigError(
-            "crash recovery is checked for MinBFT only (MinZyzyva has no write-ahead log)".into(),
-        ));
-    }
     if cfg.lie_installed_view {
         return Err(ConfigError(
             "Byzantine move lie-installed-view is MinBFT only (a MinZyzyva VIEW-CHANGE has \

@@ -1,7 +1,9 @@
 //! The stateright `ActorModel` of a MinZyzyva group and its properties (paper §5): what a
 //! client completed is never rolled back and is in the history of every correct replica
 //! that installed a later view; committed prefixes agree; no request runs twice; the
-//! client history is linearizable.
+//! client history is linearizable. With a crashing replica (`--crash`), which counts as
+//! correct, the same properties must hold, and its recovery from its write-ahead log must
+//! succeed.
 
 use super::actor::{ZClientState, ZNode, ZNodeState, ZReplicaState};
 use crate::config::{CheckConfig, ConfigError};
@@ -140,15 +142,24 @@ fn completes_after_view_change(m: &MinzyzyvaModel, s: &MinzyzyvaState) -> bool {
     clients(&m.cfg, s).any(|(_, c)| c.completed.iter().any(|d| d.view > 0))
 }
 
+fn recovery_succeeds(m: &MinzyzyvaModel, s: &MinzyzyvaState) -> bool {
+    correct_replicas(&m.cfg, s).all(|r| !r.ghost.recovery_failed)
+}
+
+fn recovered_executes(m: &MinzyzyvaModel, s: &MinzyzyvaState) -> bool {
+    correct_replicas(&m.cfg, s).any(|r| r.ghost.executed_after_recovery)
+}
+
 fn rollback_happens(m: &MinzyzyvaModel, s: &MinzyzyvaState) -> bool {
     correct_replicas(&m.cfg, s).any(|r| r.ghost.rolled_back)
 }
 
 /// The group configuration of a MinZyzyva check: `f = (replicas - 1) / 2`, the given
 /// clients and batch size, no client authentication (the symbolic USIG still certifies
-/// every UI).
+/// every UI); every replica durable when one may crash.
 pub fn group_config(cfg: &CheckConfig) -> Config {
     let mut config = Config::new((cfg.replicas - 1) / 2, cfg.clients).with_fixed_waits();
+    config.durable = cfg.crash_replica.is_some();
     config.batch_size_max = cfg.batch_size as usize;
     #[cfg(feature = "mutants")]
     {
@@ -187,6 +198,8 @@ pub fn minzyzyva_model(cfg: &CheckConfig) -> Result<MinzyzyvaModel, ConfigError>
             LossyNetwork::No
         })
         .record_msg_out(record_out)
+        .max_crashes(usize::from(cfg.crash_replica.is_some()))
+        .within_boundary(crate::durable::within_crash_bounds)
         .property(Expectation::Always, names::COMMITTED_AGREE, committed_agree)
         .property(
             Expectation::Always,
@@ -223,6 +236,19 @@ pub fn minzyzyva_model(cfg: &CheckConfig) -> Result<MinzyzyvaModel, ConfigError>
                 Expectation::Sometimes,
                 common::COMPLETES_AFTER_VIEW_CHANGE,
                 completes_after_view_change,
+            );
+    }
+    if cfg.crash_replica.is_some() {
+        model = model
+            .property(
+                Expectation::Always,
+                common::RECOVERY_SUCCEEDS,
+                recovery_succeeds,
+            )
+            .property(
+                Expectation::Sometimes,
+                common::RECOVERED_EXECUTES,
+                recovered_executes,
             );
     }
     if cfg.view_changes > 0 && !cfg.has_move(crate::config::ByzMove::Silent) {
