@@ -17,8 +17,8 @@ pub struct Args {
 enum What {
     /// MinBFT with 2f + 1 replicas, bounded clients, requests and view changes.
     Minbft(CheckArgs),
-    /// MinZyzyva (speculative) with 2f + 1 replicas, the same options (no --crash; moves:
-    /// silent, subset, burn-counter, equivocate, req-view-change, early-view-change).
+    /// MinZyzyva (speculative) with 2f + 1 replicas, the same options, --crash included
+    /// (moves: silent, subset, burn-counter, equivocate, req-view-change, early-view-change).
     Minzyzyva(CheckArgs),
 }
 

@@ -248,8 +248,28 @@ fn check_minzyzyva_explores_and_refuses_what_it_cannot_check() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("787 unique"), "{}", text(&o));
+    // Crash recovery: the primary crashes at any point and recovers from its log.
+    let o = minlab(
+        &["check", "minzyzyva", "--crash", "0", "--requests", "2"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("165 unique"), "{out}");
+    assert!(
+        out.contains("a crashed replica recovers from its log"),
+        "{out}"
+    );
     for (args, says) in [
-        (&["--crash", "1"][..], "MinBFT only"),
+        (
+            &["--crash", "0", "--byzantine", "primary"][..],
+            "must not be the Byzantine one",
+        ),
+        (&["--crash", "3"][..], "must be one of the replicas"),
+        (
+            &["--crash", "1", "--scenario-out", "x.toml"][..],
+            "cannot be replayed",
+        ),
         (
             &["--byzantine", "primary", "--moves", "replay"][..],
             "not offered",

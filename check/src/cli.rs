@@ -81,15 +81,16 @@ pub struct CheckArgs {
     /// Stop after this many states.
     #[arg(long)]
     pub states_max: Option<usize>,
-    /// The replica that may crash and recover from its write-ahead log at any point
-    /// (every replica is then durable).
+    /// The replica that may crash and recover from its write-ahead log and surviving USIG
+    /// counter at any point (every replica is then durable; it counts as correct).
     #[arg(long)]
     pub crash: Option<u32>,
     /// Bound on the crashing replica's crash-recover cycles.
     #[arg(long, default_value_t = 1, requires = "crash")]
     pub restarts: u32,
     /// Counter values each crash consumes inside the write-ahead window (never sent nor
-    /// logged; the recovered replica announces them with RESTART).
+    /// logged; a recovered MinBFT replica announces them with RESTART, a MinZyzyva one
+    /// re-certifies its checkpoints and, as primary, asks for a view change).
     #[arg(long, default_value_t = 0, requires = "crash")]
     pub lost_counter_values: u64,
     /// Serve stateright's Explorer (a web UI to walk the model) on this address, e.g.

@@ -527,12 +527,18 @@ fn recovery_failed(state: &ZNodeState) -> bool {
 }
 
 /// View-change timers are armed only below the view bound. The FILL-HOLE timer only where
-/// a hole can last: on a lossy network, or when the primary of view 0 is Byzantine (a
-/// correct primary's holes are messages in flight, which the network delivers).
+/// a hole can last: on a lossy network, when the primary of view 0 is Byzantine (a correct
+/// primary's holes are messages in flight, which the network delivers), or when a replica
+/// crashes (what it had parked ahead of its FIFO position is gone, and a primary's lost
+/// counter values are a hole for good).
 fn arms(cfg: &CheckConfig, st: &ZReplicaState, kind: TimerKind) -> bool {
     match kind {
         TimerKind::RequestTimeout | TimerKind::ViewChange => st.replica.view() < cfg.view_changes,
-        TimerKind::Repair => cfg.lossy || cfg.byzantine == crate::config::ByzantineRole::Primary,
+        TimerKind::Repair => {
+            cfg.lossy
+                || cfg.byzantine == crate::config::ByzantineRole::Primary
+                || cfg.crash_replica.is_some()
+        }
         _ => true,
     }
 }
