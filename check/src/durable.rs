@@ -98,6 +98,11 @@ pub(crate) fn mutant_on(cfg: &CheckConfig, m: DriverMutant) -> bool {
     }
 }
 
+/// True when the check runs one of the driver mutants (the log is lost on purpose).
+pub(crate) fn driver_mutant(cfg: &CheckConfig) -> bool {
+    mutant_on(cfg, DriverMutant::Amnesia) || mutant_on(cfg, DriverMutant::LogAfterSend)
+}
+
 impl<G: Clone + Hash> Durable<G> {
     /// The storage a recovery starts from: one more restart, the unsynced records lost,
     /// the USIG counter past `lost_counter_values` more values (a crash inside the

@@ -73,7 +73,8 @@ pub mod names {
     /// exercised).
     pub const ALTERED_VIEW_CHANGE_REJECTED: &str = "an altered VIEW-CHANGE is rejected";
     /// `always`: the crashing replica recovers from its stable storage (its write-ahead
-    /// log replays without error). Registered with a crashing replica.
+    /// log replays without error; in the MinZyzyva model, it also rebuilds the history the
+    /// replica had when it crashed). Registered with a crashing replica.
     pub const RECOVERY_SUCCEEDS: &str = "a crashed replica recovers from its log";
     /// `sometimes`: the crashing replica recovers and then executes a request (so crash
     /// and recovery are exercised). Registered with a crashing replica.

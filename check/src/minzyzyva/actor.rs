@@ -55,6 +55,9 @@ pub struct ZGhost {
     pub executed_after_recovery: bool,
     /// Its recovery from its storage failed (`Replica::recover` returned an error).
     pub recovery_failed: bool,
+    /// A recovery rebuilt a history other than the one it had when it crashed (replaying
+    /// the write-ahead log must rebuild it exactly).
+    pub recovered_other_history: bool,
 }
 
 /// The stateright storage of the crash-recovering replica: its log and USIG counter, with
@@ -478,11 +481,13 @@ impl ZNode {
                 .executed_requests()
                 .map(|(position, request, view)| (position, executed(request, view))),
         );
+        let other = !failed && history != durable.ghost.history;
         let mut st = ZReplicaState {
             replica,
             ghost: ZGhost {
                 history,
                 recovery_failed: failed,
+                recovered_other_history: durable.ghost.recovered_other_history || other,
                 ..durable.ghost.clone()
             },
             fired: Vec::new(),
