@@ -101,7 +101,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
     /// Write the first violated property's counterexample to FILE as a scenario that
-    /// `minlab run FILE` replays step by step in the simulator (MinBFT; not with --crash).
+    /// `minlab run FILE` replays step by step in the simulator (not with --crash).
     #[arg(long, value_name = "FILE", conflicts_with = "explore")]
     pub scenario_out: Option<std::path::PathBuf>,
     /// TEST-ONLY: run every replica with a seeded bug (commit-quorum, skip-no-hole,
