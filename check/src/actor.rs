@@ -29,6 +29,27 @@ use std::sync::Arc;
 /// The seed of the client keys (unused without client authentication, but fixed).
 pub(crate) const KEY_SEED: u64 = 7;
 
+/// Replica `id`'s group configuration, client directory and symbolic USIG whose counter
+/// resumes after `counter` (MinBFT's and MinZyzyva's actors build replicas alike).
+pub(crate) fn replica_parts(
+    id: u32,
+    config: &Arc<Config>,
+    counter: u64,
+) -> (Arc<Config>, Arc<ClientDirectory>, SymbolicUsig) {
+    let clients = Arc::new(ClientDirectory::from_seed(
+        config.client_auth,
+        id,
+        config.client_count,
+        KEY_SEED,
+    ));
+    let usig = SymbolicUsig::with_counter(
+        id,
+        config.replica_count,
+        VolatileCounter::starting_after(counter),
+    );
+    (config.clone(), clients, usig)
+}
+
 /// The model's replica type: production code over the symbolic USIG and the KV store.
 pub type ModelReplica = Replica<SymbolicUsig, KvStore>;
 
@@ -274,18 +295,7 @@ impl Node {
         let Node::Replica { id, config, .. } = self else {
             unreachable!("replica parts of a client actor")
         };
-        let clients = Arc::new(ClientDirectory::from_seed(
-            config.client_auth,
-            *id,
-            config.client_count,
-            KEY_SEED,
-        ));
-        let usig = SymbolicUsig::with_counter(
-            *id,
-            config.replica_count,
-            VolatileCounter::starting_after(counter),
-        );
-        (config.clone(), clients, usig)
+        replica_parts(*id, config, counter)
     }
 
     /// True for the replica the model crashes and recovers.

@@ -17,7 +17,7 @@ use minlab_protocols::minzyzyva::certify::{order_bytes, order_digest};
 use minlab_protocols::minzyzyva::{Client, Message, OrderReq, Replica};
 use minlab_protocols::service::kv::KvStore;
 use minlab_protocols::{Event, Instant, Outbox, Output, TimerKind, View};
-use minlab_usig::{SymbolicUsig, Usig, VolatileCounter};
+use minlab_usig::{SymbolicUsig, Usig};
 use stateright::actor::{Actor, Id, Out, model_timeout};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -394,18 +394,7 @@ impl ZNode {
         let ZNode::Replica { id, config, .. } = self else {
             unreachable!("replica parts of a client actor")
         };
-        let clients = Arc::new(ClientDirectory::from_seed(
-            config.client_auth,
-            *id,
-            config.client_count,
-            KEY_SEED,
-        ));
-        let usig = SymbolicUsig::with_counter(
-            *id,
-            config.replica_count,
-            VolatileCounter::starting_after(counter),
-        );
-        (config.clone(), clients, usig)
+        crate::actor::replica_parts(*id, config, counter)
     }
 
     /// A replica's first start (the crash-recovering one saves its empty storage).
