@@ -52,11 +52,12 @@ impl NetProtocol for MinZyzyva {
         // The software USIG's counter file, or the mark of an earlier start (a TPM USIG
         // keeps its counter in the chip). A durable replica may restart from its log.
         let started = config.data_dir(id).join(STARTED_MARK);
+        let may_restart = protocol.durable && wal_path.exists();
         let ran_before = [config.counter_path(id), started.clone()]
             .into_iter()
             .find(|p| p.exists());
         if let Some(found) = &ran_before
-            && !(protocol.durable && wal_path.exists())
+            && !may_restart
         {
             return Err(cannot_restart(
                 config,
@@ -76,7 +77,7 @@ impl NetProtocol for MinZyzyva {
         // A TPM counter above the identity's base: this TPM issued UIs for the replica
         // already, whatever became of its data directory.
         let tpm_used = usig.last_counter() > 0 && config.usig == UsigBackend::Tpm;
-        if tpm_used && !(protocol.durable && wal_path.exists()) {
+        if tpm_used && !may_restart {
             return Err(cannot_restart(
                 config,
                 id,

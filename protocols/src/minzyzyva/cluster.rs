@@ -61,8 +61,6 @@ pub(crate) struct Cluster {
     pub(crate) wal: Vec<Vec<Vec<u8>>>,
     /// Check after every step of a replica that recovering it from its log rebuilds it.
     pub(crate) check_recovery: bool,
-    /// Length of `events` when a replica last restarted (tests' marker).
-    pub(crate) restarted_at: usize,
     queue: VecDeque<(NodeId, NodeId, Message)>,
     timers: BTreeMap<(NodeId, TimerKind), Instant>,
     pub(crate) now: Instant,
@@ -114,7 +112,6 @@ impl Cluster {
             delivered: BTreeMap::new(),
             wal: vec![Vec::new(); n as usize],
             check_recovery: false,
-            restarted_at: 0,
             queue: VecDeque::new(),
             timers: BTreeMap::new(),
             now: Instant::ZERO,

@@ -331,8 +331,8 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
             let (c, m) = entry.remove_entry();
             match self.process_primary(&m, out) {
+                // `process_primary` advanced `accepted` to `c`.
                 Ok(()) => {
-                    self.accepted = c;
                     self.order_log.insert(c, m);
                 }
                 Err(reason) => {
@@ -395,28 +395,15 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.state.slots += 1;
         let history = self.state.history;
         let watched_before = self.watched.len();
-        // Execute: results (None for a request executed before) in batch order.
-        let mut results: Vec<Option<(u64, Vec<u8>)>> = Vec::with_capacity(o.batch.len());
         for req in &o.batch {
             if let Some(&(seq, _)) = self.watched.get(&req.client)
                 && seq <= req.seq
             {
                 self.watched.remove(&req.client);
             }
-            let rec = &mut self.state.records[req.client as usize];
-            if req.seq <= rec.last_seq {
-                results.push(None);
-                continue;
-            }
-            let result = self.service.execute(&req.op);
-            let position = self.state.executed_count;
-            self.state.executed_count += 1;
-            self.metrics.requests_executed += 1;
-            let rec = &mut self.state.records[req.client as usize];
-            rec.last_seq = req.seq;
-            rec.last_result = result.clone();
-            results.push(Some((position, result)));
         }
+        let results = self.execute_batch(&o.batch);
+        self.metrics.requests_executed += results.iter().flatten().count() as u64;
         if self.watched.len() != watched_before {
             self.arm_request_timer(out);
         }
@@ -526,6 +513,28 @@ impl<U: Usig, S: Service> Replica<U, S> {
             history,
         });
         self.after_slot(out);
+    }
+
+    /// Executes each request of `batch` not executed before (paper §5: each request exactly
+    /// once, by `V_req`), in batch order: its position and result, or `None` for a request
+    /// executed before. The one execution rule of live execution and of recovery.
+    pub(crate) fn execute_batch(&mut self, batch: &[Arc<Request>]) -> Vec<Option<(u64, Vec<u8>)>> {
+        let mut results = Vec::with_capacity(batch.len());
+        for req in batch {
+            let rec = &mut self.state.records[req.client as usize];
+            if req.seq <= rec.last_seq {
+                results.push(None);
+                continue;
+            }
+            let result = self.service.execute(&req.op);
+            let position = self.state.executed_count;
+            self.state.executed_count += 1;
+            let rec = &mut self.state.records[req.client as usize];
+            rec.last_seq = req.seq;
+            rec.last_result = result.clone();
+            results.push(Some((position, result)));
+        }
+        results
     }
 
     /// After each slot: a checkpoint every `cp` slots.

@@ -180,7 +180,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         match record {
             Record::Base(image) => self.restore_image(*image)?,
             Record::Sent(m) => self.replay_sent(m),
-            Record::Executed(o) => self.replay_executed(&o),
+            Record::Executed(o) => self.replay_executed(&o)?,
             Record::RolledBack(slot) => {
                 if slot < self.history.base_slot || slot >= self.history.head() {
                     return Err(format!(
@@ -276,7 +276,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.sent.insert(m.ui().counter, m);
         }
         for o in &img.orders {
-            self.replay_executed(o);
+            self.replay_executed(o)?;
             let slot = self.state.slots;
             for c in own_checkpoints.iter().filter(|c| c.slot == slot) {
                 self.replay_own_checkpoint(c);
@@ -329,39 +329,24 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Re-executes one ORDER-REQ appended to the history, as `execute_order` did, without
     /// creating a UI or sending anything.
-    fn replay_executed(&mut self, o: &Arc<OrderReq>) {
-        self.state.append_order(o);
-        let mut outcomes = Vec::with_capacity(o.batch.len());
-        for req in &o.batch {
-            let Some(rec) = self.state.records.get_mut(req.client as usize) else {
-                outcomes.push(Outcome {
-                    position: None,
-                    result_fnv: 0,
-                    response: None,
-                });
-                continue;
-            };
-            if req.seq <= rec.last_seq {
-                outcomes.push(Outcome {
-                    position: None,
-                    result_fnv: 0,
-                    response: None,
-                });
-                continue;
-            }
-            let result = self.service.execute(&req.op);
-            let position = self.state.executed_count;
-            self.state.executed_count += 1;
-            let rec = &mut self.state.records[req.client as usize];
-            rec.last_seq = req.seq;
-            rec.last_result = result.clone();
-            rec.last_response = None;
-            outcomes.push(Outcome {
-                position: Some(position),
-                result_fnv: fnv1a(&result),
-                response: None,
-            });
+    fn replay_executed(&mut self, o: &Arc<OrderReq>) -> Result<(), String> {
+        if let Some(r) = o
+            .batch
+            .iter()
+            .find(|r| r.client >= self.config.client_count)
+        {
+            return Err(format!("an ORDER-REQ holds unknown client {}", r.client));
         }
+        self.state.append_order(o);
+        let outcomes = self
+            .execute_batch(&o.batch)
+            .into_iter()
+            .map(|executed| Outcome {
+                position: executed.as_ref().map(|(p, _)| *p),
+                result_fnv: executed.as_ref().map_or(0, |(_, r)| fnv1a(r)),
+                response: None,
+            })
+            .collect();
         if o.view == self.view && o.primary == self.primary {
             self.accepted = self.accepted.max(o.ui.counter);
         }
@@ -370,6 +355,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             outcomes,
             history: self.state.history,
         });
+        Ok(())
     }
 
     /// The current view's primary messages we hold, for FILL-HOLE answers: the ORDER-REQs

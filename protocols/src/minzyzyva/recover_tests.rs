@@ -182,8 +182,16 @@ fn histories_reconciled_by_a_new_view_recover_at_every_step() {
 }
 
 /// Runs `ops` operations; replica `r` crashes after `crash_at` steps and restarts from its
-/// log after `down` more (with `lost` counter values consumed in the crash).
-fn crash_and_restart(r: u32, crash_at: u64, down: u64, lost: u64, seed: u64, ops: u64) -> Cluster {
+/// log after `down` more (with `lost` counter values consumed in the crash). Returns the
+/// cluster and the length of its event log at the restart.
+fn crash_and_restart(
+    r: u32,
+    crash_at: u64,
+    down: u64,
+    lost: u64,
+    seed: u64,
+    ops: u64,
+) -> (Cluster, usize) {
     let mut cfg = config(1, 3);
     cfg.batch_size_max = 2;
     cfg.retransmit_timeout = Duration::from_millis(20);
@@ -194,9 +202,9 @@ fn crash_and_restart(r: u32, crash_at: u64, down: u64, lost: u64, seed: u64, ops
         c.step();
     }
     c.restart(r, lost);
-    c.restarted_at = c.events.len();
+    let restarted_at = c.events.len();
     c.run(400_000);
-    c
+    (c, restarted_at)
 }
 
 /// Requests replica `r` executed (speculatively) after the event log reached `from`.
@@ -212,13 +220,13 @@ fn executed_since(c: &Cluster, r: u32, from: usize) -> usize {
 #[test]
 fn a_restarted_backup_rejoins() {
     for (crash_at, down) in [(40, 0), (90, 60), (200, 250)] {
-        let c = crash_and_restart(2, crash_at, down, 0, 3, 120);
+        let (c, restarted_at) = crash_and_restart(2, crash_at, down, 0, 3, 120);
         assert_eq!(c.completions.len(), 120, "crash at {crash_at}");
         assert_safe(&c);
         // It executes again after the restart (from its log's state, by FILL-HOLE or by
         // state transfer), and its committed state agrees (`assert_safe`).
         assert!(
-            executed_since(&c, 2, c.restarted_at) > 0,
+            executed_since(&c, 2, restarted_at) > 0,
             "crash at {crash_at}: replica 2 executes after its restart"
         );
     }
@@ -226,7 +234,7 @@ fn a_restarted_backup_rejoins() {
 
 #[test]
 fn a_restarted_primary_without_lost_values_keeps_its_view() {
-    let c = crash_and_restart(0, 60, 0, 0, 4, 40);
+    let (c, _) = crash_and_restart(0, 60, 0, 0, 4, 40);
     assert_eq!(c.completions.len(), 40);
     assert_safe(&c);
     assert!(
@@ -237,7 +245,7 @@ fn a_restarted_primary_without_lost_values_keeps_its_view() {
 
 #[test]
 fn a_restarted_primary_that_lost_counter_values_hands_over_its_view() {
-    let c = crash_and_restart(0, 60, 0, 3, 4, 40);
+    let (c, _) = crash_and_restart(0, 60, 0, 3, 4, 40);
     assert_eq!(c.completions.len(), 40);
     assert_safe(&c);
     assert_eq!(c.replicas[0].lost_counter_values(), 3);
@@ -355,7 +363,7 @@ proptest! {
         down in 0u64..300,
         lost in 0u64..3,
     ) {
-        let c = crash_and_restart(r, crash_at, down, lost, seed, 30);
+        let (c, _) = crash_and_restart(r, crash_at, down, lost, seed, 30);
         prop_assert_eq!(c.check_agreement(), Ok(()));
         prop_assert_eq!(c.check_completions(), Ok(()));
         prop_assert_eq!(c.completions.len(), 30);
