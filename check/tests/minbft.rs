@@ -80,7 +80,7 @@ fn byzantine_backup_moves_are_safe() {
     for (moves, pin) in [
         (&[ByzMove::Subset][..], 1123),
         (&[ByzMove::Equivocate][..], 12734),
-        (&[ByzMove::Replay][..], 18182),
+        (&[ByzMove::Replay][..], 21844),
     ] {
         let r = run(&byzantine(ByzantineRole::Backup, moves));
         assert!(

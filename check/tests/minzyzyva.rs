@@ -84,7 +84,7 @@ fn batches_under_a_byzantine_primary_and_a_view_change_hold() {
     let r = run(&cfg);
     assert!(r.exhaustive && r.safety_holds());
     assert!(found(&r, names::VIEW_CHANGE_COMPLETES));
-    assert_eq!(r.unique_states, 4249);
+    assert_eq!(r.unique_states, 5469);
 }
 
 // The configuration with one client: a mute Byzantine primary; the client's
@@ -111,7 +111,7 @@ fn silent_primary_view_change_holds_and_completes_after_it() {
     ] {
         assert!(found(&r, p), "{p}");
     }
-    assert_eq!(r.unique_states, 5463);
+    assert_eq!(r.unique_states, 7761);
 }
 
 // A Byzantine primary that orders a request a second time under a fresh UI_p (as the

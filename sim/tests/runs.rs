@@ -127,6 +127,27 @@ fn catalog_scenarios_hold_over_a_few_seeds() {
     }
 }
 
+/// Seeds on which a request waited forever after the primary crashed, before MinBFT
+/// backups relayed the crashed primary's PREPAREs and CHECKPOINTs to each other and
+/// answered STATE-REQUESTs from checkpoints stable only at the asker
+/// (`protocols/src/minbft/relay_tests.rs`; the slot-rule seeds still failed with the relays
+/// alone), and before a MinZyzyva backup holding the new primary's messages asked it again
+/// for the lost NEW-VIEW.
+#[test]
+fn backups_fill_each_others_holes_after_the_primary_crashed() {
+    for (name, seeds) in [
+        ("lossy-crash-primary", &[121, 127, 144, 191][..]),
+        ("slots-lossy-crash-primary", &[162, 454][..]),
+        ("minzyzyva-lossy-crash-primary", &[2, 38, 59, 69][..]),
+    ] {
+        let s = catalog(name);
+        for &seed in seeds {
+            let r = run(&s, seed, RunOptions::default()).unwrap();
+            assert!(r.passed, "{name} seed {seed}: {:?}", r.failures);
+        }
+    }
+}
+
 #[test]
 fn faulty_primaries_are_replaced_by_a_view_change() {
     // Paper §4: a primary that crashes, stays silent, burns counter values or equivocates

@@ -127,7 +127,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         // order (the FIFO rule skips it there): a replica that catches up by state
         // transfer sends one for an older view after its VIEW-CHANGE, and no later
         // VIEW-CHANGE may come to account for that counter value.
-        let checked = match self.check_peer(from, c.sender, c.view) {
+        let checked = match self.check_peer(self.relay_origin(from, c.sender), c.sender, c.view) {
             Err(RejectReason::StaleView) | Ok(()) => self.fifo.admit(c.sender, c.ui.counter),
             Err(reason) => Err(reason),
         };

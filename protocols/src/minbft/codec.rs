@@ -142,7 +142,11 @@ mod tests {
                 prepares: vec![prepare],
                 ui: ui(9, 9),
             })),
-            Message::StateRequest(Arc::new(StateRequest { sender: 0, counter })),
+            Message::StateRequest(Arc::new(StateRequest {
+                sender: 0,
+                counter,
+                view: 0,
+            })),
             Message::StateReply(Arc::new(StateReply {
                 sender: 0,
                 checkpoint_cert: vec![checkpoint],

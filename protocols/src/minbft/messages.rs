@@ -237,6 +237,13 @@ pub struct FillHole {
     pub sender: ReplicaId,
     /// The first counter value of the receiver's it misses.
     pub from: u64,
+    /// The asker's view.
+    pub view: View,
+    /// The first counter value of `view`'s primary it misses: every other replica relays
+    /// the primary's PREPAREs and CHECKPOINTs it holds from there on (their UI proves the
+    /// primary made them), so one lost on the way from a primary that then crashed is not
+    /// lost for good.
+    pub primary_from: u64,
 }
 
 /// Asks a replica for the state at a stable checkpoint (state transfer, phase 2).
@@ -246,6 +253,8 @@ pub struct StateRequest {
     pub sender: ReplicaId,
     /// Counter value of the stable checkpoint wanted.
     pub counter: u64,
+    /// Its view.
+    pub view: View,
 }
 
 /// A state snapshot at a stable checkpoint, with the certificate proving it (phase 2).

@@ -35,6 +35,8 @@ mod evidence_tests;
 #[cfg(test)]
 mod recover_tests;
 #[cfg(test)]
+mod relay_tests;
+#[cfg(test)]
 mod repair_tests;
 #[cfg(test)]
 mod slots_tests;

@@ -143,7 +143,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     ) {
         let kind = MessageKind::Prepare;
         let checked = self
-            .check_peer(from, p.primary, p.view)
+            .check_peer(self.relay_origin(from, p.primary), p.primary, p.view)
             .and_then(|()| {
                 // Paper §4, condition 1: only the primary of the view sends PREPAREs.
                 if p.primary == self.config.primary_of(p.view) {

@@ -16,6 +16,13 @@
 //!   VIEW-CHANGE and NEW-VIEW in full when the range reaches one (their `O` covers every
 //!   earlier counter value, so the receiver jumps over them). Resent messages verify as
 //!   before; duplicates are dropped before any verification.
+//! - **Relay.** A FILL-HOLE also names the first counter value of the asker's primary it
+//!   misses, and every other replica resends the primary's PREPAREs and CHECKPOINTs it
+//!   holds from there on. In the paper a
+//!   COMMIT carries the request, so any COMMIT stands in for a lost PREPARE; minlab's
+//!   COMMIT carries only the batch digest, and without the relay a backup that lost a
+//!   PREPARE of a primary that then crashed waited forever when the other backups had
+//!   executed everything and so had no reason to ask for a view change.
 //! - **Waiting.** The timer's length follows the network: it is a smoothed estimate of
 //!   how long progress takes once something is pending ([`crate::delay`]), between
 //!   `repair_interval` and `repair_interval_max`. A fixed 50 ms would ask on every request
@@ -35,6 +42,7 @@ use crate::outbox::{Outbox, TimerKind};
 use crate::service::Service;
 use crate::time::Instant;
 use minlab_usig::Usig;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Retransmission state. Bound: one entry per replica.
@@ -148,11 +156,14 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
         }
         if self.progress_marker() == self.repair.marker {
+            let primary_from = self.fifo.accepted(self.config.primary_of(self.view)) + 1;
             for s in 0..self.config.replica_count as ReplicaId {
                 if s != self.id {
                     let m = FillHole {
                         sender: self.id,
                         from: self.fifo.accepted(s) + 1,
+                        view: self.view,
+                        primary_from,
                     };
                     self.metrics.count_sent(MessageKind::FillHole);
                     out.send(NodeId::Replica(s), Message::FillHole(Arc::new(m)));
@@ -228,6 +239,43 @@ impl<U: Usig, S: Service> Replica<U, S> {
             };
             self.metrics.count_sent(msg.kind());
             out.send(to, msg);
+        }
+        self.relay_primary(&m, out);
+    }
+
+    /// Resends the UI messages of `m.view`'s primary this replica holds from
+    /// `m.primary_from` on (at most `repair_batch_max`, in counter order) to the asker:
+    /// the PREPAREs in its log and the CHECKPOINTs among its checkpoint votes (a lost
+    /// CHECKPOINT holds up the primary's later PREPAREs as much as a lost PREPARE). Not when
+    /// this replica is that primary (it answers from its sent log) or the asker is.
+    fn relay_primary(&mut self, m: &FillHole, out: &mut Outbox) {
+        let primary = self.config.primary_of(m.view);
+        if primary == self.id || primary == m.sender {
+            return;
+        }
+        let from = m.primary_from.max(1);
+        let mut held: BTreeMap<u64, Message> = self
+            .log
+            .entries
+            .range(from..)
+            .map(|(_, e)| &e.prepare)
+            .filter(|p| p.primary == primary && p.view == m.view)
+            .take(self.config.repair_batch_max)
+            .map(|p| (p.ui.counter, Message::Prepare(p.clone())))
+            .collect();
+        let checkpoints = self
+            .checkpoints
+            .stable_cert
+            .iter()
+            .chain(self.checkpoints.votes.values().flat_map(|v| v.values()));
+        for c in checkpoints {
+            if c.sender == primary && c.ui.counter >= from {
+                held.insert(c.ui.counter, Message::Checkpoint(c.clone()));
+            }
+        }
+        for (_, msg) in held.into_iter().take(self.config.repair_batch_max) {
+            self.metrics.count_sent(msg.kind());
+            out.send(NodeId::Replica(m.sender), msg);
         }
     }
 }

@@ -193,6 +193,19 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
     }
 
+    /// The transport sender to check a message signed by `signer` against: `signer`
+    /// itself when another known replica delivers it, which may relay the current
+    /// primary's PREPAREs and CHECKPOINTs in a FILL-HOLE answer (see `super::repair`):
+    /// their UI proves who made them, whoever delivers them. Otherwise `from` unchanged.
+    pub(crate) fn relay_origin(&self, from: NodeId, signer: ReplicaId) -> NodeId {
+        match from {
+            NodeId::Replica(r) if r < self.config.replica_count && r != self.id => {
+                NodeId::Replica(signer)
+            }
+            _ => from,
+        }
+    }
+
     pub(crate) fn reject(
         &mut self,
         from: NodeId,

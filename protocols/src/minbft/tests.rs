@@ -175,8 +175,12 @@ fn condition_1_only_the_primary_of_the_view_prepares() {
     let future = prepare(&mut primary, 6, vec![request(0, 1)]);
     let out = deliver(&mut b, 0, Message::Prepare(future.clone()));
     assert_eq!(rejections(&out), vec![RejectReason::FutureView]);
-    // The transport's sender must be the primary named in the message.
-    let out = deliver(&mut b, 2, Message::Prepare(future));
+    // Another replica may relay the primary's PREPARE (FILL-HOLE answers): it is checked
+    // as the primary's. A client may not deliver it at all.
+    let out = deliver(&mut b, 2, Message::Prepare(future.clone()));
+    assert_eq!(rejections(&out), vec![RejectReason::FutureView]);
+    let mut out = Outbox::new();
+    b.on_message(T0, NodeId::Client(0), Message::Prepare(future), &mut out);
     assert_eq!(rejections(&out), vec![RejectReason::WrongSender]);
     assert_eq!(
         (b.log_len(), b.accepted_counter(0)),
@@ -582,6 +586,7 @@ fn state_transfer_messages_need_a_reason() {
         Message::StateRequest(Arc::new(StateRequest {
             sender: 2,
             counter: 0,
+            view: 0,
         })),
     );
     assert!(out.is_empty());

@@ -155,7 +155,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let Some(cert) = &self.transfer.wanted else {
             return;
         };
-        let counter = cert[0].counter;
+        let (view, counter) = (cert[0].view, cert[0].counter);
         let signers: Vec<_> = cert.iter().map(|c| c.sender).collect();
         for s in signers {
             if s != self.id {
@@ -165,6 +165,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                     Message::StateRequest(Arc::new(StateRequest {
                         sender: self.id,
                         counter,
+                        view,
                     })),
                 );
             }
@@ -187,22 +188,50 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if self.repair.state_answered_at[i].is_some_and(|t| now < t + self.config.repair_interval) {
             return self.reject(from, kind, RejectReason::RateLimited, out);
         }
-        let Some(first) = self.checkpoints.stable_cert.first() else {
-            return;
-        };
-        let Some((snapshot, table)) = self.transfer.snapshots.get(&(first.view, first.counter))
-        else {
+        let Some((checkpoint_cert, (snapshot, table))) = self.state_for(m.view, m.counter) else {
             return;
         };
         self.repair.state_answered_at[i] = Some(now);
         let reply = StateReply {
             sender: self.id,
-            checkpoint_cert: self.checkpoints.stable_cert.clone(),
-            snapshot: (**snapshot).clone(),
-            client_table: (**table).clone(),
+            checkpoint_cert,
+            snapshot: (*snapshot).clone(),
+            client_table: (*table).clone(),
         };
         self.metrics.count_sent(MessageKind::StateReply);
         out.send(from, Message::StateReply(Arc::new(reply)));
+    }
+
+    /// What answers a STATE-REQUEST for checkpoint `(view, counter)`: its snapshot if this
+    /// replica took that checkpoint, with the CHECKPOINTs it holds for it (a full
+    /// certificate once it is stable here; else at least its own, and the asker, which holds
+    /// a certificate for it, checks the state against that: the others' votes may have
+    /// been lost on the way here, or come from a primary that crashed); otherwise the latest
+    /// stable snapshot with its certificate.
+    fn state_for(&self, view: View, counter: u64) -> Option<(Vec<Arc<Checkpoint>>, Snapshot)> {
+        let stable = self
+            .checkpoints
+            .stable_cert
+            .first()
+            .map(|c| (c.view, c.counter));
+        if stable != Some((view, counter))
+            && let Some(snapshot) = self.transfer.snapshots.get(&(view, counter))
+        {
+            let votes: Vec<Arc<Checkpoint>> = self
+                .checkpoints
+                .votes
+                .get(&counter)
+                .into_iter()
+                .flat_map(|v| v.values())
+                .filter(|c| c.view == view)
+                .cloned()
+                .collect();
+            if !votes.is_empty() {
+                return Some((votes, snapshot.clone()));
+            }
+        }
+        let snapshot = self.transfer.snapshots.get(&stable?)?;
+        Some((self.checkpoints.stable_cert.clone(), snapshot.clone()))
     }
 
     /// `f + 1` valid matching CHECKPOINTs from different replicas.
@@ -248,9 +277,23 @@ impl<U: Usig, S: Service> Replica<U, S> {
         if !self.log.behind || key <= mine {
             return self.reject(from, kind, RejectReason::StaleRequest, out);
         }
-        if !self.valid_cert(&m.checkpoint_cert) {
+        // The reply's certificate, or the one this replica asked with when the answerer's
+        // holds only its own CHECKPOINT of that state (see `state_for`).
+        let wanted = self.transfer.wanted.as_ref().filter(|w| {
+            w.first().is_some_and(|c| {
+                (c.view, c.counter, c.state_digest)
+                    == (first.view, first.counter, first.state_digest)
+            })
+        });
+        let certificate = if let Some(w) = wanted
+            && m.checkpoint_cert.len() < self.config.quorum() as usize
+        {
+            w.clone()
+        } else if self.valid_cert(&m.checkpoint_cert) {
+            m.checkpoint_cert.clone()
+        } else {
             return self.reject(from, kind, RejectReason::InvalidStateReply, out);
-        }
+        };
         let Ok(table) = postcard::from_bytes::<ClientTable>(&m.client_table) else {
             return self.reject(from, kind, RejectReason::InvalidStateReply, out);
         };
@@ -277,7 +320,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         self.log.behind = false;
         self.transfer.wanted = None;
         self.transfer.evidence.clear();
-        for c in &m.checkpoint_cert {
+        for c in &certificate {
             if c.sender != self.id {
                 self.fifo.jump(c.sender, c.ui.counter);
             }
@@ -320,7 +363,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         // Our own CHECKPOINT of this state, so our certificate holds it (paper §4: O starts
         // after it) and peers can count it.
-        let mut cert = m.checkpoint_cert.clone();
+        let mut cert = certificate;
         self.checkpoints.stable_cert.clear();
         if let Some(own) = self.own_checkpoint(first.view, first.counter, out) {
             cert.retain(|c| c.sender != self.id);

@@ -287,6 +287,19 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return self.reject(from, kind, RejectReason::BadUi, out);
         }
         self.vc.early.insert(counter, m);
+        // The new primary is in the view already: its NEW-VIEW to us may have been lost.
+        // Our VIEW-CHANGE again makes it resend that (see `on_view_change`), at the 1st,
+        // 2nd, 4th, 8th... message held: a few chances as its messages keep coming, for a
+        // few messages (the repair timer instead added 50 to 150% more states to the model
+        // checker's view-change runs). Without it this replica's `T_vc` expired and it went
+        // on alone to the next view, which the primary, not suspecting itself, never joined.
+        if self.vc.early.len().is_power_of_two()
+            && let Some(own) = self.vc.received.get(&self.id).cloned()
+            && own.new_view == self.view
+        {
+            self.metrics.count_sent(MessageKind::ViewChange);
+            out.send(NodeId::Replica(self.primary), Message::ViewChange(own));
+        }
     }
 
     /// The shape of an ORDER-REQ's batch, checked before its UI: `1 ..= batch_size_max`

@@ -286,6 +286,36 @@ fn a_crashed_primary_is_replaced_by_a_view_change_and_requests_complete() {
 }
 
 #[test]
+fn a_lost_new_view_is_resent_when_the_new_primarys_messages_arrive_first() {
+    // Simulator, loss before GST with the primary crashing (MinZyzyva, 20 of 500 seeds):
+    // the NEW-VIEW to backup 2 was lost; backup 2 held the new primary's CHECKPOINT and
+    // ORDER-REQs, its T_vc expired and it moved on alone to view 2, which replica 1, not
+    // suspecting itself, never joined. Now the messages it holds make it send its
+    // VIEW-CHANGE to the new primary again, which resends the NEW-VIEW.
+    let mut c = Cluster::new(config(1, 2), 5, Faults::default(), 6);
+    c.crashed.insert(0);
+    let mut lost = false;
+    c.filter = Some(Box::new(move |from, to, m| {
+        let first = !lost
+            && from == NodeId::Replica(1)
+            && to == NodeId::Replica(2)
+            && matches!(m, Message::NewView(_));
+        lost |= first;
+        first
+    }));
+    c.run(20_000);
+    assert_eq!(c.completions.len(), 6, "every request completes in view 1");
+    for r in 1..3 {
+        assert_eq!(c.replicas[r].installed_view(), 1, "replica {r}");
+        assert!(!c.replicas[r].is_changing_view());
+    }
+    assert_eq!(sent(&c, MessageKind::NewView), 2, "sent, lost, resent");
+    assert_eq!(c.replicas[2].metrics().sent_of(MessageKind::ViewChange), 2);
+    assert_eq!(c.check_agreement(), Ok(()));
+    assert_eq!(c.check_completions(), Ok(()));
+}
+
+#[test]
 fn a_speculative_execution_the_new_view_leaves_out_is_rolled_back() {
     // Paper §5: "servers may have to rollback some executions ... after a view change when
     // the new primary does not include in the NEW-VIEW message some operations that were
