@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use minlab_net::config::{FORMAT, ProtocolParams, ReplicaEntry, TpmIdentityEntry, UsigBackend};
 use minlab_net::status::hex;
 use minlab_net::{ClusterConfig, LoadOptions, ProtocolKind, ServiceKind, run_load};
+use minlab_protocols::BatchRule;
 use minlab_protocols::minbft::ClientAuth;
 use minlab_usig::{DurableCounter, KeySet, UsigKind};
 use std::path::{Path, PathBuf};
@@ -92,6 +93,12 @@ pub struct Shape {
     /// may wait up to 1 ms).
     #[arg(long, default_value = "0s")]
     batch_timeout: String,
+    /// When the primary starts an agreement: timer (minlab's rule: a full batch, or what is
+    /// queued when --batch-timeout expires) or slots (the paper's §7 rule: whatever is
+    /// queued, whenever fewer than 32 agreements are outstanding; `outstanding_batches_max`
+    /// in the cluster file).
+    #[arg(long, default_value = "timer", value_parser = parse_batch_rule)]
+    batch_rule: BatchRule,
     /// Values reserved per write of the durable USIG counter.
     #[arg(long, default_value_t = DurableCounter::DEFAULT_BLOCK)]
     counter_block: u64,
@@ -124,6 +131,14 @@ fn parse_service(s: &str) -> Result<ServiceKind, String> {
         "null" => Ok(ServiceKind::Null),
         "kv" => Ok(ServiceKind::Kv),
         _ => Err(format!("unknown service {s:?}; expected null or kv")),
+    }
+}
+
+fn parse_batch_rule(s: &str) -> Result<BatchRule, String> {
+    match s {
+        "timer" => Ok(BatchRule::Timer),
+        "slots" => Ok(BatchRule::Slots),
+        _ => Err(format!("unknown batch rule {s:?}; expected timer or slots")),
     }
 }
 
@@ -285,6 +300,7 @@ pub fn init(shape: &Shape, out: &Path, force: bool) -> Result<PathBuf> {
             name: zyzyva.then_some(shape.protocol),
             batch_size_max: Some(shape.batch_size),
             batch_timeout: Some(shape.batch_timeout.clone()),
+            batch_rule: (shape.batch_rule != BatchRule::Timer).then_some(shape.batch_rule),
             // A slow USIG stretches every step: keep clients from retransmitting and
             // backups from suspecting the primary merely because the TPM is slow.
             retransmit_timeout: shape

@@ -356,6 +356,40 @@ fn killing_the_primary_triggers_a_view_change_and_the_workload_continues() {
     primary_killed_mid_run(&[], "1s", "4s");
 }
 
+/// The paper's §7 batch rule (`cluster init --batch-rule slots`) over TCP, through a view
+/// change: the cluster file carries it, and every replica orders under it.
+#[test]
+fn the_slot_batch_rule_runs_over_tcp_through_a_view_change() {
+    let statuses = primary_killed_mid_run(&["--batch-rule", "slots"], "1s", "2s");
+    assert!(
+        statuses.iter().all(|s| s.batches_executed > 0),
+        "{statuses:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    assert!(
+        run(&["cluster", "init", "--out", out, "--batch-rule", "slots"])
+            .status
+            .success()
+    );
+    let c = ClusterConfig::load(dir.path().join("cluster.toml")).unwrap();
+    assert_eq!(
+        c.protocol.batch_rule,
+        Some(minlab_protocols::BatchRule::Slots)
+    );
+    let o = run(&[
+        "cluster",
+        "init",
+        "--out",
+        out,
+        "--force",
+        "--batch-rule",
+        "fast",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected timer or slots"));
+}
+
 #[test]
 fn cluster_commands_reject_bad_input() {
     let dir = tempfile::tempdir().unwrap();

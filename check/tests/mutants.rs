@@ -322,7 +322,7 @@ fn no_rollback_is_found() {
     let (_, path) =
         zyzyva_counterexample(Mutant::NoRollback, cfg, zyzyva_names::SPECULATIVE_AGREEMENT);
     assert!(path.iter().any(|s| s.contains("NEW-VIEW")), "{path:#?}");
-    assert_eq!(path.len(), 22, "{path:#?}");
+    assert_eq!(path.len(), 27, "{path:#?}");
 }
 
 // MinZyzyva crash recovery (the driver mutants, with a correct replica crashing once at

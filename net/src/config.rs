@@ -15,6 +15,7 @@
 //! name = "minbft"                 # minbft (the default) | minzyzyva
 //! batch_size_max = 64
 //! batch_timeout = "200us"
+//! batch_rule = "timer"            # timer (the default) | slots (the paper's §7 rule)
 //!
 //! [[replica]]
 //! id = 0
@@ -34,8 +35,8 @@
 //! `usig = "ed25519"` or `"tpm"`: its clients verify replicas' UIs themselves, which an
 //! HMAC UI does not allow (only a USIG holding the key can check it). So every replica
 //! entry carries its USIG's public identity (`usig_public_key`, or `usig_tpm_identity`
-//! with the TPM) and a client needs nothing but this file. Its replicas keep no log
-//! (`durable` is refused) and are not restarted (see [`crate::protocol`]).
+//! with the TPM) and a client needs nothing but this file. Its replicas restart only from
+//! their write-ahead log (`durable = true`; see [`crate::protocol`]).
 //!
 //! With `usig = "tpm"` each replica runs the TPM 2.0 USIG on its own TPM (one chip, or one
 //! swtpm, per replica), provisioned with `minlab tpm provision`, and every key file lists
@@ -47,9 +48,9 @@
 //! the file is written with mode 0600.
 
 use crate::error::NetError;
-use minlab_protocols::Duration;
 use minlab_protocols::ReplicaId;
 use minlab_protocols::minbft::{ClientAuth, Config};
+use minlab_protocols::{BatchRule, Duration};
 use minlab_usig::{TpmIdentity, UsigKind};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -102,9 +103,14 @@ pub struct ProtocolParams {
     /// Most requests per PREPARE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size_max: Option<usize>,
-    /// How long the primary waits to fill a batch.
+    /// How long the primary waits to fill a batch (`batch_rule = "timer"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_timeout: Option<String>,
+    /// When the primary starts an agreement: `"timer"` (minlab's rule, the default) or
+    /// `"slots"` (the paper's §7 rule: whatever is queued, whenever fewer than
+    /// `outstanding_batches_max` agreements are outstanding).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_rule: Option<BatchRule>,
     /// Most PREPAREs in flight at the primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outstanding_batches_max: Option<u64>,
@@ -374,6 +380,9 @@ impl ClusterConfig {
         }
         if let Some(v) = p.outstanding_batches_max {
             c.outstanding_batches_max = v;
+        }
+        if let Some(v) = p.batch_rule {
+            c.batch_rule = v;
         }
         if let Some(v) = p.checkpoint_period {
             c.checkpoint_period = v;

@@ -94,6 +94,30 @@ fn check(c: &ClusterConfig, needle: &str) {
 }
 
 #[test]
+fn the_batch_rule_round_trips_into_the_protocol_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.toml");
+    let mut c = sample();
+    assert_eq!(c.protocol_config().unwrap().batch_rule, BatchRule::Timer);
+    c.protocol.batch_rule = Some(BatchRule::Slots);
+    c.protocol.outstanding_batches_max = Some(4);
+    c.save(&path).unwrap();
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("batch_rule = \"slots\"")
+    );
+    let p = ClusterConfig::load(&path)
+        .unwrap()
+        .protocol_config()
+        .unwrap();
+    assert_eq!(
+        (p.batch_rule, p.outstanding_batches_max),
+        (BatchRule::Slots, 4)
+    );
+}
+
+#[test]
 fn bad_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cluster.toml");
@@ -116,6 +140,10 @@ fn bad_files_are_clear_errors() {
     c.protocol.retransmit_timeout_max = Some("often".into());
     check(&c, "protocol.retransmit_timeout_max");
     let mut c = sample();
+    c.protocol.batch_rule = Some(BatchRule::Slots);
+    c.protocol.outstanding_batches_max = Some(0);
+    check(&c, "outstanding_batches_max");
+    let mut c = sample();
     c.usig = UsigKind::Symbolic.into();
     check(&c, "simulation only");
     let mut c = sample();
@@ -127,6 +155,12 @@ fn bad_files_are_clear_errors() {
     std::fs::write(&path, "format = \"minlab-cluster v1\"\nusig = \"tmp\"").unwrap();
     let e = ClusterConfig::load(&path).unwrap_err().to_string();
     assert!(e.contains("hmac-sha1") && e.contains("tpm"), "{e}");
+    let text = toml::to_string(&sample()).unwrap();
+    let fast = text.replace("[protocol]\n", "[protocol]\nbatch_rule = \"fast\"\n");
+    assert_ne!(fast, text);
+    std::fs::write(&path, fast).unwrap();
+    let e = ClusterConfig::load(&path).unwrap_err().to_string();
+    assert!(e.contains("fast") && e.contains("slots"), "{e}");
     std::fs::write(&path, "format = 1").unwrap();
     assert!(ClusterConfig::load(&path).is_err());
     assert!(ClusterConfig::load(dir.path().join("absent.toml")).is_err());

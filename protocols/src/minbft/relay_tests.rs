@@ -3,10 +3,11 @@
 //! checkpoint that is not stable here (both found by the simulator: loss before GST with
 //! the primary crashing at 300 ms left a request unanswered forever).
 
+use super::repair_tests::{group_of, msgs};
 use super::*;
 use crate::event::{Event, RejectReason};
 use crate::node::NodeId;
-use crate::outbox::{Outbox, Output, TimerKind};
+use crate::outbox::{Outbox, TimerKind};
 use crate::service::{KvOp, KvStore};
 use crate::time::{Duration, Instant};
 use minlab_usig::SymbolicUsig;
@@ -17,30 +18,13 @@ type R = Replica<SymbolicUsig, KvStore>;
 fn group(tweak: impl FnOnce(&mut Config)) -> Vec<R> {
     let mut c = Config::new(1, 8);
     tweak(&mut c);
-    let c = Arc::new(c);
-    (0..3)
-        .map(|id| {
-            let dir = ClientDirectory::from_seed(c.client_auth, id, 8, 5);
-            Replica::new(
-                c.clone(),
-                Arc::new(dir),
-                SymbolicUsig::new(id, 3),
-                KvStore::new(),
-            )
-            .unwrap()
-        })
-        .collect()
+    group_of(c)
 }
 
-fn msgs(out: &Outbox) -> Vec<(Option<NodeId>, Message)> {
-    out.as_slice()
-        .iter()
-        .filter_map(|o| match o {
-            Output::Broadcast { msg } => Some((None, msg.clone())),
-            Output::Send { to, msg } => Some((Some(*to), msg.clone())),
-            _ => None,
-        })
-        .collect()
+/// Whether `out` reports a message rejected for `reason`.
+fn rejected(out: &Outbox, reason: RejectReason) -> bool {
+    out.events()
+        .any(|e| matches!(e, Event::MessageRejected { reason: r, .. } if *r == reason))
 }
 
 /// Delivers `msg` from replica `from` to `r`; returns what `r` sent.
@@ -153,23 +137,11 @@ fn a_backup_relays_the_prepares_a_crashed_primary_sent_that_another_lost() {
         Message::Prepare(Arc::new(tampered)),
         &mut out,
     );
-    assert!(out.events().any(|e| matches!(
-        e,
-        Event::MessageRejected {
-            reason: RejectReason::BadUi,
-            ..
-        }
-    )));
+    assert!(rejected(&out, RejectReason::BadUi));
     // Clients cannot deliver a replica's message at all.
     let mut out = Outbox::new();
     rs[2].on_message(t, NodeId::Client(0), relayed[0].1.clone(), &mut out);
-    assert!(out.events().any(|e| matches!(
-        e,
-        Event::MessageRejected {
-            reason: RejectReason::WrongSender,
-            ..
-        }
-    )));
+    assert!(rejected(&out, RejectReason::WrongSender));
     // The genuine relays complete both batches at backup 2.
     for (_, m) in relayed {
         deliver(&mut rs[2], t, 1, m);
@@ -283,13 +255,7 @@ fn a_checkpoint_stable_elsewhere_is_transferred_and_the_crashed_primarys_is_rela
         Message::StateReply(Arc::new(forged)),
         &mut out,
     );
-    assert!(out.events().any(|e| matches!(
-        e,
-        Event::MessageRejected {
-            reason: RejectReason::InvalidStateReply,
-            ..
-        }
-    )));
+    assert!(rejected(&out, RejectReason::InvalidStateReply));
     assert_eq!(rs[2].last_executed(), 0);
     deliver(&mut rs[2], t, 1, reply[0].1.clone());
     // Restored at 4; then the buffered PREPARE 6 with its own COMMIT makes f + 1.

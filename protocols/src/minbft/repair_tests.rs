@@ -16,11 +16,12 @@ fn group() -> Vec<R> {
     group_of(Config::new(1, 1))
 }
 
-fn group_of(c: Config) -> Vec<R> {
+/// Three replicas of `c` (f = 1) with `c.client_count` clients.
+pub(super) fn group_of(c: Config) -> Vec<R> {
     let c = Arc::new(c);
     (0..3)
         .map(|id| {
-            let dir = ClientDirectory::from_seed(c.client_auth, id, 1, 5);
+            let dir = ClientDirectory::from_seed(c.client_auth, id, c.client_count, 5);
             Replica::new(
                 c.clone(),
                 Arc::new(dir),
@@ -32,7 +33,8 @@ fn group_of(c: Config) -> Vec<R> {
         .collect()
 }
 
-fn msgs(out: &Outbox) -> Vec<(Option<NodeId>, Message)> {
+/// What `out` sends: `(Some(to), msg)` for a send, `(None, msg)` for a broadcast.
+pub(super) fn msgs(out: &Outbox) -> Vec<(Option<NodeId>, Message)> {
     out.as_slice()
         .iter()
         .filter_map(|o| match o {
