@@ -242,6 +242,49 @@ impl<U: Usig, S: Service> Replica<U, S> {
         vouchers >= self.config.f() as usize
     }
 
+    /// Creates, logs and multicasts this replica's COMMIT for PREPARE `p` (batch digest
+    /// `digest`); `None` if the USIG failed (reported).
+    pub(crate) fn send_commit(
+        &mut self,
+        p: &Arc<Prepare>,
+        digest: &Digest,
+        out: &mut Outbox,
+    ) -> Option<Arc<Commit>> {
+        self.metrics.usig_creates += 1;
+        match self
+            .usig
+            .create_ui(&commit_bytes(p.view, p.ui.counter, digest))
+        {
+            Ok(ui) => {
+                let commit = Arc::new(Commit {
+                    view: p.view,
+                    sender: self.id,
+                    primary: p.primary,
+                    prepare_ui: p.ui.clone(),
+                    digest: *digest,
+                    ui,
+                });
+                self.log_sent(
+                    commit.ui.counter,
+                    LoggedMessage::Commit {
+                        commit: commit.clone(),
+                        prepare: p.clone(),
+                    },
+                    out,
+                );
+                self.metrics.count_sent(MessageKind::Commit);
+                out.broadcast(Message::Commit(commit.clone()));
+                Some(commit)
+            }
+            Err(error) => {
+                out.event(Event::UsigFailed {
+                    error: Box::new(error),
+                });
+                None
+            }
+        }
+    }
+
     /// The FIFO-next PREPARE: log it, send our COMMIT, count early COMMITs.
     pub(crate) fn process_prepare(
         &mut self,
@@ -273,33 +316,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
             votes: 1 << p.primary,
             own_commit: None,
         };
-        self.metrics.usig_creates += 1;
-        match self.usig.create_ui(&commit_bytes(p.view, counter, digest)) {
-            Ok(ui) => {
-                let commit = Arc::new(Commit {
-                    view: p.view,
-                    sender: self.id,
-                    primary: p.primary,
-                    prepare_ui: p.ui.clone(),
-                    digest: *digest,
-                    ui,
-                });
-                entry.votes |= 1 << self.id;
-                entry.own_commit = Some(commit.clone());
-                self.log_sent(
-                    commit.ui.counter,
-                    LoggedMessage::Commit {
-                        commit: commit.clone(),
-                        prepare: p.clone(),
-                    },
-                    out,
-                );
-                self.metrics.count_sent(MessageKind::Commit);
-                out.broadcast(Message::Commit(commit));
-            }
-            Err(error) => out.event(Event::UsigFailed {
-                error: Box::new(error),
-            }),
+        if let Some(commit) = self.send_commit(p, digest, out) {
+            entry.votes |= 1 << self.id;
+            entry.own_commit = Some(commit);
         }
         // Early COMMITs: those for this PREPARE count; those naming an earlier counter
         // value of the primary named something that was not a PREPARE.

@@ -234,6 +234,29 @@ impl<U: Usig, S: Service> Replica<U, S> {
         Some((self.checkpoints.stable_cert.clone(), snapshot.clone()))
     }
 
+    /// After a state transfer, our CHECKPOINT of the restored state starts `O` (paper §4),
+    /// and the sent log below it is dropped. COMMITs we sent earlier for batches *above*
+    /// that checkpoint (while they waited behind the hole) would then be missing from `O`:
+    /// our next VIEW-CHANGE would not show them, and a request that our COMMIT helped
+    /// commit could be left out of the next view's `S` (simulator: loss before GST with the
+    /// primary crashing at 1.5 s, an agreement violation). So they are sent again under
+    /// fresh UIs, after the CHECKPOINT; peers take a repeated vote as a vote.
+    fn recommit_above_checkpoint(&mut self, out: &mut Outbox) {
+        let committed: Vec<(Arc<Prepare>, super::messages::Digest)> = self
+            .log
+            .entries
+            .values()
+            .filter(|e| e.own_commit.is_some())
+            .map(|e| (e.prepare.clone(), e.digest))
+            .collect();
+        for (p, digest) in committed {
+            let commit = self.send_commit(&p, &digest, out);
+            if let Some(e) = self.log.entries.get_mut(&p.ui.counter) {
+                e.own_commit = commit;
+            }
+        }
+    }
+
     /// `f + 1` valid matching CHECKPOINTs from different replicas.
     fn valid_cert(&self, cert: &[Arc<Checkpoint>]) -> bool {
         let Some(first) = cert.first() else {
@@ -369,6 +392,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             cert.retain(|c| c.sender != self.id);
             cert.push(own.clone());
             self.sent = self.sent.split_off(&own.ui.counter);
+            self.recommit_above_checkpoint(out);
         }
         self.keep_snapshot(first.view, first.counter);
         self.checkpoints.stable_cert = cert;
