@@ -282,3 +282,79 @@ fn a_checkpoint_stable_elsewhere_is_transferred_and_the_crashed_primarys_is_rela
     assert_eq!(rs[1].low_water_mark(), 4);
     assert_eq!(rs[1].accepted_counter(0), 6);
 }
+
+#[test]
+fn a_fill_hole_below_the_stable_checkpoint_gets_the_stable_certificate() {
+    // lossy-crash-primary with backup 1 crashing instead (seed 365): backup 2 lost PREPARE
+    // 1, which the primary then garbage-collected at the checkpoint stable with backup 1's
+    // vote; backup 1's CHECKPOINT never reached backup 2, and backup 1 crashed. One
+    // CHECKPOINT is not f + 1, so backup 2 never asked for the state. The primary now
+    // answers a FILL-HOLE below its stable checkpoint with its stable certificate.
+    let mut rs = group(|c| {
+        c.checkpoint_period = 4;
+        c.log_window = 8;
+    });
+    let t0 = Instant::ZERO;
+    let sent_0 = order(&mut rs[0], 0..4);
+    let mut from_1 = Vec::new();
+    for p in &sent_0 {
+        from_1.extend(
+            deliver(&mut rs[1], t0, 0, p.clone())
+                .into_iter()
+                .map(|(_, m)| m),
+        );
+    }
+    let mut from_0 = Vec::new();
+    for m in &from_1 {
+        from_0.extend(
+            deliver(&mut rs[0], t0, 1, m.clone())
+                .into_iter()
+                .map(|(_, m)| m),
+        );
+    }
+    let checkpoint_0 = from_0
+        .iter()
+        .find(|m| matches!(m, Message::Checkpoint(_)))
+        .expect("the primary's CHECKPOINT")
+        .clone();
+    assert_eq!(rs[0].low_water_mark(), 4, "stable at the primary");
+    let next = order(&mut rs[0], 4..5);
+    // Backup 2 hears only the primary, and loses PREPARE 1.
+    for p in sent_0[1..].iter().chain([&checkpoint_0, &next[0]]) {
+        deliver(&mut rs[2], t0, 0, p.clone());
+    }
+    let mut t = t0;
+    let asks = repair_until_it_asks(&mut rs[2], &mut t);
+    assert!(
+        !asks
+            .iter()
+            .any(|(_, m)| matches!(m, Message::StateRequest(_))),
+        "one CHECKPOINT is not f + 1"
+    );
+    let ask = sent_to(&asks, 0).pop().expect("a FILL-HOLE to the primary");
+    let answer = deliver(&mut rs[0], t, 2, ask);
+    assert!(
+        answer
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Checkpoint(c) if c.sender == 1)),
+        "backup 1's CHECKPOINT, from the primary's stable certificate: {answer:?}"
+    );
+    for (_, m) in answer {
+        deliver(&mut rs[2], t, 0, m);
+    }
+    let mut request = None;
+    for _ in 0..4 {
+        let asks = repair_until_it_asks(&mut rs[2], &mut t);
+        if let Some(m) = sent_to(&asks, 0)
+            .into_iter()
+            .find(|m| matches!(m, Message::StateRequest(_)))
+        {
+            request = Some(m);
+            break;
+        }
+    }
+    let reply = deliver(&mut rs[0], t, 2, request.expect("a STATE-REQUEST"));
+    deliver(&mut rs[2], t, 0, reply[0].1.clone());
+    assert_eq!(rs[2].last_executed(), 6, "restored at 4, then PREPARE 6");
+    assert!((0..5).all(|c| rs[2].last_executed_by_client(c) == 1));
+}

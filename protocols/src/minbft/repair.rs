@@ -18,7 +18,9 @@
 //!   before; duplicates are dropped before any verification.
 //! - **Relay.** A FILL-HOLE also names the first counter value of the asker's primary it
 //!   misses, and every other replica resends the primary's PREPAREs and CHECKPOINTs it
-//!   holds from there on. In the paper a
+//!   holds from there on. If that is at or below the answerer's stable checkpoint, the
+//!   answerer (the primary too) also sends its stable certificate: the asker needs `f + 1`
+//!   matching CHECKPOINTs to fetch the state, and a crashed backup's may never reach it. In the paper a
 //!   COMMIT carries the request, so any COMMIT stands in for a lost PREPARE; minlab's
 //!   COMMIT carries only the batch digest, and without the relay a backup that lost a
 //!   PREPARE of a primary that then crashed waited forever when the other backups had
@@ -33,7 +35,9 @@
 //!   garbage-collected below a stable checkpoint cannot be resent: that is state
 //!   transfer's job.
 
-use super::messages::{FillHole, LoggedMessage, Message, MessageKind, NewView, ViewChange};
+use super::messages::{
+    Checkpoint, FillHole, LoggedMessage, Message, MessageKind, NewView, ViewChange,
+};
 use super::replica::Replica;
 use crate::delay::DelayEstimate;
 use crate::event::RejectReason;
@@ -240,7 +244,29 @@ impl<U: Usig, S: Service> Replica<U, S> {
             self.metrics.count_sent(msg.kind());
             out.send(to, msg);
         }
-        self.relay_primary(&m, out);
+        let whole_cert = self.send_stable_cert(&m, out);
+        self.relay_primary(&m, out, whole_cert);
+    }
+
+    /// The asker misses the primary's messages up to our stable checkpoint: they may be
+    /// garbage-collected everywhere, and to ask for the state instead it needs `f + 1`
+    /// matching CHECKPOINTs, some of which may have been lost on the way from replicas
+    /// that crashed since. So we send our stable certificate (relayed, as the primary's
+    /// messages are). Returns whether it was sent.
+    fn send_stable_cert(&mut self, m: &FillHole, out: &mut Outbox) -> bool {
+        let Some(first) = self.checkpoints.stable_cert.first() else {
+            return false;
+        };
+        if first.view != m.view || m.primary_from > first.counter {
+            return false;
+        }
+        for c in self.checkpoints.stable_cert.clone() {
+            if c.sender != m.sender {
+                self.metrics.count_sent(MessageKind::Checkpoint);
+                out.send(NodeId::Replica(m.sender), Message::Checkpoint(c));
+            }
+        }
+        true
     }
 
     /// Resends the UI messages of `m.view`'s primary this replica holds from
@@ -248,7 +274,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// the PREPAREs in its log and the CHECKPOINTs among its checkpoint votes (a lost
     /// CHECKPOINT holds up the primary's later PREPAREs as much as a lost PREPARE). Not when
     /// this replica is that primary (it answers from its sent log) or the asker is.
-    fn relay_primary(&mut self, m: &FillHole, out: &mut Outbox) {
+    fn relay_primary(&mut self, m: &FillHole, out: &mut Outbox, stable_cert_sent: bool) {
         let primary = self.config.primary_of(m.view);
         if primary == self.id || primary == m.sender {
             return;
@@ -263,9 +289,12 @@ impl<U: Usig, S: Service> Replica<U, S> {
             .take(self.config.repair_batch_max)
             .map(|p| (p.ui.counter, Message::Prepare(p.clone())))
             .collect();
-        let checkpoints = self
-            .checkpoints
-            .stable_cert
+        let stable: &[Arc<Checkpoint>] = if stable_cert_sent {
+            &[]
+        } else {
+            &self.checkpoints.stable_cert
+        };
+        let checkpoints = stable
             .iter()
             .chain(self.checkpoints.votes.values().flat_map(|v| v.values()));
         for c in checkpoints {
