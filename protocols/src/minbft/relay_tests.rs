@@ -165,25 +165,22 @@ fn a_backup_relays_the_prepares_a_crashed_primary_sent_that_another_lost() {
     assert!(msgs(&out).is_empty(), "{:?}", msgs(&out));
 }
 
-#[test]
-fn a_checkpoint_stable_elsewhere_is_transferred_and_the_crashed_primarys_is_relayed() {
-    // lossy-crash-primary seeds 162 and 454 under the slot rule. Backup 1 missed the
-    // primary's CHECKPOINT, so its own checkpoint never became stable there; backup 2,
-    // which missed a PREPARE, held the primary's and backup 1's CHECKPOINTs and asked both
-    // for the state. The primary had crashed and backup 1, without a stable certificate,
-    // answered nothing. Then backup 1 waited behind the primary's lost CHECKPOINT.
+/// A group with `cp = 4` where the primary ordered four requests, backup 1 got them all,
+/// and the checkpoint at counter value 4 is stable at the primary (its vote and backup
+/// 1's); backup 2 heard nothing yet. Returns the group, the four PREPAREs, what backup 1
+/// sent (COMMITs and CHECKPOINT) and the primary's CHECKPOINT.
+fn stable_at_the_primary() -> (Vec<R>, Vec<Message>, Vec<Message>, Message) {
     let mut rs = group(|c| {
         c.checkpoint_period = 4;
         c.log_window = 8;
     });
-    let mut t = Instant::ZERO;
+    let t = Instant::ZERO;
     let sent_0 = order(&mut rs[0], 0..4);
     assert_eq!(
         sent_0.len(),
         4,
         "four PREPAREs; no checkpoint before the votes"
     );
-    // Backup 1 gets the four PREPAREs: four COMMITs and its CHECKPOINT at counter value 4.
     let mut from_1 = Vec::new();
     for p in &sent_0 {
         from_1.extend(
@@ -192,7 +189,6 @@ fn a_checkpoint_stable_elsewhere_is_transferred_and_the_crashed_primarys_is_rela
                 .map(|(_, m)| m),
         );
     }
-    // The primary executes with backup 1's votes and checkpoints: stable there.
     let mut from_0 = Vec::new();
     for m in &from_1 {
         from_0.extend(
@@ -206,7 +202,19 @@ fn a_checkpoint_stable_elsewhere_is_transferred_and_the_crashed_primarys_is_rela
         .find(|m| matches!(m, Message::Checkpoint(_)))
         .expect("the primary's CHECKPOINT")
         .clone();
-    assert_eq!(rs[0].low_water_mark(), 4);
+    assert_eq!(rs[0].low_water_mark(), 4, "stable at the primary");
+    (rs, sent_0, from_1, checkpoint_0)
+}
+
+#[test]
+fn a_checkpoint_stable_elsewhere_is_transferred_and_the_crashed_primarys_is_relayed() {
+    // lossy-crash-primary seeds 162 and 454 under the slot rule. Backup 1 missed the
+    // primary's CHECKPOINT, so its own checkpoint never became stable there; backup 2,
+    // which missed a PREPARE, held the primary's and backup 1's CHECKPOINTs and asked both
+    // for the state. The primary had crashed and backup 1, without a stable certificate,
+    // answered nothing. Then backup 1 waited behind the primary's lost CHECKPOINT.
+    let (mut rs, sent_0, from_1, checkpoint_0) = stable_at_the_primary();
+    let mut t = Instant::ZERO;
     // The primary's next PREPARE follows its CHECKPOINT; backup 1 loses the CHECKPOINT.
     let next = order(&mut rs[0], 4..5);
     assert_eq!(next.len(), 1);
@@ -290,34 +298,8 @@ fn a_fill_hole_below_the_stable_checkpoint_gets_the_stable_certificate() {
     // vote; backup 1's CHECKPOINT never reached backup 2, and backup 1 crashed. One
     // CHECKPOINT is not f + 1, so backup 2 never asked for the state. The primary now
     // answers a FILL-HOLE below its stable checkpoint with its stable certificate.
-    let mut rs = group(|c| {
-        c.checkpoint_period = 4;
-        c.log_window = 8;
-    });
+    let (mut rs, sent_0, _, checkpoint_0) = stable_at_the_primary();
     let t0 = Instant::ZERO;
-    let sent_0 = order(&mut rs[0], 0..4);
-    let mut from_1 = Vec::new();
-    for p in &sent_0 {
-        from_1.extend(
-            deliver(&mut rs[1], t0, 0, p.clone())
-                .into_iter()
-                .map(|(_, m)| m),
-        );
-    }
-    let mut from_0 = Vec::new();
-    for m in &from_1 {
-        from_0.extend(
-            deliver(&mut rs[0], t0, 1, m.clone())
-                .into_iter()
-                .map(|(_, m)| m),
-        );
-    }
-    let checkpoint_0 = from_0
-        .iter()
-        .find(|m| matches!(m, Message::Checkpoint(_)))
-        .expect("the primary's CHECKPOINT")
-        .clone();
-    assert_eq!(rs[0].low_water_mark(), 4, "stable at the primary");
     let next = order(&mut rs[0], 4..5);
     // Backup 2 hears only the primary, and loses PREPARE 1.
     for p in sent_0[1..].iter().chain([&checkpoint_0, &next[0]]) {
