@@ -235,8 +235,10 @@ impl<U: Usig, S: Service> Replica<U, S> {
     }
 
     /// After a state transfer, our CHECKPOINT of the restored state starts `O` (paper §4),
-    /// and the sent log below it is dropped. COMMITs we sent earlier for batches *above*
-    /// that checkpoint (while they waited behind the hole) would then be missing from `O`:
+    /// and the sent log below it is dropped. In normal operation no vote above a checkpoint
+    /// precedes the CHECKPOINT (`checkpoint_due` holds PREPAREs); a restore breaks that:
+    /// COMMITs we sent earlier for batches *above* that checkpoint (while they waited behind
+    /// the hole) would then be missing from `O`:
     /// our next VIEW-CHANGE would not show them, and a request that our COMMIT helped
     /// commit could be left out of the next view's `S` (simulator: loss before GST with the
     /// primary crashing at 1.5 s, an agreement violation). So they are sent again under
@@ -388,11 +390,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
         // after it) and peers can count it.
         let mut cert = certificate;
         self.checkpoints.stable_cert.clear();
-        if let Some(own) = self.own_checkpoint(first.view, first.counter, out) {
+        let own = self.own_checkpoint(first.view, first.counter, out);
+        if let Some(own) = &own {
             cert.retain(|c| c.sender != self.id);
             cert.push(own.clone());
             self.sent = self.sent.split_off(&own.ui.counter);
-            self.recommit_above_checkpoint(out);
         }
         self.keep_snapshot(first.view, first.counter);
         self.checkpoints.stable_cert = cert;
@@ -442,6 +444,11 @@ impl<U: Usig, S: Service> Replica<U, S> {
             }
         }
         self.log.unexecuted = self.log.entries.range(self.log.last_executed + 1..).count() as u64;
+        if own.is_some() {
+            // After the last CHECKPOINT this restore took (the resumed view's start may
+            // take one more), so that every vote above it has a higher counter value.
+            self.recommit_above_checkpoint(out);
+        }
         self.checkpoints.advanced = true;
         self.try_execute(now, out);
         self.settle(now, out);
