@@ -39,12 +39,7 @@ fn deliver(r: &mut R, now: Instant, from: u32, msg: Message) -> Vec<(Option<Node
 fn order(primary: &mut R, clients: std::ops::Range<u32>) -> Vec<Message> {
     let mut sent = Vec::new();
     for client in clients {
-        let req = Arc::new(Request {
-            client,
-            seq: 1,
-            op: KvOp::Get { key: 1 }.encode(),
-            auth: RequestAuth::None,
-        });
+        let req = super::tests::request(client, 1);
         let mut out = Outbox::new();
         primary.on_message(
             Instant::ZERO,
