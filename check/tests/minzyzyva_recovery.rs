@@ -104,7 +104,7 @@ fn a_crashing_primary_with_a_view_change_keeps_every_property() {
     let recovers = path.iter().position(|s| s.contains("r0 recovers"));
     let responds = path.iter().rposition(|s| s.contains("r0 -> c0: RESPONSE"));
     assert!(recovers < responds && recovers.is_some(), "{path:#?}");
-    assert_eq!(r.unique_states, 89584);
+    assert_eq!(r.unique_states, 155328);
 }
 
 // Without a crashing replica the crash properties are not registered.

@@ -279,7 +279,7 @@ fn speculative_quorum_is_found() {
         2,
         "{path:#?}"
     );
-    assert_eq!((r.unique_states, path.len()), (25486, 9), "{path:#?}");
+    assert_eq!((r.unique_states, path.len()), (25490, 9), "{path:#?}");
     let correct = run_minzyzyva(&CheckConfig {
         states_max: Some(r.states),
         ..cfg
@@ -322,7 +322,7 @@ fn no_rollback_is_found() {
     let (_, path) =
         zyzyva_counterexample(Mutant::NoRollback, cfg, zyzyva_names::SPECULATIVE_AGREEMENT);
     assert!(path.iter().any(|s| s.contains("NEW-VIEW")), "{path:#?}");
-    assert_eq!(path.len(), 27, "{path:#?}");
+    assert_eq!(path.len(), 24, "{path:#?}");
 }
 
 // MinZyzyva crash recovery (the driver mutants, with a correct replica crashing once at

@@ -148,6 +148,26 @@ fn backups_fill_each_others_holes_after_the_primary_crashed() {
     }
 }
 
+/// MinZyzyva with loss before GST and a primary crash, under both batch rules. Seed 558 (timer
+/// rule): a backup that skipped client 1's request by state transfer had no RESPONSE for its
+/// retransmissions, so the client never gathered f + 1 matching ones; replicas now answer
+/// from their stable checkpoint with a REPLY. Seeds 242, 292, 342 (slot rule): both backups'
+/// REQ-VIEW-CHANGEs were lost and never sent again, so no view change started; a backup now
+/// sends it again at every request-timer expiry.
+#[test]
+fn minzyzyva_clients_are_answered_after_lost_responses_and_view_change_requests() {
+    for (name, seeds) in [
+        ("minzyzyva-lossy-crash-primary", &[558][..]),
+        ("minzyzyva-slots-lossy-crash-primary", &[242, 292, 342][..]),
+    ] {
+        let s = catalog(name);
+        for &seed in seeds {
+            let r = run(&s, seed, RunOptions::default()).unwrap();
+            assert!(r.passed, "{name} seed {seed}: {:?}", r.failures);
+        }
+    }
+}
+
 /// `lossy-crash-primary` with the crash at 1.5 s: on seed 267 a backup that caught up by
 /// state transfer dropped from its sent log the COMMITs it had sent for batches above the
 /// restored checkpoint, so its next VIEW-CHANGE did not show them and the next view's `S`

@@ -130,6 +130,10 @@ pub fn describe_message(m: &Message) -> String {
             "LOCAL-COMMIT r{} c{}#{} v{}",
             l.replica, l.client, l.seq, l.view
         ),
+        Message::StableReply(r) => format!(
+            "REPLY r{} c{}#{} v{} = {:?} (from the stable checkpoint)",
+            r.replica, r.client, r.seq, r.view, r.result
+        ),
         Message::FillHole(f) => format!(
             "FILL-HOLE r{} v{} cv{}..={}",
             f.sender, f.view, f.from, f.to

@@ -139,6 +139,7 @@ impl NetProtocol for MinZyzyva {
         match msg {
             Message::Response(r) => Some(r.client),
             Message::LocalCommit(l) => Some(l.client),
+            Message::StableReply(r) => Some(r.client),
             _ => None,
         }
     }

@@ -130,6 +130,17 @@ pub fn local_commit_auth_bytes(view: View, counter: u64) -> [u8; 19] {
     b
 }
 
+/// What a REPLY's MAC covers (as the "result" of MinBFT's reply MAC): a tag, the
+/// replica's view and the result's digest, so it can be mistaken for neither a RESPONSE's
+/// (80 bytes, untagged) nor a LOCAL-COMMIT's.
+pub fn stable_reply_auth_bytes(view: View, result_digest: &Digest) -> [u8; 43] {
+    let mut b = [0u8; 43];
+    b[0..3].copy_from_slice(b"SRP");
+    b[3..11].copy_from_slice(&view.to_be_bytes());
+    b[11..43].copy_from_slice(result_digest);
+    b
+}
+
 /// The bytes a CHECKPOINT's UI certifies.
 pub fn checkpoint_bytes(c: &Checkpoint) -> [u8; 65] {
     let mut b = [0u8; 65];

@@ -1,7 +1,9 @@
 //! The MinZyzyva client (paper §5), Sans-IO: it sends each request to the primary,
 //! completes on `2f + 1` matching responses (gracious execution), and otherwise, when its
 //! timer fires, either sends a commit certificate (`f + 1 ..= 2f` matching responses) and
-//! completes on `f + 1` LOCAL-COMMITs, or resends the request to every replica.
+//! completes on `f + 1` LOCAL-COMMITs, or resends the request to every replica. A request
+//! a replica finds at or below its stable checkpoint when resent also completes on `f + 1`
+//! matching REPLYs from such replicas ([`super::messages::StableReply`]).
 //!
 //! Clients check UIs themselves, so they need a USIG whose verification is public: a
 //! verify-only [`minlab_usig::Ed25519Usig::verifier`], a TPM 2.0 verifier (pure Rust, from
@@ -10,16 +12,16 @@
 
 use super::certify::{
     local_commit_auth_bytes, order_bytes, order_root_of, outcome_root_of, request_digest,
-    response_auth_bytes, response_bytes, result_digest,
+    response_auth_bytes, response_bytes, result_digest, stable_reply_auth_bytes,
 };
-use super::messages::{CertifiedResponse, Commit, LocalCommit, Message, Response};
+use super::messages::{CertifiedResponse, Commit, LocalCommit, Message, Response, StableReply};
 use crate::delay::RetransmitTimer;
 use crate::error::ProtocolError;
 use crate::event::{Event, RejectReason};
 use crate::metrics::Metrics;
 use crate::minbft::auth::ClientKeyring;
 use crate::minbft::config::Config;
-use crate::minbft::messages::{MessageKind, Reply, Request, RequestAuth};
+use crate::minbft::messages::{Digest, MessageKind, Reply, Request, RequestAuth};
 use crate::node::{ClientId, NodeId, ReplicaId, View};
 use crate::outbox::{Outbox, TimerKind};
 use crate::time::Instant;
@@ -61,6 +63,9 @@ struct Outstanding {
     verified_orders: Vec<(View, Ui, [u8; 32])>,
     /// The commit certificate sent, if any, and who acknowledged it (bitmask).
     commit: Option<(Arc<Commit>, u64)>,
+    /// Valid REPLYs from stable checkpoints: each replica's result digest and view.
+    /// Bound: `n`.
+    stable: BTreeMap<ReplicaId, (Digest, View)>,
 }
 
 impl<V: Usig> Client<V> {
@@ -161,6 +166,7 @@ impl<V: Usig> Client<V> {
             responses: BTreeMap::new(),
             verified_orders: Vec::new(),
             commit: None,
+            stable: BTreeMap::new(),
         });
         let primary = self.config.primary_of(self.view_hint);
         self.metrics.count_sent(MessageKind::Request);
@@ -182,6 +188,7 @@ impl<V: Usig> Client<V> {
         match msg {
             Message::Response(r) => self.on_response(now, from, r, out),
             Message::LocalCommit(l) => self.on_local_commit(now, from, l, out),
+            Message::StableReply(r) => self.on_stable_reply(now, from, r, out),
             _ => self.reject(from, kind, RejectReason::UnexpectedMessage, out),
         }
     }
@@ -196,14 +203,8 @@ impl<V: Usig> Client<V> {
         out: &mut Outbox<Message>,
     ) {
         let kind = MessageKind::Response;
-        if r.replica >= self.config.replica_count {
-            return self.reject(from, kind, RejectReason::UnknownReplica, out);
-        }
-        if from != NodeId::Replica(r.replica) {
-            return self.reject(from, kind, RejectReason::WrongSender, out);
-        }
-        if r.client != self.id {
-            return self.reject(from, kind, RejectReason::UnexpectedMessage, out);
+        if let Some(reason) = self.sender_rejection(from, r.replica, r.client) {
+            return self.reject(from, kind, reason, out);
         }
         let Some(o) = &self.outstanding else {
             self.metrics.stale += 1;
@@ -333,14 +334,8 @@ impl<V: Usig> Client<V> {
         out: &mut Outbox<Message>,
     ) {
         let kind = MessageKind::LocalCommit;
-        if l.replica >= self.config.replica_count {
-            return self.reject(from, kind, RejectReason::UnknownReplica, out);
-        }
-        if from != NodeId::Replica(l.replica) {
-            return self.reject(from, kind, RejectReason::WrongSender, out);
-        }
-        if l.client != self.id {
-            return self.reject(from, kind, RejectReason::UnexpectedMessage, out);
+        if let Some(reason) = self.sender_rejection(from, l.replica, l.client) {
+            return self.reject(from, kind, reason, out);
         }
         let Some((commit, acks)) = self.outstanding.as_ref().and_then(|o| o.commit.clone()) else {
             self.metrics.stale += 1;
@@ -387,6 +382,76 @@ impl<V: Usig> Client<V> {
                 .unwrap_or_default();
             self.timer.answered();
             self.complete(now, result, out);
+        }
+    }
+
+    /// Why a message that replica `replica` addressed to client `client` and that came from
+    /// `from` is not ours to take, if it is not.
+    fn sender_rejection(
+        &self,
+        from: NodeId,
+        replica: ReplicaId,
+        client: ClientId,
+    ) -> Option<RejectReason> {
+        if replica >= self.config.replica_count {
+            Some(RejectReason::UnknownReplica)
+        } else if from != NodeId::Replica(replica) {
+            Some(RejectReason::WrongSender)
+        } else if client != self.id {
+            Some(RejectReason::UnexpectedMessage)
+        } else {
+            None
+        }
+    }
+
+    /// A REPLY from a replica whose stable checkpoint holds the request's result (see
+    /// [`StableReply`]): `f + 1` with the same result complete the request, since one of
+    /// them comes from a correct replica and a stable checkpoint is committed.
+    fn on_stable_reply(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        r: Arc<StableReply>,
+        out: &mut Outbox<Message>,
+    ) {
+        let kind = MessageKind::Reply;
+        if let Some(reason) = self.sender_rejection(from, r.replica, r.client) {
+            return self.reject(from, kind, reason, out);
+        }
+        if self
+            .outstanding
+            .as_ref()
+            .is_none_or(|o| o.request.seq != r.seq)
+        {
+            self.metrics.stale += 1;
+            return;
+        }
+        let rd = result_digest(&r.result);
+        let reply = Reply {
+            replica: r.replica,
+            client: r.client,
+            seq: r.seq,
+            result: stable_reply_auth_bytes(r.view, &rd).to_vec(),
+            auth: r.auth,
+        };
+        self.metrics.mac_ops += u64::from(r.auth.is_some());
+        if !self.keys.verify_reply(&reply) {
+            return self.reject(from, kind, RejectReason::BadReplyAuth, out);
+        }
+        let o = self.outstanding.as_mut().expect("checked above");
+        o.stable.insert(r.replica, (rd, r.view));
+        let views: Vec<View> = o
+            .stable
+            .values()
+            .filter(|(d, _)| *d == rd)
+            .map(|&(_, v)| v)
+            .collect();
+        if views.len() >= self.config.quorum() as usize {
+            // The lowest view of the quorum is one a correct replica has reached.
+            let view = views.iter().copied().min().unwrap_or_default();
+            self.view_hint = self.view_hint.max(view);
+            self.timer.answered();
+            self.complete(now, r.result.clone(), out);
         }
     }
 

@@ -129,6 +129,30 @@ pub struct LocalCommit {
     pub auth: Option<MacTag>,
 }
 
+/// `⟨REPLY, s, c, seq, res, v⟩`: replica `s` answers a client's retransmitted request
+/// whose execution lies at or below its stable checkpoint with the result recorded there.
+/// Not in the paper: a replica that reached that checkpoint by state transfer never
+/// executed the request and has no RESPONSE (its `UI_s` would be another replica's), so
+/// with `f` replicas down the client could never gather `f + 1` matching RESPONSEs. A
+/// stable checkpoint is committed, so `f + 1` matching REPLYs (one from a correct replica)
+/// complete the request as `f + 1` LOCAL-COMMITs do.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct StableReply {
+    /// The answering replica.
+    pub replica: ReplicaId,
+    /// The client.
+    pub client: ClientId,
+    /// The request number.
+    pub seq: u64,
+    /// The result recorded at the stable checkpoint.
+    pub result: Vec<u8>,
+    /// The replica's current view: where the client's next request should go.
+    pub view: View,
+    /// A MAC under the key the client shares with `replica` (see
+    /// [`super::certify::stable_reply_auth_bytes`]); `None` when authentication is off.
+    pub auth: Option<MacTag>,
+}
+
 /// `⟨FILL-HOLE, s_i, v, max_cv + 1, cv⟩`: replica `s_i` misses the primary's UI messages
 /// with counter values `from..=to` in view `view` (paper §5).
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
@@ -334,6 +358,8 @@ pub enum Message {
     StateRequest(Arc<StateRequest>),
     /// Replica to the replica that asked.
     StateReply(Arc<StateReply>),
+    /// Replica to client (a retransmitted request below its stable checkpoint).
+    StableReply(Arc<StableReply>),
 }
 
 impl Message {
@@ -352,6 +378,7 @@ impl Message {
             Message::NewView(_) => MessageKind::NewView,
             Message::StateRequest(_) => MessageKind::StateRequest,
             Message::StateReply(_) => MessageKind::StateReply,
+            Message::StableReply(_) => MessageKind::Reply,
         }
     }
 }

@@ -86,6 +86,8 @@ mod cluster;
 #[cfg(test)]
 mod recover_tests;
 #[cfg(test)]
+mod resend_tests;
+#[cfg(test)]
 mod slots_tests;
 #[cfg(test)]
 mod tests;

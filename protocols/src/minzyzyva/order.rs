@@ -2,7 +2,8 @@
 //! `UI_p` and sends it in an ORDER-REQ; every replica checks `UI_p` and FIFO order,
 //! executes the batch speculatively and sends each client its RESPONSE straight away, all
 //! of a batch under one `UI_s`. Also the non-gracious part of request handling: cached
-//! responses, and backups forwarding a resent request to the primary under a timer.
+//! responses (and a REPLY from the stable checkpoint), and backups forwarding a resent
+//! request to the primary under a timer.
 //!
 //! **Batching** follows MinBFT's primary (and the paper's prototypes, §7): requests queue
 //! at the primary; a full batch (`batch_size_max`) is ordered at once, a partial one when
@@ -11,10 +12,10 @@
 
 use super::certify::{
     extend_history, order_bytes, order_tree, outcome_tree, response_auth_bytes, response_bytes,
-    result_digest,
+    result_digest, stable_reply_auth_bytes,
 };
 use super::history::{Entry, Outcome};
-use super::messages::{InBatch, Message, OrderReq, Response, Sent};
+use super::messages::{InBatch, Message, OrderReq, Response, Sent, StableReply};
 use super::replica::{PrimaryMsg, Replica, ZOutbox};
 use crate::batching::BatchFormer;
 use crate::event::{Event, RejectReason};
@@ -65,7 +66,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
                 self.metrics.count_sent(MessageKind::Response);
                 out.send(from, Message::Response(resp));
             }
-            return;
+            return self.reply_if_stable(&req, out);
         }
         if self.vc.changing {
             // Between views nothing is ordered or forwarded; the client resends.
@@ -81,6 +82,43 @@ impl<U: Usig, S: Service> Replica<U, S> {
         } else {
             self.forward_and_watch(now, req, out);
         }
+    }
+
+    /// Answers a retransmitted request that was executed at or below the stable checkpoint
+    /// with a REPLY carrying the result recorded there (see [`StableReply`]): what lets a
+    /// client complete when a replica that skipped the request by state transfer (or lost
+    /// its cached RESPONSE in a restart) is one of the `f + 1` still up.
+    fn reply_if_stable(&mut self, req: &Request, out: &mut ZOutbox) {
+        let base = self.history.base_slot;
+        let Some((slot, snap)) = self.history.snapshot_at_or_below(base) else {
+            return;
+        };
+        let Some(rec) = snap.state.records.get(req.client as usize) else {
+            return;
+        };
+        if slot != base || rec.last_seq != req.seq {
+            return;
+        }
+        let result = rec.last_result.clone();
+        let auth = self.clients.reply_auth(
+            req.client,
+            req.seq,
+            &stable_reply_auth_bytes(self.view, &result_digest(&result)),
+        );
+        self.metrics.mac_ops += u64::from(auth.is_some());
+        self.metrics.replies_resent += 1;
+        self.metrics.count_sent(MessageKind::Reply);
+        out.send(
+            NodeId::Client(req.client),
+            Message::StableReply(Arc::new(StableReply {
+                replica: self.id,
+                client: req.client,
+                seq: req.seq,
+                result,
+                view: self.view,
+                auth,
+            })),
+        );
     }
 
     /// Primary: queues a request for the next batch; a newer request of the same client
@@ -190,7 +228,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         let expired = self.watched.values().any(|&(_, d)| d <= now);
         if expired {
             self.watched.clear();
-            self.suspect_primary(now, out);
+            self.suspect_primary(now, true, out);
         }
         self.arm_request_timer(out);
     }

@@ -134,7 +134,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             h.asked_all = true;
         }
         out.set_timer(TimerKind::Repair, now + self.config.repair_interval);
-        self.suspect_primary(now, out);
+        self.suspect_primary(now, false, out);
     }
 
     /// A FILL-HOLE: resend the primary's messages of the range that this replica has.

@@ -165,7 +165,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             Message::NewView(m) => self.on_new_view(now, from, m, out),
             Message::StateRequest(m) => self.on_state_request(now, from, m, out),
             Message::StateReply(m) => self.on_state_reply(now, from, m, out),
-            m @ (Message::Response(_) | Message::LocalCommit(_)) => {
+            m @ (Message::Response(_) | Message::LocalCommit(_) | Message::StableReply(_)) => {
                 self.reject(from, m.kind(), RejectReason::UnexpectedMessage, out)
             }
         }

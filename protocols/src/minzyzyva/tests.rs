@@ -1176,7 +1176,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_frames_never_panic(idx in any::<usize>(), val in any::<u8>(), cut in any::<usize>(), which in 0usize..12) {
+    fn mutated_frames_never_panic(idx in any::<usize>(), val in any::<u8>(), cut in any::<usize>(), which in 0usize..13) {
         let m = samples(4, b"abc".to_vec(), 5).swap_remove(which);
         let mut bytes = encode(&m).unwrap();
         let i = idx % bytes.len();
@@ -1336,11 +1336,19 @@ fn samples(seq: u64, op: Vec<u8>, counter: u64) -> Vec<Message> {
             snapshot: op.clone(),
             clients: vec![ClientState {
                 last_seq: seq,
-                last_result: op,
+                last_result: op.clone(),
             }],
             executed_count: counter,
             slots: seq,
             history: [3; 32],
+        })),
+        Message::StableReply(Arc::new(StableReply {
+            replica: 2,
+            client: 1,
+            seq,
+            result: op,
+            view: counter,
+            auth: Some([5; 16]),
         })),
     ]
 }

@@ -22,8 +22,9 @@
 //! the checkpoint's slot (committed; the entries and snapshots below dropped). Cached
 //! RESPONSEs are not transferred (each carries its sender's `UI_s`, and another replica's
 //! is not ours to resend): a client retransmitting a request executed below the checkpoint
-//! gets its cached RESPONSE from the others, and this replica acknowledges its COMMIT
-//! (the request lies below its stable checkpoint). The replica then takes its own
+//! gets its cached RESPONSE from the others, this replica acknowledges its COMMIT (the
+//! request lies below its stable checkpoint), and, if it is the client's last request in
+//! the restored state, answers with a REPLY from it ([`super::messages::StableReply`]). The replica then takes its own
 //! CHECKPOINT of the restored state, so that its certificate holds one of its own UIs (the
 //! start of its `O`), and, if the ORDER-REQ at the checkpoint is of its current view,
 //! moves its FIFO position on the primary's counter there and processes what it parked

@@ -105,16 +105,22 @@ impl<U: Usig, S: Service> Replica<U, S> {
     }
 
     /// This replica suspects the primary (paper §5: a forwarded request not ordered in
-    /// time, or a hole not filled): it multicasts REQ-VIEW-CHANGE(v, v + 1).
-    pub(crate) fn suspect_primary(&mut self, now: Instant, out: &mut ZOutbox) {
+    /// time, or a hole not filled): it multicasts REQ-VIEW-CHANGE(v, v + 1). With
+    /// `again`, a request it already made is sent again: nothing else retransmits a lost
+    /// REQ-VIEW-CHANGE, and if all but `f` are lost no view change ever starts. The
+    /// request timer passes `again` (a client resending is what re-arms it, so that is the
+    /// rate); the repair timer, which fires every `repair_interval` while a hole lasts,
+    /// does not.
+    pub(crate) fn suspect_primary(&mut self, now: Instant, again: bool, out: &mut ZOutbox) {
         if self.vc.changing || self.is_primary() {
             return;
         }
-        let target = self.view + 1;
         let me = self.id as usize;
-        if self.vc.requested[me] >= target {
+        let target = self.view + 1;
+        if self.vc.requested[me] >= target && !again {
             return;
         }
+        let target = target.max(self.vc.requested[me]);
         self.broadcast_req_view_change(target, out);
         self.check_move(now, out);
     }
