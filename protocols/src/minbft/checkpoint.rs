@@ -37,6 +37,9 @@ pub(crate) struct Checkpoints {
     pub(crate) stable: u64,
     /// Its certificate (`f + 1` matching CHECKPOINTs), empty initially.
     pub(crate) stable_cert: Vec<Arc<Checkpoint>>,
+    /// CHECKPOINTs for `h` processed after its certificate was complete, at most one per
+    /// replica outside it (see [`Replica::keep_late_vote`]).
+    pub(crate) late: Vec<Arc<Checkpoint>>,
     /// CHECKPOINTs above `h`, own included, by counter value and sender.
     pub(crate) votes: BTreeMap<u64, BTreeMap<ReplicaId, Arc<Checkpoint>>>,
     /// Set when `h` moved; cleared by `settle`.
@@ -153,6 +156,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
             return outcome;
         }
         if c.counter <= self.low_water_mark() {
+            self.keep_late_vote(c);
             self.metrics.stale += 1;
             return Outcome::Done;
         }
@@ -170,6 +174,27 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         votes.insert(c.sender, c.clone());
         Outcome::Done
+    }
+
+    /// A CHECKPOINT for the stable checkpoint that came after its certificate was
+    /// complete: kept, so that FILL-HOLE answers can relay it. It holds its sender's counter
+    /// value, and a replica that lost it cannot pass that value in the sender's FIFO order
+    /// otherwise: if the sender crashed, nobody else holds it (a primary's CHECKPOINT lost
+    /// on the way to one backup left it behind for good, `lossy-crash-primary` with the
+    /// crash at 1.5 s). Bound: one per replica outside the certificate, for `h` only.
+    fn keep_late_vote(&mut self, c: &Arc<Checkpoint>) {
+        let cp = &mut self.checkpoints;
+        let known = cp
+            .stable_cert
+            .iter()
+            .chain(&cp.late)
+            .any(|o| o.sender == c.sender);
+        if c.counter != cp.stable || known {
+            return;
+        }
+        let stable = cp.stable;
+        cp.late.retain(|o| o.counter == stable);
+        cp.late.push(c.clone());
     }
 
     /// Makes the highest checkpoint with `f + 1` matching votes, our own among them,
@@ -231,6 +256,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         }
         self.checkpoints.stable = counter;
         self.checkpoints.stable_cert = cert;
+        self.checkpoints.late.clear();
         self.checkpoints.votes = self.checkpoints.votes.split_off(&(counter + 1));
         let truncated_entries = self.log.truncate(counter);
         self.checkpoints.advanced = true;

@@ -335,3 +335,57 @@ fn a_fill_hole_below_the_stable_checkpoint_gets_the_stable_certificate() {
     assert_eq!(rs[2].last_executed(), 6, "restored at 4, then PREPARE 6");
     assert!((0..5).all(|c| rs[2].last_executed_by_client(c) == 1));
 }
+
+#[test]
+fn a_late_checkpoint_of_the_crashed_primary_is_kept_and_relayed() {
+    // lossy-crash-primary with the crash at 1.5 s (seed 496): the checkpoint became stable
+    // at backup 2 with its own and backup 1's votes, so the primary's CHECKPOINT, arriving
+    // after that, was dropped; backup 1 lost it, and the primary crashed. Backup 1 then
+    // held the primary's next PREPAREs behind that counter value for good, since nobody
+    // could relay it. Backup 2 now keeps such a late vote and relays it.
+    let (mut rs, sent_0, from_1, checkpoint_0) = stable_at_the_primary();
+    let t0 = Instant::ZERO;
+    let next = order(&mut rs[0], 4..5);
+    let mut from_2 = Vec::new();
+    for p in &sent_0 {
+        from_2.extend(
+            deliver(&mut rs[2], t0, 0, p.clone())
+                .into_iter()
+                .map(|(_, m)| m),
+        );
+    }
+    for m in &from_1 {
+        deliver(&mut rs[2], t0, 1, m.clone());
+    }
+    assert_eq!(
+        rs[2].low_water_mark(),
+        4,
+        "stable at backup 2 without the primary"
+    );
+    deliver(&mut rs[2], t0, 0, checkpoint_0);
+    // Backup 1 gets backup 2's votes and the primary's next PREPARE, not its CHECKPOINT.
+    for m in &from_2 {
+        deliver(&mut rs[1], t0, 2, m.clone());
+    }
+    assert_eq!(rs[1].low_water_mark(), 4);
+    deliver(&mut rs[1], t0, 0, next[0].clone());
+    assert_eq!(
+        rs[1].last_executed(),
+        4,
+        "PREPARE 6 waits for counter value 5"
+    );
+    let mut t = t0;
+    let asks = repair_until_it_asks(&mut rs[1], &mut t);
+    let ask = sent_to(&asks, 2).pop().expect("a FILL-HOLE to backup 2");
+    let answer = deliver(&mut rs[2], t, 1, ask);
+    assert!(
+        answer
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Checkpoint(c) if c.sender == 0)),
+        "the primary's late CHECKPOINT: {answer:?}"
+    );
+    for (_, m) in answer {
+        deliver(&mut rs[1], t, 2, m);
+    }
+    assert_eq!(rs[1].last_executed(), 6, "PREPARE 6 executed");
+}

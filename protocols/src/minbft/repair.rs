@@ -271,8 +271,9 @@ impl<U: Usig, S: Service> Replica<U, S> {
 
     /// Resends the UI messages of `m.view`'s primary this replica holds from
     /// `m.primary_from` on (at most `repair_batch_max`, in counter order) to the asker:
-    /// the PREPAREs in its log and the CHECKPOINTs among its checkpoint votes (a lost
-    /// CHECKPOINT holds up the primary's later PREPAREs as much as a lost PREPARE). Not when
+    /// the PREPAREs in its log and the CHECKPOINTs among its checkpoint votes, its stable
+    /// certificate and the late votes for it (a lost CHECKPOINT holds up the primary's
+    /// later PREPAREs as much as a lost PREPARE). Not when
     /// this replica is that primary (it answers from its sent log) or the asker is.
     fn relay_primary(&mut self, m: &FillHole, out: &mut Outbox, stable_cert_sent: bool) {
         let primary = self.config.primary_of(m.view);
@@ -296,6 +297,7 @@ impl<U: Usig, S: Service> Replica<U, S> {
         };
         let checkpoints = stable
             .iter()
+            .chain(&self.checkpoints.late)
             .chain(self.checkpoints.votes.values().flat_map(|v| v.values()));
         for c in checkpoints {
             if c.sender == primary && c.ui.counter >= from {
