@@ -184,16 +184,17 @@ impl<U: Usig, S: Service> Replica<U, S> {
     /// crash at 1.5 s). Bound: one per replica outside the certificate, for `h` only.
     fn keep_late_vote(&mut self, c: &Arc<Checkpoint>) {
         let cp = &mut self.checkpoints;
+        // `h` may have moved without `check_stable` (a state transfer, a new view).
+        let stable = cp.stable;
+        cp.late.retain(|o| o.counter == stable);
         let known = cp
             .stable_cert
             .iter()
             .chain(&cp.late)
             .any(|o| o.sender == c.sender);
-        if c.counter != cp.stable || known {
+        if c.counter != stable || known {
             return;
         }
-        let stable = cp.stable;
-        cp.late.retain(|o| o.counter == stable);
         cp.late.push(c.clone());
     }
 
