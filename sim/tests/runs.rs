@@ -140,11 +140,7 @@ fn backups_fill_each_others_holes_after_the_primary_crashed() {
         ("slots-lossy-crash-primary", &[162, 454][..]),
         ("minzyzyva-lossy-crash-primary", &[2, 38, 59, 69][..]),
     ] {
-        let s = catalog(name);
-        for &seed in seeds {
-            let r = run(&s, seed, RunOptions::default()).unwrap();
-            assert!(r.passed, "{name} seed {seed}: {:?}", r.failures);
-        }
+        assert_seeds_pass(&catalog(name), name, seeds);
     }
 }
 
@@ -160,11 +156,7 @@ fn minzyzyva_clients_are_answered_after_lost_responses_and_view_change_requests(
         ("minzyzyva-lossy-crash-primary", &[558][..]),
         ("minzyzyva-slots-lossy-crash-primary", &[242, 292, 342][..]),
     ] {
-        let s = catalog(name);
-        for &seed in seeds {
-            let r = run(&s, seed, RunOptions::default()).unwrap();
-            assert!(r.passed, "{name} seed {seed}: {:?}", r.failures);
-        }
+        assert_seeds_pass(&catalog(name), name, seeds);
     }
 }
 
@@ -175,11 +167,7 @@ fn minzyzyva_clients_are_answered_after_lost_responses_and_view_change_requests(
 /// some of them on safety). A state transfer now re-sends those COMMITs after its CHECKPOINT.
 #[test]
 fn a_state_transfer_keeps_the_commits_it_sent_above_the_checkpoint() {
-    let s = late_crash_primary();
-    for seed in [7, 62, 267, 361] {
-        let r = run(&s, seed, RunOptions::default()).unwrap();
-        assert!(r.passed, "seed {seed}: {:?}", r.failures);
-    }
+    assert_seeds_pass(&late_crash_primary(), "crash at 1.5 s", &[7, 62, 267, 361]);
 }
 
 /// The same scenario, seed 496: a checkpoint became stable at backup 2 with its own and
@@ -189,8 +177,15 @@ fn a_state_transfer_keeps_the_commits_it_sent_above_the_checkpoint() {
 /// the primary). Late votes for the stable checkpoint are now kept and relayed.
 #[test]
 fn a_late_checkpoint_of_a_crashed_primary_is_relayed() {
-    let r = run(&late_crash_primary(), 496, RunOptions::default()).unwrap();
-    assert!(r.passed, "{:?}", r.failures);
+    assert_seeds_pass(&late_crash_primary(), "crash at 1.5 s", &[496]);
+}
+
+/// Runs `s` (called `name` in failures) under each of `seeds`; each must pass.
+fn assert_seeds_pass(s: &Scenario, name: &str, seeds: &[u64]) {
+    for &seed in seeds {
+        let r = run(s, seed, RunOptions::default()).unwrap();
+        assert!(r.passed, "{name} seed {seed}: {:?}", r.failures);
+    }
 }
 
 /// `lossy-crash-primary` with the primary crashing at 1.5 s instead of 300 ms.

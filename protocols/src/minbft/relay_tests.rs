@@ -34,6 +34,35 @@ fn deliver(r: &mut R, now: Instant, from: u32, msg: Message) -> Vec<(Option<Node
     msgs(&out)
 }
 
+/// Delivers each of `msgs` from replica `from` to `r`, in order; returns every message `r`
+/// sent meanwhile.
+fn deliver_all<'a>(
+    r: &mut R,
+    now: Instant,
+    from: u32,
+    msgs: impl IntoIterator<Item = &'a Message>,
+) -> Vec<Message> {
+    msgs.into_iter()
+        .flat_map(|m| deliver(r, now, from, m.clone()))
+        .map(|(_, m)| m)
+        .collect()
+}
+
+/// Fires `r`'s repair timer until it sends a STATE-REQUEST to replica `to` (at most four
+/// rounds of asking); returns that.
+fn repair_until_state_request(r: &mut R, t: &mut Instant, to: u32) -> Message {
+    for _ in 0..4 {
+        let asks = repair_until_it_asks(r, t);
+        if let Some(m) = sent_to(&asks, to)
+            .into_iter()
+            .find(|m| matches!(m, Message::StateRequest(_)))
+        {
+            return m;
+        }
+    }
+    panic!("no STATE-REQUEST to replica {to}");
+}
+
 /// The primary (replica 0) orders one request from each client in `clients`: its PREPAREs
 /// and CHECKPOINTs, in sending order.
 fn order(primary: &mut R, clients: std::ops::Range<u32>) -> Vec<Message> {
@@ -83,19 +112,10 @@ fn a_backup_relays_the_prepares_a_crashed_primary_sent_that_another_lost() {
     let prepares = order(&mut rs[0], 0..2);
     assert_eq!(prepares.len(), 2);
     let mut t = Instant::ZERO;
-    let mut commits_1 = Vec::new();
-    for p in &prepares {
-        commits_1.extend(
-            deliver(&mut rs[1], t, 0, p.clone())
-                .into_iter()
-                .map(|(_, m)| m),
-        );
-    }
+    let commits_1 = deliver_all(&mut rs[1], t, 0, &prepares);
     assert_eq!(rs[1].last_executed(), 2);
     deliver(&mut rs[2], t, 0, prepares[1].clone());
-    for c in commits_1 {
-        deliver(&mut rs[2], t, 1, c);
-    }
+    deliver_all(&mut rs[2], t, 1, &commits_1);
     assert_eq!(rs[2].last_executed(), 0, "stuck behind PREPARE 1");
     let asks = repair_until_it_asks(&mut rs[2], &mut t);
     let ask = sent_to(&asks, 1).pop().expect("a FILL-HOLE to backup 1");
@@ -138,9 +158,7 @@ fn a_backup_relays_the_prepares_a_crashed_primary_sent_that_another_lost() {
     rs[2].on_message(t, NodeId::Client(0), relayed[0].1.clone(), &mut out);
     assert!(rejected(&out, RejectReason::WrongSender));
     // The genuine relays complete both batches at backup 2.
-    for (_, m) in relayed {
-        deliver(&mut rs[2], t, 1, m);
-    }
+    deliver_all(&mut rs[2], t, 1, relayed.iter().map(|(_, m)| m));
     assert_eq!(rs[2].last_executed(), 2);
     assert!((0..2).all(|c| rs[2].last_executed_by_client(c) == 1));
     // The primary relays nothing: it answers for its own stream from its sent log, here
@@ -176,22 +194,8 @@ fn stable_at_the_primary() -> (Vec<R>, Vec<Message>, Vec<Message>, Message) {
         4,
         "four PREPAREs; no checkpoint before the votes"
     );
-    let mut from_1 = Vec::new();
-    for p in &sent_0 {
-        from_1.extend(
-            deliver(&mut rs[1], t, 0, p.clone())
-                .into_iter()
-                .map(|(_, m)| m),
-        );
-    }
-    let mut from_0 = Vec::new();
-    for m in &from_1 {
-        from_0.extend(
-            deliver(&mut rs[0], t, 1, m.clone())
-                .into_iter()
-                .map(|(_, m)| m),
-        );
-    }
+    let from_1 = deliver_all(&mut rs[1], t, 0, &sent_0);
+    let from_0 = deliver_all(&mut rs[0], t, 1, &from_1);
     let checkpoint_0 = from_0
         .iter()
         .find(|m| matches!(m, Message::Checkpoint(_)))
@@ -220,27 +224,17 @@ fn a_checkpoint_stable_elsewhere_is_transferred_and_the_crashed_primarys_is_rela
         "not stable at backup 1; PREPARE 6 waits behind the lost CHECKPOINT 5"
     );
     // Backup 2 loses PREPARE 1 and gets everything else; then the primary crashes.
-    for p in sent_0[1..].iter().chain([&checkpoint_0, &next[0]]) {
-        deliver(&mut rs[2], t, 0, p.clone());
-    }
-    for m in &from_1 {
-        deliver(&mut rs[2], t, 1, m.clone());
-    }
+    deliver_all(
+        &mut rs[2],
+        t,
+        0,
+        sent_0[1..].iter().chain([&checkpoint_0, &next[0]]),
+    );
+    deliver_all(&mut rs[2], t, 1, &from_1);
     assert_eq!(rs[2].last_executed(), 0);
     // Backup 2 asks for retransmission, then (the buffered CHECKPOINTs being f + 1
     // matching ones above it) for the state.
-    let mut request = None;
-    for _ in 0..4 {
-        let asks = repair_until_it_asks(&mut rs[2], &mut t);
-        if let Some(m) = sent_to(&asks, 1)
-            .into_iter()
-            .find(|m| matches!(m, Message::StateRequest(_)))
-        {
-            request = Some(m);
-            break;
-        }
-    }
-    let request = request.expect("a STATE-REQUEST to backup 1");
+    let request = repair_until_state_request(&mut rs[2], &mut t, 1);
     // Backup 1 answers from its own, unstable checkpoint; backup 2 checks the state
     // against the certificate it asked with.
     let reply = deliver(&mut rs[1], t, 2, request);
@@ -279,9 +273,7 @@ fn a_checkpoint_stable_elsewhere_is_transferred_and_the_crashed_primarys_is_rela
             .any(|(_, m)| matches!(m, Message::Checkpoint(c) if c.sender == 0)),
         "{relayed:?}"
     );
-    for (_, m) in relayed {
-        deliver(&mut rs[1], t, 2, m);
-    }
+    deliver_all(&mut rs[1], t, 2, relayed.iter().map(|(_, m)| m));
     assert_eq!(rs[1].low_water_mark(), 4);
     assert_eq!(rs[1].accepted_counter(0), 6);
 }
@@ -297,9 +289,12 @@ fn a_fill_hole_below_the_stable_checkpoint_gets_the_stable_certificate() {
     let t0 = Instant::ZERO;
     let next = order(&mut rs[0], 4..5);
     // Backup 2 hears only the primary, and loses PREPARE 1.
-    for p in sent_0[1..].iter().chain([&checkpoint_0, &next[0]]) {
-        deliver(&mut rs[2], t0, 0, p.clone());
-    }
+    deliver_all(
+        &mut rs[2],
+        t0,
+        0,
+        sent_0[1..].iter().chain([&checkpoint_0, &next[0]]),
+    );
     let mut t = t0;
     let asks = repair_until_it_asks(&mut rs[2], &mut t);
     assert!(
@@ -316,21 +311,9 @@ fn a_fill_hole_below_the_stable_checkpoint_gets_the_stable_certificate() {
             .any(|(_, m)| matches!(m, Message::Checkpoint(c) if c.sender == 1)),
         "backup 1's CHECKPOINT, from the primary's stable certificate: {answer:?}"
     );
-    for (_, m) in answer {
-        deliver(&mut rs[2], t, 0, m);
-    }
-    let mut request = None;
-    for _ in 0..4 {
-        let asks = repair_until_it_asks(&mut rs[2], &mut t);
-        if let Some(m) = sent_to(&asks, 0)
-            .into_iter()
-            .find(|m| matches!(m, Message::StateRequest(_)))
-        {
-            request = Some(m);
-            break;
-        }
-    }
-    let reply = deliver(&mut rs[0], t, 2, request.expect("a STATE-REQUEST"));
+    deliver_all(&mut rs[2], t, 0, answer.iter().map(|(_, m)| m));
+    let request = repair_until_state_request(&mut rs[2], &mut t, 0);
+    let reply = deliver(&mut rs[0], t, 2, request);
     deliver(&mut rs[2], t, 0, reply[0].1.clone());
     assert_eq!(rs[2].last_executed(), 6, "restored at 4, then PREPARE 6");
     assert!((0..5).all(|c| rs[2].last_executed_by_client(c) == 1));
@@ -346,17 +329,8 @@ fn a_late_checkpoint_of_the_crashed_primary_is_kept_and_relayed() {
     let (mut rs, sent_0, from_1, checkpoint_0) = stable_at_the_primary();
     let t0 = Instant::ZERO;
     let next = order(&mut rs[0], 4..5);
-    let mut from_2 = Vec::new();
-    for p in &sent_0 {
-        from_2.extend(
-            deliver(&mut rs[2], t0, 0, p.clone())
-                .into_iter()
-                .map(|(_, m)| m),
-        );
-    }
-    for m in &from_1 {
-        deliver(&mut rs[2], t0, 1, m.clone());
-    }
+    let from_2 = deliver_all(&mut rs[2], t0, 0, &sent_0);
+    deliver_all(&mut rs[2], t0, 1, &from_1);
     assert_eq!(
         rs[2].low_water_mark(),
         4,
@@ -364,9 +338,7 @@ fn a_late_checkpoint_of_the_crashed_primary_is_kept_and_relayed() {
     );
     deliver(&mut rs[2], t0, 0, checkpoint_0);
     // Backup 1 gets backup 2's votes and the primary's next PREPARE, not its CHECKPOINT.
-    for m in &from_2 {
-        deliver(&mut rs[1], t0, 2, m.clone());
-    }
+    deliver_all(&mut rs[1], t0, 2, &from_2);
     assert_eq!(rs[1].low_water_mark(), 4);
     deliver(&mut rs[1], t0, 0, next[0].clone());
     assert_eq!(
@@ -384,8 +356,6 @@ fn a_late_checkpoint_of_the_crashed_primary_is_kept_and_relayed() {
             .any(|(_, m)| matches!(m, Message::Checkpoint(c) if c.sender == 0)),
         "the primary's late CHECKPOINT: {answer:?}"
     );
-    for (_, m) in answer {
-        deliver(&mut rs[1], t, 2, m);
-    }
+    deliver_all(&mut rs[1], t, 2, answer.iter().map(|(_, m)| m));
     assert_eq!(rs[1].last_executed(), 6, "PREPARE 6 executed");
 }

@@ -2,10 +2,10 @@
 //! stable checkpoint for a request whose RESPONSEs are gone ([`StableReply`]), and a
 //! REQ-VIEW-CHANGE sent again at every request-timer expiry.
 
+use super::Replica;
 use super::certify::{result_digest, stable_reply_auth_bytes};
 use super::cluster::{Cluster, Faults};
 use super::messages::{Message, StableReply};
-use super::{Client, Replica};
 use crate::event::{Event, RejectReason};
 use crate::minbft::auth::{ClientAuth, ClientDirectory, ClientKeyring};
 use crate::minbft::config::Config;
@@ -108,17 +108,7 @@ fn resend(replica: &mut Replica<SymbolicUsig, KvStore>, seq: u64) -> Vec<Message
 fn a_client_completes_on_f_plus_1_matching_replies_and_checks_each() {
     let cfg = Arc::new(config(1));
     let keys = ClientKeyring::from_seed(cfg.client_auth, 0, 3, 7);
-    let mut client = Client::new(
-        0,
-        cfg.clone(),
-        Arc::new(keys),
-        SymbolicUsig::new(u32::MAX, 3),
-    )
-    .unwrap();
-    let mut out = Outbox::new();
-    client
-        .submit(Instant::ZERO, b"op".to_vec(), &mut out)
-        .unwrap();
+    let (mut client, _) = super::tests::client_with_request(&cfg, keys);
     let reply = |replica: u32, seq: u64, result: &[u8], view: u64| StableReply {
         replica,
         client: 0,

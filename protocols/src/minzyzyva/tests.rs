@@ -985,23 +985,34 @@ fn hostile_checkpoints_fill_holes_and_view_change_requests_are_rejected() {
     assert_eq!(r, Some(RejectReason::UnknownClient));
 }
 
-#[test]
-fn clients_reject_bad_responses_and_refuse_hmac_verifiers() {
-    let fx = fixture();
-    let keys = KeySet::from_seed(3, 1);
-    let hmac = HmacSha1Usig::new(0, &keys).unwrap();
-    assert!(Client::new(0, fx.config.clone(), Arc::new(fx.keys.clone()), hmac).is_err());
+/// Client 0 of `config` holding `keys`, checking UIs with the symbolic USIG, after it
+/// submitted the operation "op": the client and what it sent.
+pub(super) fn client_with_request(
+    config: &Arc<Config>,
+    keys: ClientKeyring,
+) -> (Client<SymbolicUsig>, Outbox<Message>) {
+    let n = config.replica_count;
     let mut client = Client::new(
         0,
-        fx.config.clone(),
-        Arc::new(fx.keys.clone()),
-        SymbolicUsig::new(u32::MAX, 3),
+        config.clone(),
+        Arc::new(keys),
+        SymbolicUsig::new(u32::MAX, n),
     )
     .unwrap();
     let mut out = Outbox::new();
     client
         .submit(Instant::ZERO, b"op".to_vec(), &mut out)
         .unwrap();
+    (client, out)
+}
+
+#[test]
+fn clients_reject_bad_responses_and_refuse_hmac_verifiers() {
+    let fx = fixture();
+    let keys = KeySet::from_seed(3, 1);
+    let hmac = HmacSha1Usig::new(0, &keys).unwrap();
+    assert!(Client::new(0, fx.config.clone(), Arc::new(fx.keys.clone()), hmac).is_err());
+    let (mut client, out) = client_with_request(&fx.config, fx.keys.clone());
     assert!(matches!(
         out.as_slice()[0],
         Output::Send {
