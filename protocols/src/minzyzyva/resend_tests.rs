@@ -3,7 +3,9 @@
 //! REQ-VIEW-CHANGE sent again at every request-timer expiry.
 
 use super::Replica;
-use super::certify::{result_digest, stable_reply_auth_bytes};
+use super::certify::{
+    local_commit_auth_bytes, response_auth_bytes, result_digest, stable_reply_auth_bytes,
+};
 use super::cluster::{Cluster, Faults};
 use super::messages::{Message, StableReply};
 use crate::event::{Event, RejectReason};
@@ -141,6 +143,18 @@ fn a_client_completes_on_f_plus_1_matching_replies_and_checks_each() {
     let mut forged = reply(2, 1, b"a", 1);
     forged.result = b"b".to_vec();
     assert_eq!(deliver(2, forged), Some(Err(RejectReason::BadReplyAuth)));
+    // A replica's MAC on a LOCAL-COMMIT (or a RESPONSE) does not pass as a REPLY's, not
+    // even one whose result is those very bytes (as it would if a REPLY's MAC covered the
+    // bare result): each covers a differently tagged or sized byte string.
+    for other in [
+        local_commit_auth_bytes(1, 7).to_vec(),
+        response_auth_bytes(1, 7, &result_digest(b"a"), &[3; 32]).to_vec(),
+    ] {
+        let mut replayed = reply(2, 1, &other, 1);
+        replayed.auth =
+            ClientDirectory::from_seed(cfg.client_auth, 2, 1, 7).reply_auth(0, 1, &other);
+        assert_eq!(deliver(2, replayed), Some(Err(RejectReason::BadReplyAuth)));
+    }
     assert_eq!(
         deliver(1, reply(2, 1, b"a", 1)),
         Some(Err(RejectReason::WrongSender))
